@@ -1,0 +1,59 @@
+# Tide's build and test entry points. `make test` is the README's test
+# command and what .ci/run calls: it installs what the tests need (Debian
+# packages, pinned Go tools) and runs every check.
+SHELL := /bin/bash
+GO ?= go
+# How long each fuzz target runs in `make test`; raise it for a longer hunt:
+#   make fuzz FUZZTIME=10m
+FUZZTIME ?= 10s
+# Fuzz targets as package:FuzzName.
+FUZZ_TARGETS := ./pkg/sources/kafka:FuzzParse ./pkg/server:FuzzTriggerParse ./pkg/hpa:FuzzAverageValueReplicas
+
+.PHONY: demo test deps tools proto proto-check lint unit fuzz kedacompat bench build
+
+demo:
+	$(GO) run ./cmd/scaler demo
+
+build:
+	$(GO) build -o bin/scaler ./cmd/scaler
+
+test: deps tools proto-check lint unit fuzz kedacompat
+
+deps:
+	scripts/deps.sh
+	$(GO) mod download
+	cd test/kedacompat && $(GO) mod download
+
+tools:
+	scripts/tools.sh >/dev/null
+
+proto:
+	scripts/proto.sh gen
+
+proto-check:
+	scripts/proto.sh check
+
+lint:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$')); \
+	if [ -n "$$unformatted" ]; then echo "not gofmt-formatted:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	cd test/kedacompat && $(GO) vet ./...
+	cd benchmarks && $(GO) vet ./...
+	"$$(scripts/tools.sh --bin staticcheck)" ./...
+
+unit:
+	$(GO) test -race -count=1 ./...
+
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz $$name in $$pkg for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	done
+
+kedacompat:
+	cd test/kedacompat && $(GO) test -race -count=1 ./...
+
+# Go benchmarks (see benchmarks/README.md for the figures and how to read them).
+bench:
+	cd benchmarks && $(GO) test -run '^$$' -bench . -benchmem -count 5 -timeout 30m ./...

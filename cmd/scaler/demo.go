@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/tide-scaler/tide/internal/demo"
+	"github.com/tide-scaler/tide/pkg/server"
+)
+
+func runDemo(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	forever := fs.Bool("forever", false, "repeat the traffic pattern until interrupted")
+	partitions := fs.Int("partitions", 12, "partitions of the demo topic")
+	maxReplicas := fs.Int("max-replicas", 20, "maxReplicaCount of the simulated ScaledObject")
+	var log logFlags
+	log.register(fs)
+	if err := parseFlags(fs, args, getenv); err != nil {
+		return err
+	}
+	if *partitions < 1 || *maxReplicas < 1 {
+		return fmt.Errorf("--partitions %d and --max-replicas %d must be at least 1", *partitions, *maxReplicas)
+	}
+	log.level = "warn" // the live view is the output; the server only speaks up when something is wrong
+	logger, err := log.logger(stderr)
+	if err != nil {
+		return err
+	}
+
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(3), kfake.SeedTopics(int32(*partitions), "orders"))
+	if err != nil {
+		return fmt.Errorf("start embedded kafka: %w", err)
+	}
+	defer cluster.Close()
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	cfg := serveConfig{grpcAddr: "127.0.0.1:0", httpAddr: "127.0.0.1:0", shutdownTimeout: 5 * time.Second,
+		idleTriggerTTL: 10 * time.Minute, streamRepeat: 5 * time.Second, maxTriggers: 1000}
+	cfg.engine.PollInterval = 500 * time.Millisecond
+	cfg.engine.FirstSampleTimeout = 5 * time.Second
+	if err := cfg.validate(); err != nil {
+		return err
+	}
+	started := make(chan *server.Server, 1)
+	served := make(chan error, 1)
+	go func() { served <- serve(ctx, cfg, logger, func(s *server.Server) { started <- s }) }()
+	var srv *server.Server
+	select {
+	case srv = <-started:
+	case err := <-served:
+		return err
+	}
+	logger.Info("demo scaler", "grpc", srv.GRPCAddr(), "metrics", "http://"+srv.HTTPAddr()+"/metrics")
+	fmt.Fprintf(stdout, "embedded Kafka at %v; scaler gRPC %s, metrics http://%s/metrics\n",
+		cluster.ListenAddrs(), srv.GRPCAddr(), srv.HTTPAddr())
+
+	runErr := demo.Run(ctx, demo.Options{
+		ScalerAddr: srv.GRPCAddr(), Brokers: cluster.ListenAddrs(),
+		Topic: "orders", Group: "orders-consumer", Partitions: int32(*partitions),
+		LagThreshold: 100, ConsumerRate: 100, MaxReplicas: int32(*maxReplicas),
+		Cooldown: 8 * time.Second, ScaleDownWindow: 10 * time.Second, Tick: time.Second, Phases: demo.DefaultPhases,
+		Forever: *forever, Out: stdout,
+	})
+	cancel()
+	return firstErr(runErr, <-served)
+}
+
+func firstErr(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

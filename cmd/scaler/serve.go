@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/tide-scaler/tide/pkg/metrics"
+	"github.com/tide-scaler/tide/pkg/server"
+	"github.com/tide-scaler/tide/pkg/sources"
+)
+
+// serveConfig is everything `scaler serve` takes.
+type serveConfig struct {
+	grpcAddr, httpAddr string
+	tls                server.TLSFiles
+	engine             sources.Options
+	shutdownTimeout    time.Duration
+	idleTriggerTTL     time.Duration
+	streamRepeat       time.Duration
+	maxTriggers        int
+	log                logFlags
+}
+
+func (c *serveConfig) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.grpcAddr, "grpc-addr", ":9090", "gRPC listen address (KEDA external scaler)")
+	fs.StringVar(&c.httpAddr, "http-addr", ":8080", "HTTP listen address for /metrics, /healthz, /readyz")
+	fs.StringVar(&c.tls.Cert, "tls-cert", "", "PEM certificate for gRPC TLS (reloaded when the file changes)")
+	fs.StringVar(&c.tls.Key, "tls-key", "", "PEM private key for gRPC TLS")
+	fs.StringVar(&c.tls.ClientCA, "tls-client-ca", "", "PEM CA bundle; when set, clients must present a certificate it signed (mTLS)")
+	fs.DurationVar(&c.engine.PollInterval, "poll-interval", 2*time.Second, "how often each upstream is polled")
+	fs.DurationVar(&c.engine.PollTimeout, "poll-timeout", 0, "deadline of one poll (default: the poll interval)")
+	fs.DurationVar(&c.engine.FirstSampleTimeout, "first-sample-timeout", 2*time.Second, "deadline of the synchronous first sample of a new trigger")
+	fs.DurationVar(&c.engine.MaxStaleness, "max-staleness", 0, "how long the last good value is still served after its upstream fails (0: fail at once)")
+	fs.DurationVar(&c.idleTriggerTTL, "idle-trigger-ttl", 10*time.Minute, "forget triggers nobody asked about for this long")
+	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long SIGTERM may take to drain streams and RPCs")
+	fs.DurationVar(&c.streamRepeat, "stream-repeat", 5*time.Second, "how often StreamIsActive repeats true while active")
+	fs.IntVar(&c.maxTriggers, "max-triggers", 100000, "most distinct triggers held at once (0: no limit)")
+	c.log.register(fs)
+}
+
+func (c *serveConfig) validate() error {
+	for name, d := range map[string]time.Duration{
+		"--poll-interval": c.engine.PollInterval, "--first-sample-timeout": c.engine.FirstSampleTimeout,
+		"--idle-trigger-ttl": c.idleTriggerTTL, "--shutdown-timeout": c.shutdownTimeout, "--stream-repeat": c.streamRepeat,
+	} {
+		if d <= 0 {
+			return fmt.Errorf("%s %s: must be positive", name, d)
+		}
+	}
+	if c.engine.PollTimeout < 0 || c.engine.MaxStaleness < 0 {
+		return fmt.Errorf("--poll-timeout and --max-staleness must not be negative")
+	}
+	if c.maxTriggers < 0 {
+		return fmt.Errorf("--max-triggers %d: must not be negative", c.maxTriggers)
+	}
+	c.engine.IdleTTL = c.idleTriggerTTL
+	return nil
+}
+
+func runServe(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg serveConfig
+	cfg.register(fs)
+	if err := parseFlags(fs, args, getenv); err != nil {
+		return err
+	}
+	if err := cfg.validate(); err != nil {
+		return err
+	}
+	log, err := cfg.log.logger(stderr)
+	if err != nil {
+		return err
+	}
+	return serve(ctx, cfg, log, nil)
+}
+
+// serve runs the scaler until ctx ends. started, when not nil, is called
+// with the bound server once it is listening.
+func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, started func(*server.Server)) error {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	met := metrics.New(reg)
+
+	cfg.engine.Metrics, cfg.engine.Logger = met, log
+	eng := sources.NewEngine(cfg.engine)
+	defer eng.Close()
+
+	srv, err := server.New(server.Config{
+		GRPCAddr: cfg.grpcAddr, HTTPAddr: cfg.httpAddr, TLS: cfg.tls,
+		ShutdownTimeout: cfg.shutdownTimeout, IdleTriggerTTL: cfg.idleTriggerTTL,
+		Service: server.ServiceConfig{
+			Reader: eng, Metrics: met, StreamRepeat: cfg.streamRepeat, MaxTriggers: cfg.maxTriggers,
+		},
+		Gatherer: reg, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	if started != nil {
+		started(srv)
+	}
+	return srv.Run(ctx)
+}

@@ -1,0 +1,94 @@
+package metrics
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+const namespace = "tide"
+
+// Metrics holds every collector Tide exports.
+type Metrics struct {
+	// Polls: one observation per upstream poll.
+	PollDuration *prometheus.HistogramVec // upstream
+	PollErrors   *prometheus.CounterVec   // upstream
+	LastPoll     *prometheus.GaugeVec     // upstream: unix time of the last successful poll
+	Queries      *prometheus.GaugeVec     // upstream: queries polled
+	QueryErrors  *prometheus.CounterVec   // upstream: queries that failed in a poll
+	Notes        *prometheus.GaugeVec     // upstream, query, note: 1 while a source reports the note
+
+	// RPCs.
+	RPCs        *prometheus.CounterVec   // method, code
+	RPCDuration *prometheus.HistogramVec // method
+	Streams     *prometheus.GaugeVec     // method: open server streams
+	Triggers    prometheus.Gauge         // parsed triggers held in the cache
+
+	// Decisions, per ScaledObject metric.
+	MetricValue *prometheus.GaugeVec // namespace, scaledobject, metric
+	Replicas    *prometheus.GaugeVec // namespace, scaledobject, metric: replicas the HPA derives from zero
+	Active      *prometheus.GaugeVec // namespace, scaledobject, metric
+}
+
+// New creates the collectors and registers them with reg.
+func New(reg prometheus.Registerer) *Metrics {
+	up := []string{"upstream"}
+	so := []string{"namespace", "scaledobject", "metric"}
+	m := &Metrics{
+		PollDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: namespace, Name: "poll_duration_seconds",
+			Help:    "Time one batched poll of an upstream took.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, up),
+		PollErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "poll_errors_total",
+			Help: "Polls in which the upstream could not be read at all.",
+		}, up),
+		LastPoll: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "last_successful_poll_timestamp_seconds",
+			Help: "Unix time of the last poll of the upstream in which at least one query succeeded.",
+		}, up),
+		Queries: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "queries",
+			Help: "Distinct queries polled on the upstream (triggers that share a query count once).",
+		}, up),
+		QueryErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "query_errors_total",
+			Help: "Query results that were errors.",
+		}, up),
+		Notes: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "source_notes",
+			Help: "1 while a source reports a condition worth a human's attention for a query.",
+		}, []string{"upstream", "query", "note"}),
+		RPCs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "rpc_requests_total",
+			Help: "gRPC requests by method and status code.",
+		}, []string{"method", "code"}),
+		RPCDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: namespace, Name: "rpc_duration_seconds",
+			Help:    "Time to answer unary gRPC requests.",
+			Buckets: []float64{.00005, .0001, .00025, .0005, .001, .0025, .005, .01, .05, .25, 1, 3},
+		}, []string{"method"}),
+		Streams: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "open_streams",
+			Help: "Open server streams by method.",
+		}, []string{"method"}),
+		Triggers: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "triggers",
+			Help: "Parsed triggers held in the cache.",
+		}),
+		MetricValue: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "metric_value",
+			Help: "Last metric value sent to KEDA for a ScaledObject's metric.",
+		}, so),
+		Replicas: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "desired_replicas",
+			Help: "Replicas the HPA derives from the last value sent (AverageValue, from zero).",
+		}, so),
+		Active: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "active",
+			Help: "1 when the last activation answer for a ScaledObject's metric was true.",
+		}, so),
+	}
+	reg.MustRegister(m.PollDuration, m.PollErrors, m.LastPoll, m.Queries, m.QueryErrors, m.Notes,
+		m.RPCs, m.RPCDuration, m.Streams, m.Triggers, m.MetricValue, m.Replicas, m.Active)
+	return m
+}

@@ -1,0 +1,170 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"math"
+	"time"
+
+	"github.com/tide-scaler/tide/pkg/hpa"
+	"github.com/tide-scaler/tide/pkg/metrics"
+	"github.com/tide-scaler/tide/pkg/sources"
+	pb "github.com/tide-scaler/tide/proto/externalscaler"
+)
+
+// Reader is what the service needs of the engine.
+type Reader interface {
+	Read(ctx context.Context, q sources.Query) (sources.Sample, error)
+	Watch(q sources.Query) (updates <-chan struct{}, stop func(), err error)
+}
+
+// ServiceConfig configures the ExternalScaler service.
+type ServiceConfig struct {
+	Reader  Reader
+	Parsers map[string]Parser // default DefaultParsers()
+	Metrics *metrics.Metrics
+	Logger  *slog.Logger
+	Now     func() time.Time
+	// StreamRepeat is how often StreamIsActive repeats `true` while active
+	// (default 5 s): KEDA treats each true as a wake-up, and a repeat
+	// covers a KEDA that reconnected between two changes.
+	StreamRepeat time.Duration
+	// MaxTriggers bounds the parsed-trigger cache (0 = unbounded).
+	MaxTriggers int
+}
+
+// Service implements KEDA's ExternalScaler gRPC service.
+type Service struct {
+	pb.UnimplementedExternalScalerServer
+	cfg      ServiceConfig
+	triggers *triggerCache
+	drain    chan struct{}
+}
+
+// NewService returns the service. Drain ends its open streams.
+func NewService(cfg ServiceConfig) *Service {
+	if cfg.Parsers == nil {
+		cfg.Parsers = DefaultParsers()
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.StreamRepeat <= 0 {
+		cfg.StreamRepeat = 5 * time.Second
+	}
+	return &Service{cfg: cfg, triggers: newTriggerCache(cfg.Parsers, cfg.MaxTriggers), drain: make(chan struct{})}
+}
+
+// Drain makes every open stream end with status OK. KEDA resets its
+// reconnect backoff only after a clean end, so a drained scaler is
+// reconnected to within seconds instead of minutes.
+func (s *Service) Drain() {
+	select {
+	case <-s.drain:
+	default:
+		close(s.drain)
+	}
+}
+
+// SweepTriggers forgets triggers unused since before and returns how many
+// remain.
+func (s *Service) SweepTriggers(before time.Time) int {
+	n := s.triggers.sweep(before)
+	s.cfg.Metrics.Triggers.Set(float64(n))
+	return n
+}
+
+func (s *Service) trigger(ref *pb.ScaledObjectRef) (*parsed, error) {
+	p, err := s.triggers.get(ref.GetScalerMetadata(), s.cfg.Now())
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// GetMetricSpec does no I/O and cannot fail for valid metadata: KEDA's
+// fallback does not engage when it fails.
+func (s *Service) GetMetricSpec(_ context.Context, ref *pb.ScaledObjectRef) (*pb.GetMetricSpecResponse, error) {
+	p, err := s.trigger(ref)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return specOf(p), nil
+}
+
+func specOf(p *parsed) *pb.GetMetricSpecResponse {
+	t := p.Target()
+	return &pb.GetMetricSpecResponse{MetricSpecs: []*pb.MetricSpec{{
+		MetricName:      p.name,
+		TargetSize:      intField(t, 1),
+		TargetSizeFloat: t,
+	}}}
+}
+
+// intField fills the int64 twin of a float field for KEDA before 2.17,
+// which reads only the int. It rounds to nearest and never goes below
+// floor (a target of 0 would divide by zero in the HPA).
+func intField(v float64, floor int64) int64 {
+	if v >= math.MaxInt64 {
+		return math.MaxInt64
+	}
+	return max(floor, int64(math.Round(v)))
+}
+
+// measure reads the trigger's sample and evaluates it.
+func (s *Service) measure(ctx context.Context, ref *pb.ScaledObjectRef) (*parsed, sources.Measurement, error) {
+	p, err := s.trigger(ref)
+	if err != nil {
+		return nil, sources.Measurement{}, err
+	}
+	sample, err := s.cfg.Reader.Read(ctx, p.Query())
+	if err != nil {
+		return p, sources.Measurement{}, err
+	}
+	m := p.Evaluate(sample)
+	s.observe(ref, p, m)
+	return p, m, nil
+}
+
+// observe exports the decision for one ScaledObject metric.
+func (s *Service) observe(ref *pb.ScaledObjectRef, p *parsed, m sources.Measurement) {
+	labels := []string{ref.GetNamespace(), ref.GetName(), p.name}
+	met := s.cfg.Metrics
+	met.MetricValue.WithLabelValues(labels...).Set(m.Value)
+	met.Replicas.WithLabelValues(labels...).Set(float64(
+		hpa.AverageValueReplicas(hpa.Milli(m.Value), hpa.Milli(p.Target()), 0, hpa.DefaultTolerances)))
+	active := 0.0
+	if m.Active {
+		active = 1
+	}
+	met.Active.WithLabelValues(labels...).Set(active)
+}
+
+// GetMetrics returns exactly one value: the HPA sums all returned values.
+func (s *Service) GetMetrics(ctx context.Context, req *pb.GetMetricsRequest) (*pb.GetMetricsResponse, error) {
+	p, m, err := s.measure(ctx, req.GetScaledObjectRef())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	name := req.GetMetricName()
+	if name == "" {
+		name = p.name
+	}
+	return &pb.GetMetricsResponse{MetricValues: []*pb.MetricValue{{
+		MetricName:       name,
+		MetricValue:      intField(m.Value, 0),
+		MetricValueFloat: m.Value,
+	}}}, nil
+}
+
+// IsActive answers KEDA's only scale-from-zero signal for external triggers.
+func (s *Service) IsActive(ctx context.Context, ref *pb.ScaledObjectRef) (*pb.IsActiveResponse, error) {
+	_, m, err := s.measure(ctx, ref)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.IsActiveResponse{Result: m.Active}, nil
+}

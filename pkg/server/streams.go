@@ -1,0 +1,98 @@
+package server
+
+import (
+	"time"
+
+	"google.golang.org/grpc"
+
+	pb "github.com/tide-scaler/tide/proto/externalscaler"
+)
+
+// StreamIsActive pushes activation from the cache update: a `true` reaches
+// KEDA within one poll of the data changing, not one pollingInterval later.
+// It sends the current state when the first sample is known, every change
+// after that, and repeats `true` every StreamRepeat while active. KEDA
+// ignores `false` (scale-in always comes from polling), but sending it keeps
+// the stream honest for other clients.
+func (s *Service) StreamIsActive(ref *pb.ScaledObjectRef, stream grpc.ServerStreamingServer[pb.IsActiveResponse]) error {
+	p, err := s.trigger(ref)
+	if err != nil {
+		return toStatus(err)
+	}
+	updates, stop, err := s.cfg.Reader.Watch(p.Query())
+	if err != nil {
+		return toStatus(err)
+	}
+	defer stop()
+	gauge := s.cfg.Metrics.Streams.WithLabelValues("StreamIsActive")
+	gauge.Inc()
+	defer gauge.Dec()
+
+	ctx := stream.Context()
+	repeat := time.NewTicker(s.cfg.StreamRepeat)
+	defer repeat.Stop()
+	known, active := false, false
+	send := func(v bool) error {
+		known, active = true, v
+		return stream.Send(&pb.IsActiveResponse{Result: v})
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-s.drain:
+			return nil // status OK: KEDA reconnects without backoff
+		case <-updates:
+			p.lastUsed.Store(s.cfg.Now().UnixNano())
+			sample, err := s.cfg.Reader.Read(ctx, p.Query())
+			if err != nil {
+				// No answer is better than a false one; polling will surface the error.
+				s.cfg.Logger.Debug("StreamIsActive: no sample", "namespace", ref.GetNamespace(),
+					"scaledobject", ref.GetName(), "err", err)
+				continue
+			}
+			m := p.Evaluate(sample)
+			s.observe(ref, p, m)
+			if !known || m.Active != active {
+				if err := send(m.Active); err != nil {
+					return err
+				}
+			}
+		case <-repeat.C:
+			if active {
+				if err := send(true); err != nil {
+					return err
+				}
+			}
+		}
+	}
+}
+
+// StreamMetricSpec sends the spec as soon as the stream opens. A trigger's
+// spec is a pure function of its metadata, and KEDA opens a new stream when
+// the metadata changes, so there is nothing further to send; the stream
+// stays open until KEDA closes it or the server drains.
+func (s *Service) StreamMetricSpec(ref *pb.ScaledObjectRef, stream grpc.ServerStreamingServer[pb.GetMetricSpecResponse]) error {
+	p, err := s.trigger(ref)
+	if err != nil {
+		return toStatus(err)
+	}
+	gauge := s.cfg.Metrics.Streams.WithLabelValues("StreamMetricSpec")
+	gauge.Inc()
+	defer gauge.Dec()
+	if err := stream.Send(specOf(p)); err != nil {
+		return err
+	}
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-stream.Context().Done():
+			return nil
+		case <-s.drain:
+			return nil
+		case <-t.C:
+			p.lastUsed.Store(s.cfg.Now().UnixNano()) // an open stream keeps its trigger cached
+		}
+	}
+}

@@ -1,0 +1,202 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/tide-scaler/tide/pkg/sources"
+)
+
+var (
+	errNoLogEnd   = errors.New("log end offset not read")
+	errNoLogStart = errors.New("log start offset not read")
+)
+
+// readOffsets reads the log end offset of every partition a live query
+// reads, and the log start offset of those that an earliest-policy query
+// reads without a commit: one request per leader and kind, all at once.
+// Partitions whose leader moved are retried once after re-reading metadata,
+// if the metadata used came from the cache.
+func (p *poll) readOffsets(ctx context.Context) {
+	latest, early := p.wanted(false)
+	p.sendOffsets(ctx, latest, early)
+	if !p.leaderMoved() {
+		return
+	}
+	if !p.cached {
+		// Just read and already wrong: the cluster is electing leaders.
+		// The next poll reads metadata again.
+		p.u.invalidateMetadata()
+		return
+	}
+	if err := p.loadMetadata(ctx, p.watched(), true); err != nil {
+		p.u.invalidateMetadata()
+		return
+	}
+	p.cached = false
+	latest, early = p.wanted(true)
+	p.sendOffsets(ctx, latest, early)
+	if p.leaderMoved() {
+		p.u.invalidateMetadata()
+	}
+}
+
+// wanted groups by leader the partitions whose offsets the live queries
+// need, each partition once. With retry, only those not read yet or failed
+// because the leader moved.
+func (p *poll) wanted(retry bool) (latest, early map[int32][]tp) {
+	latest, early = map[int32][]tp{}, map[int32][]tp{}
+	seenLatest, seenEarly := map[tp]bool{}, map[tp]bool{}
+	need := func(got map[tp]offsetAt, k tp) bool {
+		o, ok := got[k]
+		return !retry || !ok || (o.err != nil && leaderMoved(o.err))
+	}
+	for i, q := range p.queries {
+		if q == nil {
+			continue
+		}
+		p.selected(i, func(t string, pm partitionMeta) {
+			k := tp{t, pm.id}
+			if pm.err != nil {
+				return
+			}
+			if !seenLatest[k] {
+				seenLatest[k] = true
+				if need(p.latest, k) {
+					latest[pm.leader] = append(latest[pm.leader], k)
+				}
+			}
+			if !q.opt.earliest || q.opt.scaleToZeroOnInvalidOffset || seenEarly[k] {
+				return
+			}
+			if c := p.committed(q.group, k); c.err == nil && c.offset < 0 {
+				seenEarly[k] = true
+				if need(p.early, k) {
+					early[pm.leader] = append(early[pm.leader], k)
+				}
+			}
+		})
+	}
+	return latest, early
+}
+
+// sendOffsets sends every per-leader ListOffsets request concurrently.
+func (p *poll) sendOffsets(ctx context.Context, latest, early map[int32][]tp) {
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	send := func(leader int32, parts []tp, ts int64, into map[tp]offsetAt) {
+		wg.Go(func() {
+			got := p.u.listOffsets(ctx, leader, parts, ts)
+			mu.Lock()
+			defer mu.Unlock()
+			for k, o := range got {
+				into[k] = o
+			}
+		})
+	}
+	for leader, parts := range latest {
+		send(leader, parts, latestTimestamp, p.latest)
+	}
+	for leader, parts := range early {
+		send(leader, parts, earliestTimestamp, p.early)
+	}
+	wg.Wait()
+}
+
+// leaderMoved reports whether some offset failed because its partition's
+// leader moved or is unknown.
+func (p *poll) leaderMoved() bool {
+	for _, m := range []map[tp]offsetAt{p.latest, p.early} {
+		for _, o := range m {
+			if o.err != nil && leaderMoved(o.err) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// finish turns each live query's offsets into its Sample.
+func (p *poll) finish() {
+	remember := map[commitKey]int64{}
+	for i, q := range p.queries {
+		if q == nil {
+			continue
+		}
+		// Metadata re-read after a leader move may have lost a topic.
+		for _, t := range q.topics {
+			if err := p.meta[t].err; err != nil {
+				p.fail(i, err)
+				break
+			}
+		}
+		if p.queries[i] == nil {
+			continue
+		}
+		rs := p.readings(i)
+		if len(rs) == 0 && q.partitions != nil {
+			p.fail(i, fmt.Errorf("partitionLimitation %s selects no partition of topic(s) %s: %w",
+				q.partitions, strings.Join(p.topics[i], ","), sources.ErrNotFound))
+			continue
+		}
+		if q.opt.excludePersistentLag {
+			p.addPrevious(q.group, rs, remember)
+		}
+		s, err := sampleOf(rs, q.opt)
+		if err != nil {
+			p.fail(i, err)
+			continue
+		}
+		s.Time, s.Notes = p.now, p.notes[i]
+		p.results[i].Sample = s
+	}
+	p.u.rememberCommits(p.now, remember)
+}
+
+// readings collects what the poll learned about each partition query i reads.
+func (p *poll) readings(i int) []reading {
+	q := p.queries[i]
+	var rs []reading
+	p.selected(i, func(t string, pm partitionMeta) {
+		k := tp{t, pm.id}
+		c := p.committed(q.group, k)
+		r := reading{topic: t, partition: pm.id, committed: c.offset, err: c.err}
+		if r.err == nil {
+			r.err = pm.err
+		}
+		if r.err == nil {
+			lo, ok := p.latest[k]
+			r.latest, r.err = lo.offset, lo.err
+			if !ok {
+				r.err = errNoLogEnd
+			}
+		}
+		if e, ok := p.early[k]; ok && r.err == nil {
+			r.earliest, r.err, r.hasEarliest = e.offset, e.err, e.err == nil
+		}
+		rs = append(rs, r)
+	})
+	return rs
+}
+
+// addPrevious fills in the commits earlier polls saw and records this
+// poll's, for excludePersistentLag.
+func (p *poll) addPrevious(group string, rs []reading, remember map[commitKey]int64) {
+	keys := make([]commitKey, len(rs))
+	for j, r := range rs {
+		keys[j] = commitKey{group, r.topic, r.partition}
+	}
+	prev := p.u.previousCommits(keys)
+	for j := range rs {
+		r := &rs[j]
+		r.previous, r.hasPrevious = prev[keys[j]]
+		if r.err == nil && r.committed >= 0 {
+			remember[keys[j]] = r.committed
+		}
+	}
+}
+
+func isNotFound(err error) bool { return errors.Is(err, sources.ErrNotFound) }

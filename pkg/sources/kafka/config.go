@@ -1,0 +1,160 @@
+package kafka
+
+import (
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/tide-scaler/tide/pkg/sources"
+)
+
+// Defaults from KEDA's kafka scaler.
+const (
+	defaultLagThreshold           = 10
+	defaultActivationLagThreshold = 0
+)
+
+// Trigger is one parsed kafka trigger: what to read (its Query) and how to
+// turn the reading into a metric value (thresholds and caps).
+type Trigger struct {
+	query *query
+
+	lagThreshold           float64
+	activationLagThreshold float64
+	allowIdleConsumers     bool
+	evenDistribution       bool
+	metricName             string
+}
+
+// Parse validates a trigger's scalerMetadata and builds its Trigger. Keys and
+// defaults follow KEDA's kafka scaler; topic may additionally be a comma
+// list, in which case partitionLimitation selects partitions of every listed
+// topic, and the partition count that caps and snaps replicas is the total
+// over all of them. Every error is a *sources.ConfigError naming the key
+// and, unless it is a credential, the bad value.
+//
+// Stricter than KEDA, because silent misconfiguration scales the wrong way:
+// limitToPartitionsWithLag contradicts allowIdleConsumers and
+// ensureEvenDistributionOfPartitions; TLS files without tls: enable and
+// credentials without sasl are errors rather than ignored.
+func Parse(md sources.Metadata) (*Trigger, error) {
+	brokers, err := parseBrokers(md)
+	if err != nil {
+		return nil, err
+	}
+	group, err := md.Required("consumerGroup")
+	if err != nil {
+		return nil, err
+	}
+	topics, err := parseTopics(md)
+	if err != nil {
+		return nil, err
+	}
+	t := &Trigger{}
+	if t.lagThreshold, err = md.Float("lagThreshold", defaultLagThreshold, true); err != nil {
+		return nil, err
+	}
+	if t.activationLagThreshold, err = md.Float("activationLagThreshold", defaultActivationLagThreshold, false); err != nil {
+		return nil, err
+	}
+	policy, err := md.Enum("offsetResetPolicy", "latest", "latest", "earliest")
+	if err != nil {
+		return nil, err
+	}
+	var opt lagOptions
+	opt.earliest = policy == "earliest"
+	flags := []struct {
+		key string
+		dst *bool
+	}{
+		{"allowIdleConsumers", &t.allowIdleConsumers},
+		{"excludePersistentLag", &opt.excludePersistentLag},
+		{"scaleToZeroOnInvalidOffset", &opt.scaleToZeroOnInvalidOffset},
+		{"limitToPartitionsWithLag", &opt.limitToPartitionsWithLag},
+		{"ensureEvenDistributionOfPartitions", &t.evenDistribution},
+	}
+	for _, f := range flags {
+		if *f.dst, err = md.Bool(f.key, false); err != nil {
+			return nil, err
+		}
+	}
+	var parts partitionSet
+	if md.Has("partitionLimitation") {
+		raw := md.String("partitionLimitation", "")
+		if len(topics) == 0 {
+			return nil, sources.Invalid("partitionLimitation", raw, "requires topic")
+		}
+		if parts, err = parsePartitions("partitionLimitation", raw); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkCombinations(t, opt, len(topics) > 0); err != nil {
+		return nil, err
+	}
+	sec, err := parseSecurity(md)
+	if err != nil {
+		return nil, err
+	}
+	t.query = newQuery(newCluster(brokers, sec), group, topics, opt, parts)
+	t.metricName = metricName(group, topics)
+	return t, nil
+}
+
+// checkCombinations rejects options that need a topic or contradict each
+// other, naming every key involved.
+func checkCombinations(t *Trigger, opt lagOptions, hasTopic bool) error {
+	switch {
+	case opt.limitToPartitionsWithLag && !hasTopic:
+		return sources.Invalid("limitToPartitionsWithLag", "true", "requires topic")
+	case t.evenDistribution && !hasTopic:
+		return sources.Invalid("ensureEvenDistributionOfPartitions", "true", "requires topic")
+	case opt.limitToPartitionsWithLag && t.allowIdleConsumers:
+		return sources.Invalid("limitToPartitionsWithLag", "true",
+			"contradicts allowIdleConsumers: true (one caps replicas at the partitions with lag, the other lifts every cap); set only one")
+	case opt.limitToPartitionsWithLag && t.evenDistribution:
+		// KEDA caps at the partitions with lag and then snaps up to a factor
+		// of all partitions, which can break the cap; we refuse instead.
+		return sources.Invalid("limitToPartitionsWithLag", "true",
+			"contradicts ensureEvenDistributionOfPartitions: true (snapping to a factor of all partitions can exceed the partitions with lag); set only one")
+	}
+	return nil
+}
+
+// parseBrokers checks that every bootstrap server is host:port, because
+// kafka-go would only fail later, at dial time, with a less clear error.
+// The list is sorted and deduplicated: it names the upstream.
+func parseBrokers(md sources.Metadata) ([]string, error) {
+	if _, err := md.Required("bootstrapServers"); err != nil {
+		return nil, err
+	}
+	brokers := md.List("bootstrapServers")
+	for _, b := range brokers {
+		host, port, err := net.SplitHostPort(b)
+		n, perr := strconv.Atoi(port)
+		if err != nil || host == "" || perr != nil || n < 1 || n > 65535 {
+			return nil, sources.Invalid("bootstrapServers", b, "want host:port")
+		}
+	}
+	if len(brokers) == 0 {
+		return nil, sources.Invalid("bootstrapServers", md["bootstrapServers"], "lists no broker")
+	}
+	slices.Sort(brokers)
+	return slices.Compact(brokers), nil
+}
+
+// parseTopics reads topic as a comma list (our extension of KEDA's single
+// topic). Kafka topic names are at most 249 of [a-zA-Z0-9._-]; anything else
+// cannot exist and is a typo worth reporting now rather than as "not found".
+func parseTopics(md sources.Metadata) ([]string, error) {
+	topics := md.List("topic")
+	for _, t := range topics {
+		if len(t) > 249 || t == "." || t == ".." || strings.TrimLeft(t, topicChars) != "" {
+			return nil, sources.Invalid("topic", t, "not a valid Kafka topic name (at most 249 of a-z A-Z 0-9 . _ -)")
+		}
+	}
+	slices.Sort(topics)
+	return slices.Compact(topics), nil
+}
+
+const topicChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"

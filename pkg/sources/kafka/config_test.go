@@ -1,0 +1,217 @@
+package kafka
+
+import (
+	"maps"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tide-scaler/tide/pkg/sources"
+)
+
+// base is the smallest valid metadata.
+var base = map[string]string{"bootstrapServers": "b2:9092,b1:9092", "consumerGroup": "g"}
+
+func with(kv ...string) sources.Metadata {
+	md := maps.Clone(base)
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i+1] == "<unset>" {
+			delete(md, kv[i])
+			continue
+		}
+		md[kv[i]] = kv[i+1]
+	}
+	return md
+}
+
+func TestParseDefaults(t *testing.T) {
+	tr, err := Parse(with())
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := tr.query
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"lagThreshold", tr.lagThreshold, 10.0},
+		{"Target", tr.Target(), 10.0},
+		{"activationLagThreshold", tr.activationLagThreshold, 0.0},
+		{"offsetResetPolicy earliest", q.opt.earliest, false},
+		{"allowIdleConsumers", tr.allowIdleConsumers, false},
+		{"excludePersistentLag", q.opt.excludePersistentLag, false},
+		{"scaleToZeroOnInvalidOffset", q.opt.scaleToZeroOnInvalidOffset, false},
+		{"limitToPartitionsWithLag", q.opt.limitToPartitionsWithLag, false},
+		{"ensureEvenDistributionOfPartitions", tr.evenDistribution, false},
+		{"partitionLimitation", q.partitions == nil, true},
+		{"topic", len(q.topics), 0},
+		{"tls", q.cluster.sec.tls == nil, true},
+		{"sasl", q.cluster.sec.saslName, "none"},
+		{"brokers sorted", strings.Join(q.cluster.brokers, ","), "b1:9092,b2:9092"},
+		{"MetricName", tr.MetricName(), "kafka-g"},
+		{"Upstream name", q.Upstream().Name, "kafka://b1:9092,b2:9092"},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
+		}
+	}
+}
+
+func TestParseValues(t *testing.T) {
+	tests := []struct {
+		name  string
+		md    sources.Metadata
+		check func(*Trigger) bool
+	}{
+		{"lagThreshold float", with("lagThreshold", "2.5"), func(tr *Trigger) bool { return tr.lagThreshold == 2.5 }},
+		{"activationLagThreshold", with("activationLagThreshold", "7"), func(tr *Trigger) bool { return tr.activationLagThreshold == 7 }},
+		{"earliest any case", with("offsetResetPolicy", "Earliest"), func(tr *Trigger) bool { return tr.query.opt.earliest }},
+		{"topics sorted and unique", with("topic", "b, a,b"), func(tr *Trigger) bool { return strings.Join(tr.query.topics, ",") == "a,b" }},
+		{"partitionLimitation merged", with("topic", "t", "partitionLimitation", "3,1,2,10-20,15-25"),
+			func(tr *Trigger) bool { return tr.query.partitions.String() == "1-3,10-25" }},
+		{"flags", with("topic", "t", "allowIdleConsumers", "true", "excludePersistentLag", "1",
+			"scaleToZeroOnInvalidOffset", "TRUE", "ensureEvenDistributionOfPartitions", "true"),
+			func(tr *Trigger) bool {
+				o := tr.query.opt
+				return tr.allowIdleConsumers && o.excludePersistentLag && o.scaleToZeroOnInvalidOffset && tr.evenDistribution
+			}},
+		{"limitToPartitionsWithLag", with("topic", "t", "limitToPartitionsWithLag", "true"),
+			func(tr *Trigger) bool { return tr.query.opt.limitToPartitionsWithLag }},
+		{"sasl plaintext", with("sasl", "plaintext", "username", "u", "password", "p"),
+			func(tr *Trigger) bool { return tr.query.cluster.sec.mechanism.Name() == "PLAIN" }},
+		{"sasl scram_sha512 from env", with("sasl", "scram_sha512", "usernameFromEnv", "u", "passwordFromEnv", "p"),
+			func(tr *Trigger) bool { return tr.query.cluster.sec.mechanism.Name() == "SCRAM-SHA-512" }},
+		{"tls unsafe", with("tls", "enable", "unsafeSsl", "true"),
+			func(tr *Trigger) bool { return tr.query.cluster.sec.tls.InsecureSkipVerify }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tr, err := Parse(tt.md)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tt.check(tr) {
+				t.Errorf("unexpected trigger %+v / query %+v", tr, tr.query)
+			}
+		})
+	}
+}
+
+func TestParseTLS(t *testing.T) {
+	p := newPKI(t)
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(keyFile, []byte(p.clientKey+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		md    sources.Metadata
+		certs int
+	}{
+		{"ca only", with("tls", "enable", "ca", p.caPEM), 0},
+		{"client cert inline", with("tls", "enable", "ca", p.caPEM, "cert", p.clientCert, "key", p.clientKey), 1},
+		{"key from file", with("tls", "enable", "certFromEnv", p.clientCert, "keyFile", keyFile), 1},
+		{"encrypted key", with("tls", "enable", "cert", p.clientCert, "key", p.encryptedKey, "keyPassword", p.keyPassword), 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tr, err := Parse(tt.md)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg := tr.query.cluster.sec.tls
+			if cfg == nil || len(cfg.Certificates) != tt.certs || cfg.MinVersion == 0 {
+				t.Errorf("tls config %+v, want %d client certificates", cfg, tt.certs)
+			}
+		})
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	p := newPKI(t)
+	const pw = "hunter2-SECRET-pw"
+	const badPEM = "-----BEGIN NOTHING-----SECRET-PEM-BYTES"
+	tests := []struct {
+		name      string
+		md        sources.Metadata
+		key       string
+		value     string // must appear in the error
+		alsoNamed string // a second key the error must name
+	}{
+		{"missing bootstrapServers", with("bootstrapServers", "<unset>"), "bootstrapServers", "", ""},
+		{"blank bootstrapServers", with("bootstrapServers", " , "), "bootstrapServers", "", ""},
+		{"broker without port", with("bootstrapServers", "b1"), "bootstrapServers", "b1", ""},
+		{"broker bad port", with("bootstrapServers", "b1:99999"), "bootstrapServers", "b1:99999", ""},
+		{"missing consumerGroup", with("consumerGroup", "<unset>"), "consumerGroup", "", ""},
+		{"bad topic", with("topic", "ok,bad topic!"), "topic", "bad topic!", ""},
+		{"lagThreshold text", with("lagThreshold", "ten"), "lagThreshold", "ten", ""},
+		{"lagThreshold negative", with("lagThreshold", "-1"), "lagThreshold", "-1", ""},
+		{"lagThreshold zero", with("lagThreshold", "0"), "lagThreshold", "0", ""},
+		{"lagThreshold NaN", with("lagThreshold", "NaN"), "lagThreshold", "NaN", ""},
+		{"activation negative", with("activationLagThreshold", "-0.5"), "activationLagThreshold", "-0.5", ""},
+		{"offsetResetPolicy", with("offsetResetPolicy", "middle"), "offsetResetPolicy", "middle", ""},
+		{"bool", with("allowIdleConsumers", "yes please"), "allowIdleConsumers", "yes please", ""},
+		{"partitions open range", with("topic", "t", "partitionLimitation", "1-"), "partitionLimitation", "1-", ""},
+		{"partitions letter", with("topic", "t", "partitionLimitation", "a"), "partitionLimitation", "a", ""},
+		{"partitions reversed", with("topic", "t", "partitionLimitation", "1,5-2"), "partitionLimitation", "5-2", ""},
+		{"partitions negative", with("topic", "t", "partitionLimitation", "-1"), "partitionLimitation", "-1", ""},
+		{"partitions overflow", with("topic", "t", "partitionLimitation", "99999999999"), "partitionLimitation", "99999999999", ""},
+		{"partitions empty items", with("topic", "t", "partitionLimitation", ",,"), "partitionLimitation", ",,", ""},
+		{"partitions without topic", with("partitionLimitation", "1"), "partitionLimitation", "1", "topic"},
+		{"limit without topic", with("limitToPartitionsWithLag", "true"), "limitToPartitionsWithLag", "true", "topic"},
+		{"limit with idle", with("topic", "t", "limitToPartitionsWithLag", "true", "allowIdleConsumers", "true"),
+			"limitToPartitionsWithLag", "true", "allowIdleConsumers"},
+		{"limit with even", with("topic", "t", "limitToPartitionsWithLag", "true", "ensureEvenDistributionOfPartitions", "true"),
+			"limitToPartitionsWithLag", "true", "ensureEvenDistributionOfPartitions"},
+		{"even without topic", with("ensureEvenDistributionOfPartitions", "true"), "ensureEvenDistributionOfPartitions", "true", "topic"},
+		{"tls value", with("tls", "maybe"), "tls", "maybe", ""},
+		{"unsafeSsl value", with("tls", "enable", "unsafeSsl", "sure"), "unsafeSsl", "sure", ""},
+		{"certs without tls", with("ca", p.caPEM), "tls", "disable", ""},
+		{"cert without key", with("tls", "enable", "cert", p.clientCert), "key", "", "cert"},
+		{"key without cert", with("tls", "enable", "key", p.clientKey), "cert", "", "key"},
+		{"bad ca", with("tls", "enable", "ca", badPEM), "ca", "", ""},
+		{"bad ca from env", with("tls", "enable", "caFromEnv", badPEM), "caFromEnv", "", ""},
+		{"missing caFile", with("tls", "enable", "caFile", "/nonexistent/ca.pem"), "caFile", "/nonexistent/ca.pem", ""},
+		{"bad key", with("tls", "enable", "cert", p.clientCert, "key", badPEM), "key", "", ""},
+		{"mismatched pair", with("tls", "enable", "cert", p.clientCert, "key", p.serverKey), "cert", "", ""},
+		{"wrong keyPassword", with("tls", "enable", "cert", p.clientCert, "key", p.encryptedKey, "keyPassword", pw), "keyPassword", "", ""},
+		{"unknown sasl", with("sasl", "kerberos"), "sasl", "kerberos", ""},
+		{"oauthbearer", with("sasl", "oauthbearer", "username", "u", "password", pw), "sasl", "oauthbearer", ""},
+		{"gssapi", with("sasl", "GSSAPI"), "sasl", "gssapi", ""},
+		{"sasl without username", with("sasl", "plaintext", "password", pw), "username", "", "sasl"},
+		{"sasl without password", with("sasl", "scram_sha256", "username", "u"), "password", "", "sasl"},
+		{"credentials without sasl", with("username", "u", "password", pw), "sasl", "none", ""},
+		{"scram unusable password", with("sasl", "scram_sha256", "username", "u", "password", pw+"\u0007"), "sasl", "scram_sha256", ""},
+	}
+	secrets := []string{pw, "SECRET-PEM-BYTES", p.clientKey, p.serverKey, p.keyPassword, p.encryptedKey}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tr, err := Parse(tt.md)
+			if err == nil {
+				t.Fatalf("Parse succeeded: %+v", tr)
+			}
+			ce, ok := isConfigError(err)
+			if !ok {
+				t.Fatalf("error %T %v is not a *sources.ConfigError", err, err)
+			}
+			msg := err.Error()
+			if ce.Key != tt.key || !strings.Contains(msg, `"`+tt.key+`"`) {
+				t.Errorf("error %q names key %q, want %q", msg, ce.Key, tt.key)
+			}
+			if tt.value != "" && !strings.Contains(msg, tt.value) {
+				t.Errorf("error %q does not contain the bad value %q", msg, tt.value)
+			}
+			if tt.alsoNamed != "" && !strings.Contains(msg, tt.alsoNamed) {
+				t.Errorf("error %q does not name %q", msg, tt.alsoNamed)
+			}
+			for _, s := range secrets {
+				if strings.Contains(msg, strings.TrimSpace(s)) {
+					t.Errorf("error %q leaks a secret", msg)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,105 @@
+package kafka
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/tide-scaler/tide/pkg/sources"
+)
+
+// cluster is how to reach one Kafka cluster: brokers and security. Every
+// query parsed with the same brokers and credentials has an equal endpoint
+// and therefore shares one Upstream.
+type cluster struct {
+	brokers  []string // sorted, unique
+	sec      security
+	endpoint sources.Endpoint
+}
+
+func newCluster(brokers []string, sec security) *cluster {
+	list := strings.Join(brokers, ",")
+	return &cluster{
+		brokers: brokers,
+		sec:     sec,
+		endpoint: sources.Endpoint{
+			Key:  "kafka|" + list + "|" + sec.describe(),
+			Name: "kafka://" + list,
+		},
+	}
+}
+
+// lagOptions are the query options that change how offsets become lag.
+type lagOptions struct {
+	earliest                   bool // offsetResetPolicy: earliest
+	scaleToZeroOnInvalidOffset bool
+	excludePersistentLag       bool
+	limitToPartitionsWithLag   bool
+}
+
+// query is one consumer group's lag on some topics of one cluster. It holds
+// everything that shapes the Sample and nothing else (no thresholds).
+type query struct {
+	cluster    *cluster
+	group      string
+	topics     []string // sorted, unique; empty: the group's committed topics
+	opt        lagOptions
+	partitions partitionSet // nil: every partition
+	key        string
+}
+
+var _ sources.Query = (*query)(nil)
+
+func newQuery(c *cluster, group string, topics []string, opt lagOptions, parts partitionSet) *query {
+	q := &query{cluster: c, group: group, topics: topics, opt: opt, partitions: parts}
+	policy := "latest"
+	if opt.earliest {
+		policy = "earliest"
+	}
+	// Quoted where a name may hold the separator: group ids are free text.
+	q.key = strings.Join([]string{
+		c.endpoint.Key,
+		"group=" + strconv.Quote(group),
+		"topics=" + strings.Join(topics, ","),
+		"offsetResetPolicy=" + policy,
+		"scaleToZeroOnInvalidOffset=" + strconv.FormatBool(opt.scaleToZeroOnInvalidOffset),
+		"excludePersistentLag=" + strconv.FormatBool(opt.excludePersistentLag),
+		"limitToPartitionsWithLag=" + strconv.FormatBool(opt.limitToPartitionsWithLag),
+		"partitionLimitation=" + parts.String(),
+	}, "|")
+	return q
+}
+
+// Key identifies the reading: the upstream plus every option that changes
+// the Sample.
+func (q *query) Key() string { return q.key }
+
+// Upstream names the cluster; its key holds a credential fingerprint, never
+// a credential.
+func (q *query) Upstream() sources.Endpoint { return q.cluster.endpoint }
+
+// Open builds the cluster's shared client: a kafka-go Client on a Transport
+// that carries TLS and SASL.
+func (q *query) Open() (sources.Upstream, error) {
+	c := q.cluster
+	tr := &kafkago.Transport{
+		ClientID: clientID,
+		TLS:      c.sec.tls,
+		SASL:     c.sec.mechanism,
+		// The transport's own metadata loop only needs the broker list to
+		// route requests by broker id: an empty, non-nil topic list asks
+		// for brokers and no topics, so it stays cheap on big clusters.
+		// Topic metadata is read by the poll, for watched topics only.
+		MetadataTopics: []string{},
+		MetadataTTL:    10 * time.Second,
+		// Longer than any sane poll interval, so polls reuse connections
+		// instead of paying TCP, TLS and SASL handshakes each time.
+		IdleTimeout: 5 * time.Minute,
+	}
+	return newUpstream(c, tr), nil
+}
+
+// clientID is sent to brokers so that operators can tell our requests apart.
+const clientID = "tide-scaler"

@@ -1,0 +1,200 @@
+package kafka
+
+import (
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/pem"
+	"fmt"
+	"strings"
+
+	"github.com/segmentio/kafka-go/sasl"
+	"github.com/segmentio/kafka-go/sasl/plain"
+	"github.com/segmentio/kafka-go/sasl/scram"
+
+	"github.com/tide-scaler/tide/pkg/sources"
+)
+
+// security is the parsed TLS and SASL configuration of a cluster.
+type security struct {
+	tls       *tls.Config // nil: plaintext connections
+	unsafeSSL bool
+	saslName  string // none, plaintext, scram_sha256, scram_sha512
+	mechanism sasl.Mechanism
+	// fingerprint is a short SHA-256 of every credential, so that two
+	// triggers with different credentials never share a client. "" when
+	// there are none. It is not a secret's hash alone: it covers all of
+	// them at once.
+	fingerprint string
+}
+
+// describe is the part of the upstream key that says how we connect.
+func (s security) describe() string {
+	t := "tls=disable"
+	if s.tls != nil {
+		t = fmt.Sprintf("tls=enable,unsafeSsl=%t", s.unsafeSSL)
+	}
+	d := t + "|sasl=" + s.saslName
+	if s.fingerprint != "" {
+		d += "|cred=" + s.fingerprint
+	}
+	return d
+}
+
+func parseSecurity(md sources.Metadata) (security, error) {
+	var s security
+	creds := make([]string, 0, 6)
+	for _, k := range []string{"ca", "cert", "key", "keyPassword", "username", "password"} {
+		v, err := md.Secret(k)
+		if err != nil {
+			return s, err
+		}
+		creds = append(creds, v)
+	}
+	ca, cert, key, keyPassword, user, pass := creds[0], creds[1], creds[2], creds[3], creds[4], creds[5]
+	var err error
+	if s.tls, s.unsafeSSL, err = parseTLS(md, ca, cert, key, keyPassword); err != nil {
+		return s, err
+	}
+	if s.saslName, s.mechanism, err = parseSASL(md, user, pass); err != nil {
+		return s, err
+	}
+	s.fingerprint = fingerprint(creds)
+	return s, nil
+}
+
+func parseTLS(md sources.Metadata, ca, cert, key, keyPassword string) (*tls.Config, bool, error) {
+	mode, err := md.Enum("tls", "disable", "enable", "disable")
+	if err != nil {
+		return nil, false, err
+	}
+	unsafeSSL, err := md.Bool("unsafeSsl", false)
+	if err != nil {
+		return nil, false, err
+	}
+	if mode == "disable" {
+		// Certificates without TLS are a forgotten "tls: enable", which
+		// would otherwise surface later as an opaque connection error.
+		if ca != "" || cert != "" || key != "" {
+			return nil, false, sources.Invalid("tls", mode, "ca, cert or key is set: set tls to enable to use them")
+		}
+		return nil, false, nil
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: unsafeSSL} //nolint:gosec // unsafeSsl is the user's explicit choice, as in KEDA
+	if ca != "" {
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM([]byte(ca)) {
+			return nil, false, secretError(md, "ca", "holds no PEM certificate")
+		}
+		cfg.RootCAs = pool
+	}
+	switch {
+	case cert != "" && key == "":
+		return nil, false, &sources.ConfigError{Key: "key", Reason: "is required when cert is set"}
+	case key != "" && cert == "":
+		return nil, false, &sources.ConfigError{Key: "cert", Reason: "is required when key is set"}
+	case cert != "":
+		keyPEM, err := decryptKey(md, key, keyPassword)
+		if err != nil {
+			return nil, false, err
+		}
+		pair, err := tls.X509KeyPair([]byte(cert), keyPEM)
+		if err != nil {
+			// crypto/tls errors describe the problem, never the bytes.
+			return nil, false, secretError(md, "cert", "cert and key are not a usable key pair: %v", err)
+		}
+		cfg.Certificates = []tls.Certificate{pair}
+	}
+	return cfg, unsafeSSL, nil
+}
+
+// decryptKey returns key as PEM, decrypting a legacy encrypted PEM block
+// (Proc-Type: 4,ENCRYPTED) with keyPassword. KEDA accepts such keys, so
+// users switching from its kafka scaler may have them; encrypted PKCS#8 is
+// not supported by the standard library and is refused with a clear error.
+func decryptKey(md sources.Metadata, key, keyPassword string) ([]byte, error) {
+	block, _ := pem.Decode([]byte(key))
+	if block == nil {
+		return nil, secretError(md, "key", "holds no PEM block")
+	}
+	if block.Type == "ENCRYPTED PRIVATE KEY" {
+		return nil, secretError(md, "key", "encrypted PKCS#8 keys are not supported: decrypt the key or use a PEM-encrypted key with keyPassword")
+	}
+	if keyPassword == "" || !x509.IsEncryptedPEMBlock(block) { //nolint:staticcheck // legacy format kept for KEDA users, see above
+		return []byte(key), nil
+	}
+	der, err := x509.DecryptPEMBlock(block, []byte(keyPassword)) //nolint:staticcheck // as above
+	if err != nil {
+		// The error says "incorrect password" at most, never the password.
+		return nil, &sources.ConfigError{Key: "keyPassword", Reason: "cannot decrypt key: " + err.Error()}
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: block.Type, Bytes: der}), nil
+}
+
+func parseSASL(md sources.Metadata, user, pass string) (string, sasl.Mechanism, error) {
+	name, err := md.Enum("sasl", "none", "none", "plaintext", "scram_sha256", "scram_sha512", "oauthbearer", "gssapi")
+	if err != nil {
+		return "", nil, err
+	}
+	switch name {
+	case "oauthbearer", "gssapi":
+		return "", nil, sources.Invalid("sasl", name, "not supported by this scaler: use none, plaintext, scram_sha256 or scram_sha512")
+	case "none":
+		if user != "" || pass != "" {
+			return "", nil, sources.Invalid("sasl", name, "username or password is set: set sasl to use them")
+		}
+		return name, nil, nil
+	}
+	if user == "" {
+		return "", nil, &sources.ConfigError{Key: "username", Reason: "is required when sasl is " + name}
+	}
+	if pass == "" {
+		return "", nil, &sources.ConfigError{Key: "password", Reason: "is required when sasl is " + name}
+	}
+	if name == "plaintext" {
+		return name, plain.Mechanism{Username: user, Password: pass}, nil
+	}
+	algo := scram.SHA256
+	if name == "scram_sha512" {
+		algo = scram.SHA512
+	}
+	m, err := scram.Mechanism(algo, user, pass)
+	if err != nil {
+		// The SCRAM library quotes the offending input in its error, which
+		// may be the password: say what is wrong without it.
+		return "", nil, sources.Invalid("sasl", name, "username or password contains characters SCRAM cannot use (SASLprep failed)")
+	}
+	return name, m, nil
+}
+
+// secretError reports a bad credential without its value: the key it came
+// from (key, keyFromEnv or keyFile) and, for a file, the file's path.
+func secretError(md sources.Metadata, key, reason string, args ...any) error {
+	from, value := key, ""
+	switch {
+	case md[key] != "":
+	case md[key+"FromEnv"] != "":
+		from = key + "FromEnv"
+	case strings.TrimSpace(md[key+"File"]) != "":
+		from, value = key+"File", strings.TrimSpace(md[key+"File"])
+	}
+	return sources.Invalid(from, value, reason, args...)
+}
+
+// fingerprint is 12 hex digits of SHA-256 over every credential, each
+// length-prefixed so that moving bytes between fields changes the result.
+func fingerprint(creds []string) string {
+	if strings.Join(creds, "") == "" {
+		return ""
+	}
+	h := sha256.New()
+	var n [8]byte
+	for _, c := range creds {
+		binary.BigEndian.PutUint64(n[:], uint64(len(c)))
+		h.Write(n[:])
+		h.Write([]byte(c))
+	}
+	return hex.EncodeToString(h.Sum(nil)[:6])
+}

@@ -1,0 +1,108 @@
+package kafka
+
+import (
+	"fmt"
+	"hash/fnv"
+	"strings"
+
+	"github.com/tide-scaler/tide/pkg/hpa"
+	"github.com/tide-scaler/tide/pkg/sources"
+)
+
+// maxMetricName keeps "s<index>-" + name well inside the 63 characters a
+// Kubernetes label value allows, since KEDA prefixes the name it gets.
+const maxMetricName = 60
+
+// Query returns what the trigger reads. Triggers that differ only in
+// thresholds share one reading.
+func (t *Trigger) Query() sources.Query { return t.query }
+
+// MetricName is the default metric name: "kafka-<group>-<topic.topic...>",
+// sanitized and shortened deterministically (see metricName).
+func (t *Trigger) MetricName() string { return t.metricName }
+
+// Target is the AverageValue target per replica: lagThreshold.
+func (t *Trigger) Target() float64 { return t.lagThreshold }
+
+// Evaluate turns a sample into the metric value and the activation state.
+// It is pure and cheap: the server calls it on every RPC.
+//
+// Unless allowIdleConsumers is set, the value is capped so that the HPA's
+// AverageValue arithmetic never proposes more replicas than s.Capacity (the
+// partitions that count): a consumer beyond the partition count gets no
+// partition. hpa.CapValue computes that cap in the HPA's own milli units, so
+// that 10 partitions, target 10 and lag 105 give 10 replicas, not 11.
+//
+// With ensureEvenDistributionOfPartitions the value is then raised so that
+// the HPA lands on the smallest factor of the partition count that is at
+// least the replicas it would otherwise ask for, so every consumer gets the
+// same number of partitions. KEDA's kafka scaler does the same; users who
+// set the option expect it.
+func (t *Trigger) Evaluate(s sources.Sample) sources.Measurement {
+	m := sources.Measurement{Value: s.Value, Active: s.Activity > t.activationLagThreshold}
+	if !t.allowIdleConsumers && s.Capacity > 0 {
+		if c := hpa.CapValue(s.Capacity, t.lagThreshold); m.Value > c {
+			m.Value = c
+			m.Reason = fmt.Sprintf("capped at %d partitions", s.Capacity)
+		}
+	}
+	if t.evenDistribution && s.Capacity > 0 && m.Value > 0 {
+		m = t.snap(m, s.Capacity)
+	}
+	return m
+}
+
+// snap raises m.Value so that the HPA, scaling from zero, proposes the
+// smallest factor of n partitions at or above what it proposes for m.Value.
+// A proposal of n or more needs no snapping: n is its own factor, and only
+// allowIdleConsumers leads beyond n, which asked for idle consumers.
+func (t *Trigger) snap(m sources.Measurement, n int) sources.Measurement {
+	r := int(hpa.AverageValueReplicas(hpa.Milli(m.Value), hpa.Milli(t.lagThreshold), 0, hpa.DefaultTolerances))
+	if r <= 0 || r >= n {
+		return m
+	}
+	f := smallestFactorAtLeast(n, r)
+	if v := hpa.CapValue(f, t.lagThreshold); f != r && v > m.Value {
+		m.Value = v
+		m.Reason = fmt.Sprintf("snapped to factor %d of %d partitions", f, n)
+	}
+	return m
+}
+
+// smallestFactorAtLeast returns the smallest divisor of n that is >= r, or n
+// when r > n. n must be positive.
+func smallestFactorAtLeast(n, r int) int {
+	for f := max(r, 1); f < n; f++ {
+		if n%f == 0 {
+			return f
+		}
+	}
+	return n
+}
+
+// metricName builds "kafka-<group>[-<topics joined by .>]", lowercased with
+// every character outside [a-z0-9.-] replaced by '-'. Names longer than 60
+// characters keep their first 51 and end in "-" plus 8 hex digits of the
+// FNV-1a hash of the full sanitized name: stable across processes and
+// versions, and distinct for names that share a long prefix.
+func metricName(group string, topics []string) string {
+	raw := "kafka-" + group
+	if len(topics) > 0 {
+		raw += "-" + strings.Join(topics, ".")
+	}
+	name := strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '.', r == '-':
+			return r
+		case r >= 'A' && r <= 'Z':
+			return r + ('a' - 'A')
+		}
+		return '-'
+	}, raw)
+	if len(name) <= maxMetricName {
+		return name
+	}
+	h := fnv.New32a()
+	h.Write([]byte(name))
+	return fmt.Sprintf("%s-%08x", name[:maxMetricName-9], h.Sum32())
+}

@@ -1,0 +1,77 @@
+package sources
+
+import (
+	"context"
+	"time"
+)
+
+// Sample is one observation of demand for one query.
+type Sample struct {
+	// Time is when the poll that produced the sample started.
+	Time time.Time
+	// Value is the demand that counts towards scaling out (for Kafka: total
+	// lag over the partitions that count). Never negative.
+	Value float64
+	// Activity is the demand that counts towards activation. It differs from
+	// Value when a source excludes some demand from scaling but not from
+	// activation (Kafka's excludePersistentLag).
+	Activity float64
+	// Capacity is the most replicas that can do useful work (for Kafka: the
+	// partitions that count). Zero means unbounded.
+	Capacity int
+	// Parts is per-part detail (per partition, per key), for explain and logs.
+	Parts []Part
+	// Notes are conditions worth telling a human once, such as "consumer
+	// group has no committed offsets". The engine logs each distinct note
+	// once per query and exports it as a metric label.
+	Notes []string
+}
+
+// Part is the demand of one part of a query: a partition or a key.
+type Part struct {
+	Name  string
+	Value float64
+	// Info is free-form detail, e.g. "committed=10 latest=25".
+	Info string
+}
+
+// Endpoint names an upstream.
+type Endpoint struct {
+	// Key identifies the upstream and everything that shapes its client
+	// (addresses, TLS, credential fingerprints): queries with equal keys
+	// share one Upstream. It may hold hashes, never secrets.
+	Key string
+	// Name is safe to log and to use as a metric label, e.g.
+	// "kafka://b1:9092,b2:9092".
+	Name string
+}
+
+// Query is what one or more triggers ask of an upstream. Two triggers whose
+// queries have the same Key share one reading.
+type Query interface {
+	// Key identifies the reading across the whole engine; it includes the
+	// upstream's key and every option that changes the Sample.
+	Key() string
+	// Upstream names the upstream the query reads.
+	Upstream() Endpoint
+	// Open creates the client for the query's upstream. The engine calls it
+	// once per upstream key and shares the result with every query that
+	// has the same Upstream().Key.
+	Open() (Upstream, error)
+}
+
+// Result is the outcome of one query in one poll.
+type Result struct {
+	Sample Sample
+	Err    error
+}
+
+// Upstream reads many queries of one upstream in one batched round.
+type Upstream interface {
+	// Poll reads every query and returns one Result per query, in order.
+	// Queries are of the type the upstream's Open came from. now is the
+	// time the poll started; the engine stamps samples with it.
+	Poll(ctx context.Context, now time.Time, queries []Query) []Result
+	// Close releases the upstream's connections.
+	Close() error
+}

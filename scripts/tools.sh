@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# scripts/tools.sh - install Tide's pinned developer tools (buf, the Go
+# protobuf/gRPC code generators and staticcheck) with `go install`.
+#
+# Each tool goes into its own versioned directory OUTSIDE the work tree:
+#
+#     ${TIDE_TOOLS_DIR:-$HOME/.cache/tide/tools}/<name>-<version>/<name>
+#
+# A tool whose versioned binary already exists is skipped, so a repeated run on
+# the same machine does no work (a few milliseconds). Bumping a pin below
+# installs the new version next to the old one; delete the directory to reclaim
+# space.
+#
+# Usage:
+#   scripts/tools.sh [install] [NAME...]
+#       Install all tools (or only NAME...), then print the PATH fragment
+#       (colon-separated bin dirs of ALL tools) on stdout. Progress goes to
+#       stderr, so the output can be captured:
+#           export PATH="$(scripts/tools.sh):$PATH"
+#   scripts/tools.sh --bin-path
+#       Print that PATH fragment without installing anything.
+#   scripts/tools.sh --bin NAME
+#       Install NAME if needed and print the absolute path of its binary:
+#           "$(scripts/tools.sh --bin staticcheck)" ./...
+#   scripts/tools.sh --version NAME
+#       Print the pinned version of NAME.
+#   scripts/tools.sh --list
+#       Print "name version package" for every pinned tool.
+#
+# From a Makefile (note the doubled $$ inside recipes):
+#   tools:
+#   	scripts/tools.sh >/dev/null
+#   lint:
+#   	"$$(scripts/tools.sh --bin staticcheck)" ./...
+#   proto:                           # proto.sh calls tools.sh itself
+#   	scripts/proto.sh gen
+#
+# Environment:
+#   TIDE_TOOLS_DIR  cache root (default: $HOME/.cache/tide/tools)
+#   GO              go command to use (default: go)
+
+set -euo pipefail
+
+# name | package | version
+# protoc-gen-go MUST match google.golang.org/protobuf in go.mod (the generated
+# code is checked in; scripts/proto.sh check enforces the match).
+TOOL_PINS=(
+	"buf|github.com/bufbuild/buf/cmd/buf|v1.75.0"
+	"protoc-gen-go|google.golang.org/protobuf/cmd/protoc-gen-go|v1.36.12"
+	"protoc-gen-go-grpc|google.golang.org/grpc/cmd/protoc-gen-go-grpc|v1.6.2"
+	"staticcheck|honnef.co/go/tools/cmd/staticcheck|v0.8.2" # staticcheck 2026.2.2, built for go 1.26
+)
+
+GO="${GO:-go}"
+TOOLS_DIR="${TIDE_TOOLS_DIR:-${HOME:?HOME or TIDE_TOOLS_DIR must be set}/.cache/tide/tools}"
+
+log() { printf 'tools.sh: %s\n' "$*" >&2; }
+die() {
+	log "error: $*"
+	exit 1
+}
+
+# pin NAME -> sets PIN_NAME PIN_PKG PIN_VERSION, or fails for an unknown tool.
+pin() {
+	local entry
+	for entry in "${TOOL_PINS[@]}"; do
+		IFS='|' read -r PIN_NAME PIN_PKG PIN_VERSION <<<"$entry"
+		if [[ "$PIN_NAME" == "$1" ]]; then
+			return 0
+		fi
+	done
+	die "unknown tool '$1' (known: $(all_names | tr '\n' ' '))"
+}
+
+all_names() {
+	local entry
+	for entry in "${TOOL_PINS[@]}"; do
+		printf '%s\n' "${entry%%|*}"
+	done
+}
+
+tool_dir() { # NAME
+	pin "$1"
+	printf '%s/%s-%s\n' "$TOOLS_DIR" "$PIN_NAME" "$PIN_VERSION"
+}
+
+bin_path() {
+	local name out=""
+	local -a names
+	mapfile -t names < <(all_names)
+	for name in "${names[@]}"; do
+		out="${out:+$out:}$(tool_dir "$name")"
+	done
+	printf '%s\n' "$out"
+}
+
+install_one() { # NAME
+	pin "$1"
+	local dir="$TOOLS_DIR/$PIN_NAME-$PIN_VERSION"
+	if [[ -x "$dir/$PIN_NAME" ]]; then
+		return 0
+	fi
+	command -v "$GO" >/dev/null 2>&1 || die "'$GO' not found on PATH"
+	log "installing $PIN_PKG@$PIN_VERSION -> $dir"
+	mkdir -p "$TOOLS_DIR"
+	# Build into a scratch dir and rename into place, so an interrupted or
+	# concurrent run never leaves a half-written binary at the final path.
+	local tmp
+	tmp="$(mktemp -d "$TOOLS_DIR/.install-$PIN_NAME.XXXXXX")"
+	# `go install pkg@version` ignores the current module, but run it from the
+	# scratch dir with GOWORK=off and a clean GOFLAGS so nothing from the
+	# caller's tree (go.work, -mod=vendor, ...) can leak into the build.
+	if ! (cd "$tmp" && GOBIN="$tmp/bin" GOWORK=off GOFLAGS=-trimpath CGO_ENABLED=0 \
+		"$GO" install "$PIN_PKG@$PIN_VERSION"); then
+		rm -rf "$tmp"
+		die "go install $PIN_PKG@$PIN_VERSION failed"
+	fi
+	mkdir -p "$dir"
+	mv -f "$tmp/bin/$PIN_NAME" "$dir/$PIN_NAME"
+	rm -rf "$tmp"
+}
+
+install_tools() { # [NAME...]
+	local name names=("$@")
+	if [[ ${#names[@]} -eq 0 ]]; then
+		mapfile -t names < <(all_names)
+	fi
+	for name in "${names[@]}"; do
+		install_one "$name"
+	done
+}
+
+usage() { sed -n '2,/^$/s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+
+main() {
+	case "${1:-install}" in
+	install)
+		[[ $# -gt 0 ]] && shift
+		install_tools "$@"
+		bin_path
+		;;
+	--bin-path)
+		bin_path
+		;;
+	--bin)
+		[[ $# -eq 2 ]] || die "usage: $0 --bin NAME"
+		install_one "$2"
+		printf '%s/%s\n' "$(tool_dir "$2")" "$2"
+		;;
+	--version)
+		[[ $# -eq 2 ]] || die "usage: $0 --version NAME"
+		pin "$2"
+		printf '%s\n' "$PIN_VERSION"
+		;;
+	--list)
+		local entry
+		for entry in "${TOOL_PINS[@]}"; do
+			IFS='|' read -r PIN_NAME PIN_PKG PIN_VERSION <<<"$entry"
+			printf '%s %s %s\n' "$PIN_NAME" "$PIN_VERSION" "$PIN_PKG"
+		done
+		;;
+	-h | --help)
+		usage
+		;;
+	-*)
+		usage >&2
+		die "unknown option '$1'"
+		;;
+	*)
+		install_tools "$@"
+		bin_path
+		;;
+	esac
+}
+
+main "$@"
