@@ -224,7 +224,7 @@ func TestFailureIsAnErrorNeverZero(t *testing.T) {
 					if !ok {
 						continue
 					}
-					time.Sleep(start.Add(after).Sub(time.Now()))
+					time.Sleep(time.Until(start.Add(after)))
 					s, err := f.e.Read(t.Context(), q)
 					if want && (err != nil || s.Value != 9) {
 						t.Errorf("+%s: Read = %v, %v; want the last good 9", after, s.Value, err)

@@ -64,10 +64,7 @@ func (u *upstream) pollAll() bool {
 	}
 	u.mu.Unlock()
 	if len(queries) == 0 {
-		if u.e.retire(u) {
-			return false
-		}
-		return true
+		return !u.e.retire(u)
 	}
 	opts.Metrics.Queries.WithLabelValues(u.ep.Name).Set(float64(len(queries)))
 	u.poll(u.e.ctx, now, queries)

@@ -65,7 +65,7 @@ func newPKI(t testing.TB) testPKI {
 	p.clientCert, p.clientKey, ck = leaf(3, x509.ExtKeyUsageClientAuth)
 	p.keyPassword = "key-pass-SECRET-7"
 	kd, _ := x509.MarshalECPrivateKey(ck)
-	//nolint:staticcheck // the legacy format is what keyPassword supports
+	//lint:ignore SA1019 the legacy format is what keyPassword supports
 	block, err := x509.EncryptPEMBlock(rand.Reader, "EC PRIVATE KEY", kd, []byte(p.keyPassword), x509.PEMCipherAES256)
 	if err != nil {
 		t.Fatal(err)

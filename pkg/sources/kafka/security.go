@@ -122,10 +122,12 @@ func decryptKey(md sources.Metadata, key, keyPassword string) ([]byte, error) {
 	if block.Type == "ENCRYPTED PRIVATE KEY" {
 		return nil, secretError(md, "key", "encrypted PKCS#8 keys are not supported: decrypt the key or use a PEM-encrypted key with keyPassword")
 	}
-	if keyPassword == "" || !x509.IsEncryptedPEMBlock(block) { //nolint:staticcheck // legacy format kept for KEDA users, see above
+	//lint:ignore SA1019 legacy PEM encryption is what KEDA's keyPassword reads; kept for users switching from it
+	if keyPassword == "" || !x509.IsEncryptedPEMBlock(block) {
 		return []byte(key), nil
 	}
-	der, err := x509.DecryptPEMBlock(block, []byte(keyPassword)) //nolint:staticcheck // as above
+	//lint:ignore SA1019 as above
+	der, err := x509.DecryptPEMBlock(block, []byte(keyPassword))
 	if err != nil {
 		// The error says "incorrect password" at most, never the password.
 		return nil, &sources.ConfigError{Key: "keyPassword", Reason: "cannot decrypt key: " + err.Error()}

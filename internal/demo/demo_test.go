@@ -1,0 +1,70 @@
+package demo
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/tide-scaler/tide/pkg/metrics"
+	"github.com/tide-scaler/tide/pkg/server"
+	"github.com/tide-scaler/tide/pkg/sources"
+)
+
+// TestDemoScalesUpAndBackToZero runs a compressed demo against the real
+// server and an in-process Kafka: the fleet must activate, hit the
+// partition cap during the burst and end at zero replicas.
+func TestDemoScalesUpAndBackToZero(t *testing.T) {
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(3), kfake.SeedTopics(4, "orders"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	reg := prometheus.NewRegistry()
+	met := metrics.New(reg)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	eng := sources.NewEngine(sources.Options{PollInterval: 50 * time.Millisecond, Metrics: met, Logger: log})
+	defer eng.Close()
+	srv, err := server.New(server.Config{GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0",
+		Service: server.ServiceConfig{Reader: eng, Metrics: met}, Gatherer: reg, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- srv.Run(ctx) }()
+	defer func() { cancel(); <-served }()
+
+	var out bytes.Buffer
+	err = Run(t.Context(), Options{
+		ScalerAddr: srv.GRPCAddr(), Brokers: cluster.ListenAddrs(), Topic: "orders", Group: "workers",
+		Partitions: 4, LagThreshold: 10, ConsumerRate: 50, MaxReplicas: 10,
+		Cooldown: 300 * time.Millisecond, ScaleDownWindow: 200 * time.Millisecond, Tick: 100 * time.Millisecond,
+		Phases: []Phase{{"idle", 300 * time.Millisecond, 0}, {"burst", 1500 * time.Millisecond, 1000}, {"drain", 3 * time.Second, 0}},
+		Out:    &out,
+	})
+	if err != nil {
+		t.Fatalf("Run: %v\n%s", err, out.String())
+	}
+	view := out.String()
+	for _, want := range []string{"activated (KEDA 0→1)", "capped at 4 partitions", "(KEDA →0)", "back at zero replicas"} {
+		if !strings.Contains(view, want) {
+			t.Errorf("live view lacks %q:\n%s", want, view)
+		}
+	}
+	peak := regexp.MustCompile(`peak (\d+) replicas`).FindStringSubmatch(view)
+	if peak == nil {
+		t.Fatalf("no summary line:\n%s", view)
+	}
+	if n, _ := strconv.Atoi(peak[1]); n != 4 {
+		t.Errorf("peak %d replicas; want exactly the 4 partitions (max 10)", n)
+	}
+}
