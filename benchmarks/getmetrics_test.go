@@ -7,7 +7,6 @@ import (
 	"math"
 	"runtime"
 	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -178,7 +177,10 @@ func (env *scalerEnv) warm() error {
 					errs <- nil
 					return
 				}
-				if err := env.call(context.Background(), i); err != nil {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				err := env.call(ctx, i)
+				cancel()
+				if err != nil {
 					errs <- err
 					return
 				}
@@ -194,8 +196,6 @@ func (env *scalerEnv) warm() error {
 
 // call sends request i and checks the answer.
 func (env *scalerEnv) call(ctx context.Context, i int) error {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
 	res, err := env.scaler.GetMetrics(ctx, env.reqs[i])
 	if err != nil {
 		return fmt.Errorf("GetMetrics %s: %w", env.reqs[i].GetMetricName(), err)
@@ -329,5 +329,3 @@ func heapInUse() uint64 {
 	runtime.ReadMemStats(&ms)
 	return ms.HeapAlloc
 }
-
-var _ = strconv.Itoa

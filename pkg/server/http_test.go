@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	pb "github.com/tide-scaler/tide/proto/externalscaler"
 )
@@ -42,6 +43,17 @@ func TestHTTPEndpoints(t *testing.T) {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}
+	if !strings.Contains(body, "tide_triggers 1") {
+		t.Error("/metrics lacks tide_triggers 1")
+	}
+	// A trigger nobody asks about any more takes its series with it.
+	if n := h.srv.svc.SweepTriggers(time.Now().Add(time.Hour)); n != 0 {
+		t.Errorf("%d triggers left after sweeping everything", n)
+	}
+	if _, body = get(t, base+"/metrics"); strings.Contains(body, `scaledobject="so"`) {
+		t.Error("per-ScaledObject series survive their trigger")
+	}
+
 	h.srv.ready.Store(false) // what shutdown does first
 	if code, _ := get(t, base+"/readyz"); code != http.StatusServiceUnavailable {
 		t.Errorf("/readyz while draining = %d; want 503", code)

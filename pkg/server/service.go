@@ -55,7 +55,9 @@ func NewService(cfg ServiceConfig) *Service {
 	if cfg.StreamRepeat <= 0 {
 		cfg.StreamRepeat = 5 * time.Second
 	}
-	return &Service{cfg: cfg, triggers: newTriggerCache(cfg.Parsers, cfg.MaxTriggers), drain: make(chan struct{})}
+	tc := newTriggerCache(cfg.Parsers, cfg.MaxTriggers)
+	tc.size = cfg.Metrics.Triggers
+	return &Service{cfg: cfg, triggers: tc, drain: make(chan struct{})}
 }
 
 // Drain makes every open stream end with status OK. KEDA resets its
@@ -72,8 +74,17 @@ func (s *Service) Drain() {
 // SweepTriggers forgets triggers unused since before and returns how many
 // remain.
 func (s *Service) SweepTriggers(before time.Time) int {
-	n := s.triggers.sweep(before)
-	s.cfg.Metrics.Triggers.Set(float64(n))
+	met := s.cfg.Metrics
+	n := s.triggers.sweep(before, func(p *parsed) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		for o := range p.owners {
+			for _, g := range []interface{ DeleteLabelValues(...string) bool }{met.MetricValue, met.Replicas, met.Active} {
+				g.DeleteLabelValues(o[0], o[1], p.name)
+			}
+		}
+	})
+	met.Triggers.Set(float64(n))
 	return n
 }
 
@@ -133,6 +144,7 @@ func (s *Service) measure(ctx context.Context, ref *pb.ScaledObjectRef) (*parsed
 func (s *Service) observe(ref *pb.ScaledObjectRef, p *parsed, m sources.Measurement) {
 	labels := []string{ref.GetNamespace(), ref.GetName(), p.name}
 	met := s.cfg.Metrics
+	p.own(ref.GetNamespace(), ref.GetName())
 	met.MetricValue.WithLabelValues(labels...).Set(m.Value)
 	met.Replicas.WithLabelValues(labels...).Set(float64(
 		hpa.AverageValueReplicas(hpa.Milli(m.Value), hpa.Milli(p.Target()), 0, hpa.DefaultTolerances)))

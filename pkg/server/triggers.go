@@ -53,6 +53,25 @@ type parsed struct {
 	name     string // metric name, after the metricName override
 	md       sources.Metadata
 	lastUsed atomic.Int64
+
+	mu     sync.Mutex
+	owners map[[2]string]struct{} // namespace/name of ScaledObjects that used it, for metric cleanup
+}
+
+// own records that a ScaledObject uses the trigger; it reports whether this
+// is the first time.
+func (p *parsed) own(namespace, name string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	k := [2]string{namespace, name}
+	if _, ok := p.owners[k]; ok {
+		return false
+	}
+	if p.owners == nil {
+		p.owners = map[[2]string]struct{}{}
+	}
+	p.owners[k] = struct{}{}
+	return true
 }
 
 // triggerCache parses each distinct scalerMetadata once. KEDA sends the same
@@ -62,6 +81,7 @@ type triggerCache struct {
 	parsers map[string]Parser
 	seed    maphash.Seed
 	max     int
+	size    interface{ Set(float64) } // the triggers gauge; may be nil
 
 	mu sync.RWMutex
 	m  map[uint64][]*parsed
@@ -104,6 +124,9 @@ func (c *triggerCache) get(md map[string]string, now time.Time) (*parsed, error)
 	}
 	c.m[h] = append(c.m[h], p)
 	c.n++
+	if c.size != nil {
+		c.size.Set(float64(c.n))
+	}
 	return p, nil
 }
 
@@ -158,12 +181,19 @@ func (c *triggerCache) parse(raw map[string]string) (*parsed, error) {
 	return &parsed{Trigger: t, name: name, md: md}, nil
 }
 
-// sweep drops triggers unused since before; it returns how many remain.
-func (c *triggerCache) sweep(before time.Time) int {
+// sweep drops triggers unused since before, calling forget for each; it
+// returns how many remain.
+func (c *triggerCache) sweep(before time.Time, forget func(*parsed)) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for h, ps := range c.m {
-		ps = slices.DeleteFunc(ps, func(p *parsed) bool { return p.lastUsed.Load() < before.UnixNano() })
+		ps = slices.DeleteFunc(ps, func(p *parsed) bool {
+			if p.lastUsed.Load() >= before.UnixNano() {
+				return false
+			}
+			forget(p)
+			return true
+		})
 		if len(ps) == 0 {
 			delete(c.m, h)
 		} else {
