@@ -189,7 +189,7 @@ func (p *poll) addPrevious(group string, rs []reading, remember map[commitKey]in
 	for j, r := range rs {
 		keys[j] = commitKey{group, r.topic, r.partition}
 	}
-	prev := p.u.previousCommits(keys)
+	prev := p.u.previousCommits(p.now, keys)
 	for j := range rs {
 		r := &rs[j]
 		r.previous, r.hasPrevious = prev[keys[j]]

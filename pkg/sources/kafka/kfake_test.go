@@ -208,6 +208,11 @@ func TestPollPersistentLag(t *testing.T) {
 	if s.Value != 13 || s.Activity != 13 {
 		t.Errorf("first poll: %v/%v, want 13/13", s.Value, s.Activity)
 	}
+	// A poll right after another (a new trigger's first sample) has seen the
+	// commits stand still for milliseconds only: not persistent yet.
+	if s = mustSample(t, u.Poll(ctxT(t), t0.Add(10*time.Millisecond), qs)[0]); s.Value != 13 {
+		t.Errorf("poll 10ms later: value %v, want 13 (too soon to call anything stuck)", s.Value)
+	}
 	c.commit(t, "g", map[string]map[int32]int64{"t": {1: 6}})
 	s = mustSample(t, u.Poll(ctxT(t), t0.Add(15*time.Second), qs)[0])
 	if s.Value != 4 || s.Activity != 12 || !strings.HasSuffix(s.Parts[0].Info, " persistent") {

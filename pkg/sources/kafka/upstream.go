@@ -43,7 +43,8 @@ type commitKey struct {
 
 type seenCommit struct {
 	offset int64
-	seen   time.Time // poll time it was last read, to forget old entries
+	since  time.Time // first poll that saw this offset
+	last   time.Time // latest poll that saw it
 }
 
 // forgetCommitsAfter drops remembered commits of partitions no poll has read
@@ -102,13 +103,20 @@ func (u *Upstream) Close() error {
 	return nil
 }
 
-// previousCommits returns the remembered commits of keys.
-func (u *Upstream) previousCommits(keys []commitKey) map[commitKey]int64 {
+// minPersistence is how long a committed offset must have stood still before
+// its lag counts as persistent. Without it, a poll that follows another by
+// milliseconds (a new trigger's first sample right after a scheduled poll)
+// would call every lagging partition stuck.
+const minPersistence = time.Second
+
+// previousCommits returns, for each key, the remembered commit if it has
+// stood for at least minPersistence at now.
+func (u *Upstream) previousCommits(now time.Time, keys []commitKey) map[commitKey]int64 {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	out := make(map[commitKey]int64, len(keys))
 	for _, k := range keys {
-		if c, ok := u.prev[k]; ok {
+		if c, ok := u.prev[k]; ok && now.Sub(c.since) >= minPersistence {
 			out[k] = c.offset
 		}
 	}
@@ -124,10 +132,15 @@ func (u *Upstream) rememberCommits(now time.Time, commits map[commitKey]int64) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	for k, off := range commits {
-		u.prev[k] = seenCommit{offset: off, seen: now}
+		c, ok := u.prev[k]
+		if !ok || c.offset != off {
+			c = seenCommit{offset: off, since: now}
+		}
+		c.last = now
+		u.prev[k] = c
 	}
 	for k, c := range u.prev {
-		if now.Sub(c.seen) > forgetCommitsAfter {
+		if now.Sub(c.last) > forgetCommitsAfter {
 			delete(u.prev, k)
 		}
 	}
