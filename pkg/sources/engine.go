@@ -60,8 +60,8 @@ func (o *Options) defaults() {
 // staleAfter is the age past which a sample is not served even when no poll
 // has failed: the poll loop for it is stuck (an upstream ignoring its
 // deadline), so the value is no longer being checked.
-func (o *Options) staleAfter() time.Duration {
-	return max(o.MaxStaleness, 2*o.PollInterval+o.PollTimeout)
+func (o *Options) staleAfter(u *upstream) time.Duration {
+	return max(o.MaxStaleness, 2*u.interval()+u.timeout())
 }
 
 // Engine polls upstreams in the background and serves the latest sample of
@@ -167,7 +167,7 @@ func (e *Engine) answer(u *upstream, st *state, now time.Time) (Sample, error) {
 	if st.hasGood {
 		age := now.Sub(st.good.Time)
 		if st.err == nil {
-			if age > e.opts.staleAfter() {
+			if age > e.opts.staleAfter(u) {
 				return Sample{}, fmt.Errorf("%s: last sample is %s old, polling has stalled: %w",
 					u.ep.Name, age.Round(time.Millisecond), ErrUnavailable)
 			}

@@ -22,13 +22,14 @@ import (
 // the engine's own contract implemented over a map, so the engine's
 // scheduling, caching and staleness rules can be tested under synctest.
 type memUpstream struct {
-	name string
-	mu   sync.Mutex
-	vals map[string]float64
-	errs map[string]error
-	down error         // every query fails
-	hang time.Duration // each poll takes this long (respecting ctx)
-	deaf bool          // polls ignore ctx, as a broken client would
+	name     string
+	interval time.Duration // the endpoint's own poll interval, if any
+	mu       sync.Mutex
+	vals     map[string]float64
+	errs     map[string]error
+	down     error         // every query fails
+	hang     time.Duration // each poll takes this long (respecting ctx)
+	deaf     bool          // polls ignore ctx, as a broken client would
 
 	polls   int
 	batches [][]string
@@ -42,7 +43,7 @@ type memQuery struct {
 
 func (q memQuery) Key() string { return q.up.name + "/" + q.key }
 func (q memQuery) Upstream() Endpoint {
-	return Endpoint{Key: q.up.name, Name: "mem://" + q.up.name}
+	return Endpoint{Key: q.up.name, Name: "mem://" + q.up.name, Interval: q.up.interval}
 }
 func (q memQuery) Open() (Upstream, error) { return q.up, nil }
 
@@ -385,6 +386,22 @@ func TestNotesLoggedOnce(t *testing.T) {
 		synctest.Wait()
 		if n := testutil.CollectAndCount(f.m.Notes); n != 0 {
 			t.Errorf("notes metric has %d series after the note cleared; want 0", n)
+		}
+	})
+}
+
+func TestUpstreamOwnInterval(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fast := newMem("fast")
+		fast.interval = 500 * time.Millisecond
+		f := newFixture(t, Options{PollInterval: time.Hour})
+		if _, err := f.e.Read(t.Context(), memQuery{fast, "q"}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		if polls, _ := fast.stats(); polls != 5 { // the first sample + 4 ticks
+			t.Errorf("%d polls in 2s at a 500ms interval; want 5", polls)
 		}
 	})
 }

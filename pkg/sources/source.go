@@ -44,6 +44,10 @@ type Endpoint struct {
 	// Name is safe to log and to use as a metric label, e.g.
 	// "kafka://b1:9092,b2:9092".
 	Name string
+	// Interval, when positive, polls this upstream at its own pace instead
+	// of the engine's PollInterval (an inference scrape every second, say).
+	// The first query that opens the upstream sets it.
+	Interval time.Duration
 }
 
 // Query is what one or more triggers ask of an upstream. Two triggers whose

@@ -28,10 +28,27 @@ func newUpstream(e *Engine, ep Endpoint, up Upstream) *upstream {
 	return &upstream{e: e, ep: ep, up: up, busy: make(chan struct{}, 1), entries: map[string]*entry{}}
 }
 
+// interval is the upstream's own poll interval, or the engine's.
+func (u *upstream) interval() time.Duration {
+	if u.ep.Interval > 0 {
+		return u.ep.Interval
+	}
+	return u.e.opts.PollInterval
+}
+
+// timeout bounds one poll: the engine's PollTimeout, but never longer than
+// an upstream's own (shorter) interval, so polls do not queue up.
+func (u *upstream) timeout() time.Duration {
+	if u.ep.Interval > 0 {
+		return min(u.e.opts.PollTimeout, u.ep.Interval)
+	}
+	return u.e.opts.PollTimeout
+}
+
 // loop polls every interval until the engine closes or no query is left.
 func (u *upstream) loop() {
 	defer u.e.wg.Done()
-	t := time.NewTicker(u.e.opts.PollInterval)
+	t := time.NewTicker(u.interval())
 	defer t.Stop()
 	for {
 		select {
@@ -101,7 +118,7 @@ func (u *upstream) poll(ctx context.Context, now time.Time, ents []*entry) {
 	}
 	defer func() { <-u.busy }()
 
-	ctx, cancel := context.WithTimeout(ctx, opts.PollTimeout)
+	ctx, cancel := context.WithTimeout(ctx, u.timeout())
 	defer cancel()
 	qs := make([]Query, len(ents))
 	for i, ent := range ents {
