@@ -36,7 +36,8 @@ var pollTime = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 // "One poll" is one polling round of all N ScaledObjects: one Poll of the
 // shared upstream for tide, N Polls for the baseline. Reported per poll:
 // reqs/poll (all poll-driven requests) and each kind; clients (Kafka
-// clients, each with its own connections and metadata refreshes);
+// clients, each with its own metadata refreshes) and conns (the broker
+// connections they opened, counted as ApiVersions requests);
 // x-fewer-reqs on the tide line is baseline reqs/poll over tide reqs/poll,
 // measured in the same process just before.
 func BenchmarkBrokerRequestsPerPoll(b *testing.B) {
@@ -47,22 +48,24 @@ func BenchmarkBrokerRequestsPerPoll(b *testing.B) {
 			trs := parseTriggers(b, c, n)
 			var baseline float64
 			b.Run("per-scaledobject", func(b *testing.B) {
+				opened := bc.snapshot()
 				ups := openPerScaledObject(b, trs)
 				d := measurePolls(b, bc, func() {
 					for i, u := range ups {
 						checkResults(b, c, u.Poll(context.Background(), pollTime, []sources.Query{trs[i].Query()}), []int{i % groups})
 					}
 				})
-				baseline = reportRequests(b, d, len(ups))
+				baseline = reportRequests(b, d, len(ups), bc.snapshot().sub(opened)[reqAPIVersions])
 			})
 			b.Run("tide", func(b *testing.B) {
 				qs, gs := sharedQueries(b, trs)
+				opened := bc.snapshot()
 				u := openUpstream(b, qs[0])
 				checkResults(b, c, u.Poll(context.Background(), pollTime, qs), gs) // connections and metadata
 				d := measurePolls(b, bc, func() {
 					checkResults(b, c, u.Poll(context.Background(), pollTime, qs), gs)
 				})
-				tide := reportRequests(b, d, 1)
+				tide := reportRequests(b, d, 1, bc.snapshot().sub(opened)[reqAPIVersions])
 				b.ReportMetric(float64(len(qs)), "queries/poll")
 				if baseline > 0 && tide > 0 {
 					b.ReportMetric(baseline/tide, "x-fewer-reqs")
@@ -97,8 +100,10 @@ func measurePolls(b *testing.B, bc *brokerCounter, poll func()) requestCounts {
 	return bc.snapshot().sub(before)
 }
 
-// reportRequests reports per-poll counts and returns reqs/poll.
-func reportRequests(b *testing.B, d requestCounts, clients int) float64 {
+// reportRequests reports per-poll counts, the clients and the broker
+// connections they opened (first poll and measured polls), and returns
+// reqs/poll.
+func reportRequests(b *testing.B, d requestCounts, clients int, conns int64) float64 {
 	n := float64(b.N)
 	total := float64(d.perPoll()) / n
 	b.ReportMetric(total, "reqs/poll")
@@ -106,10 +111,9 @@ func reportRequests(b *testing.B, d requestCounts, clients int) float64 {
 	b.ReportMetric(float64(d[reqOffsetFetch])/n, "offsetfetch/poll")
 	b.ReportMetric(float64(d[reqListOffsets])/n, "listoffsets/poll")
 	b.ReportMetric(float64(d[reqMetadata])/n, "metadata/poll")
-	if d[reqOther] > 0 {
-		b.ReportMetric(float64(d[reqOther])/n, "other/poll")
-	}
+	b.ReportMetric(float64(d[reqOther])/n, "other/poll")
 	b.ReportMetric(float64(clients), "clients")
+	b.ReportMetric(float64(conns), "conns")
 	return total
 }
 

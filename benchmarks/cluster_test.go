@@ -106,6 +106,7 @@ const (
 	reqFindCoordinator
 	reqOffsetFetch
 	reqListOffsets
+	reqAPIVersions // the first request on every new connection
 	reqOther
 	reqKinds
 )
@@ -120,10 +121,12 @@ func (a requestCounts) sub(b requestCounts) requestCounts {
 	return a
 }
 
-// perPoll is the sum of the kinds a poll sends. The transport's own
-// broker-list refresh (a Metadata request for no topic, every 10 s per
-// client, whatever the polls do) is time-driven, not poll-driven, and is
-// left out; the README accounts for it per client.
+// perPoll is the sum of the kinds a poll sends. Two kinds are left out and
+// reported otherwise: the transport's own broker-list refresh (a Metadata
+// request for no topic, on average every 5 s per client whatever the polls
+// do) is time-driven, not poll-driven, and the README accounts for it per
+// client; ApiVersions opens a connection, which the benchmark counts as
+// connections.
 func (a requestCounts) perPoll() int64 {
 	return a[reqMetadata] + a[reqFindCoordinator] + a[reqOffsetFetch] + a[reqListOffsets] + a[reqOther]
 }
@@ -153,6 +156,8 @@ func countRequests(c *lagCluster) *brokerCounter {
 			kind = reqOffsetFetch
 		case *kmsg.ListOffsetsRequest:
 			kind = reqListOffsets
+		case *kmsg.ApiVersionsRequest:
+			kind = reqAPIVersions
 		}
 		bc.mu.Lock()
 		bc.counts[kind]++

@@ -33,6 +33,9 @@ type Config struct {
 	Service        ServiceConfig
 	// Gatherer serves /metrics (the registry the Metrics were registered with).
 	Gatherer prometheus.Gatherer
+	// Handlers are extra HTTP routes (ServeMux patterns, e.g.
+	// "POST /v1/push"), such as a source's push endpoint.
+	Handlers map[string]http.Handler
 	Logger   *slog.Logger
 }
 
@@ -91,6 +94,9 @@ func New(cfg Config) (*Server, error) {
 		}
 		fmt.Fprintln(w, "ok")
 	})
+	for pattern, h := range cfg.Handlers {
+		mux.Handle(pattern, h)
+	}
 	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 
 	var err error
