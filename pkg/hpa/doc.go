@@ -29,7 +29,9 @@
 // boundaries where a differently associated product or a differently rounded
 // quotient flips the result by one replica. Where upstream converts an
 // out-of-range float to an integer (which Go leaves implementation-defined),
-// this package saturates instead, and says so.
+// this package saturates instead, and says so. Where a proposal function
+// returns 0 for a proposal upstream would make negative, the difference is
+// invisible: the controller clamps every proposal to minReplicas, never below 0.
 //
 // Not modelled: Resource, Pods and Object metrics; the HPAScaleToZero
 // ScaledToZero condition of recent masters (this package follows released
