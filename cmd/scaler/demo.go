@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/tide-scaler/tide/internal/demo"
+	"github.com/tide-scaler/tide/pkg/hpa"
 	"github.com/tide-scaler/tide/pkg/server"
 )
 
@@ -65,7 +66,7 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 		ScalerAddr: srv.GRPCAddr(), Brokers: cluster.ListenAddrs(),
 		Topic: "orders", Group: "orders-consumer", Partitions: int32(*partitions),
 		LagThreshold: 100, ConsumerRate: 100, MaxReplicas: int32(*maxReplicas),
-		Cooldown: 8 * time.Second, ScaleDownWindow: 10 * time.Second, Tick: time.Second, Phases: demo.DefaultPhases,
+		Cooldown: 8 * time.Second, Behavior: demoBehavior(), Tick: time.Second, Phases: demo.DefaultPhases,
 		Forever: *forever, Out: stdout,
 	})
 	cancel()
@@ -79,4 +80,16 @@ func firstErr(errs ...error) error {
 		}
 	}
 	return nil
+}
+
+// demoBehavior is an HPA behavior compressed to the demo's 90 seconds: the
+// HPA's default rules act per 15 s and hold scale-down for 300 s.
+func demoBehavior() *hpa.Behavior {
+	upWindow, downWindow := int32(0), int32(10)
+	return &hpa.Behavior{
+		ScaleUp: &hpa.Rules{StabilizationWindowSeconds: &upWindow, SelectPolicy: hpa.SelectMax, Policies: []hpa.Policy{
+			{Type: hpa.PodsPolicy, Value: 4, PeriodSeconds: 1}, {Type: hpa.PercentPolicy, Value: 100, PeriodSeconds: 1}}},
+		ScaleDown: &hpa.Rules{StabilizationWindowSeconds: &downWindow, SelectPolicy: hpa.SelectMax, Policies: []hpa.Policy{
+			{Type: hpa.PercentPolicy, Value: 50, PeriodSeconds: 2}}},
+	}
 }

@@ -47,10 +47,11 @@ type Options struct {
 	MaxReplicas  int32
 	// Cooldown is KEDA's cooldownPeriod: inactive this long -> 0 replicas.
 	Cooldown time.Duration
-	// ScaleDownWindow is the HPA's scale-down stabilization window.
-	ScaleDownWindow time.Duration
-	Tick            time.Duration
-	Phases          []Phase
+	// Behavior is the HPA's behavior (advanced.horizontalPodAutoscalerConfig
+	// in the ScaledObject); nil uses the HPA's legacy rules.
+	Behavior *hpa.Behavior
+	Tick     time.Duration
+	Phases   []Phase
 	// Forever repeats the pattern until ctx ends.
 	Forever bool
 	Out     io.Writer
@@ -89,8 +90,8 @@ func Run(ctx context.Context, o Options) error {
 	ms := spec.GetMetricSpecs()[0]
 	fmt.Fprintf(o.Out, "Tide demo: topic %q (%d partitions), group %q, lagThreshold %g, %g msg/s per consumer, max %d replicas\n",
 		o.Topic, o.Partitions, o.Group, o.LagThreshold, o.ConsumerRate, o.MaxReplicas)
-	fmt.Fprintf(o.Out, "metric %q target %g; HPA model: AverageValue, tolerance 10%%, scale-down window %s; KEDA cooldown %s\n\n",
-		ms.GetMetricName(), ms.GetTargetSizeFloat(), o.ScaleDownWindow, o.Cooldown)
+	fmt.Fprintf(o.Out, "metric %q target %g; HPA model: pkg/hpa, AverageValue, %s; KEDA cooldown %s\n\n",
+		ms.GetMetricName(), ms.GetTargetSizeFloat(), describe(o.Behavior), o.Cooldown)
 	fmt.Fprintf(o.Out, "%6s  %-9s %9s %9s %7s %8s %8s %-6s %s\n",
 		"time", "phase", "prod/s", "cons/s", "lag", "metric", "replicas", "active", "why")
 
@@ -107,6 +108,7 @@ func Run(ctx context.Context, o Options) error {
 	t := time.NewTicker(o.Tick)
 	defer t.Stop()
 	start := time.Now()
+	st.start = start
 	for {
 		elapsed := time.Since(start)
 		phase, over := phaseAt(o.Phases, elapsed, o.Forever)
@@ -147,11 +149,6 @@ func phaseAt(ps []Phase, elapsed time.Duration, forever bool) (Phase, bool) {
 	return Phase{Name: "idle"}, true
 }
 
-type recommendation struct {
-	at       time.Duration
-	replicas int32
-}
-
 // state is what the demo keeps between ticks: the simulated KEDA + HPA.
 type state struct {
 	o          Options
@@ -164,7 +161,8 @@ type state struct {
 	adm        *kadm.Client
 
 	replicas      int32
-	recent        []recommendation // for the scale-down stabilization window
+	hpaState      hpa.State // the HPA controller's history between syncs
+	start         time.Time
 	lastActive    time.Duration
 	peak          int32
 	consumedTotal int64
@@ -231,39 +229,38 @@ func (s *state) decide(value float64, active bool, elapsed time.Duration) string
 		s.replicas = 0
 		return fmt.Sprintf("inactive for cooldown %s (KEDA →0)", s.o.Cooldown)
 	}
-	want := hpa.AverageValueReplicas(hpa.Milli(value), hpa.Milli(s.target), s.replicas, hpa.DefaultTolerances)
-	why := "HPA: ceil(metric/target)"
-	if want == s.replicas {
-		why = "HPA: within tolerance"
-	}
-	if limit := max(2*s.replicas, 4); want > limit { // the HPA's legacy scale-up limit per sync
-		want, why = limit, fmt.Sprintf("HPA: scale-up limited to %d", limit)
-	}
-	if want > s.o.MaxReplicas {
-		want, why = s.o.MaxReplicas, "HPA: at maxReplicas"
-	}
-	if want < 1 {
-		want, why = 1, "HPA: minReplicas 1 (KEDA owns 1→0)"
-	}
-	// Scale-down stabilization: the HPA falls only to the highest
-	// recommendation of the window (300 s by default; shortened here so the
-	// demo fits in 90 s). It is what keeps a lag metric from flapping.
-	s.recent = append(s.recent, recommendation{elapsed, want})
-	for len(s.recent) > 0 && elapsed-s.recent[0].at > s.o.ScaleDownWindow {
-		s.recent = s.recent[1:]
-	}
-	if want < s.replicas {
-		highest := want
-		for _, r := range s.recent {
-			highest = max(highest, r.replicas)
-		}
-		if highest > want {
-			want, why = min(highest, s.replicas), fmt.Sprintf("HPA: scale-down stabilization (%s)", s.o.ScaleDownWindow)
-		}
+	// The HPA KEDA made: minReplicas 1 (KEDA owns 1→0), the scaler's
+	// metric as an AverageValue target, the behavior the demo configures.
+	// The demo's clock is real seconds since start.
+	d := hpa.Sync(s.start.Add(elapsed),
+		hpa.HPA{MinReplicas: 1, MaxReplicas: s.o.MaxReplicas, Behavior: s.o.Behavior},
+		hpa.Current{Spec: s.replicas, Status: s.replicas, Ready: s.replicas},
+		[]hpa.MetricInput{{Target: hpa.MetricTarget{Type: hpa.AverageValue, Milli: hpa.Milli(s.target)},
+			Values: []int64{hpa.Milli(value)}}},
+		&s.hpaState, hpa.DefaultConfig())
+	want, why := d.Replicas, "HPA: "+string(d.Reason)
+	if d.Desired != d.Replicas {
+		why += fmt.Sprintf(" (metric asks for %d)", d.Desired)
 	}
 	if want >= s.o.Partitions && value >= float64(s.o.Partitions)*s.target {
 		why += fmt.Sprintf(", metric capped at %d partitions", s.o.Partitions)
 	}
 	s.replicas = want
 	return why
+}
+
+// describe summarises a behavior for the view's header.
+func describe(b *hpa.Behavior) string {
+	if b == nil {
+		return "legacy rules (no behavior)"
+	}
+	full := hpa.Defaults(b, hpa.DefaultConfig())
+	rules := func(r *hpa.Rules) string {
+		out := fmt.Sprintf("window %ds", *r.StabilizationWindowSeconds)
+		for _, p := range r.Policies {
+			out += fmt.Sprintf(", %s %d per %ds", p.Type, p.Value, p.PeriodSeconds)
+		}
+		return out
+	}
+	return fmt.Sprintf("scaleUp [%s], scaleDown [%s]", rules(full.ScaleUp), rules(full.ScaleDown))
 }

@@ -47,7 +47,7 @@ func TestDemoScalesUpAndBackToZero(t *testing.T) {
 	err = Run(t.Context(), Options{
 		ScalerAddr: srv.GRPCAddr(), Brokers: cluster.ListenAddrs(), Topic: "orders", Group: "workers",
 		Partitions: 4, LagThreshold: 10, ConsumerRate: 50, MaxReplicas: 10,
-		Cooldown: 300 * time.Millisecond, ScaleDownWindow: 200 * time.Millisecond, Tick: 100 * time.Millisecond,
+		Cooldown: 300 * time.Millisecond, Tick: 100 * time.Millisecond,
 		Phases: []Phase{{"idle", 300 * time.Millisecond, 0}, {"burst", 1500 * time.Millisecond, 1000}, {"drain", 3 * time.Second, 0}},
 		Out:    &out,
 	})
