@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 
 	"github.com/tide-scaler/tide/pkg/hpa"
 	pb "github.com/tide-scaler/tide/proto/externalscaler"
@@ -189,14 +190,21 @@ func (s *state) tick(ctx context.Context, ph Phase, elapsed time.Duration) error
 		return err
 	}
 
-	// What KEDA does every pollingInterval, and the HPA every sync.
+	// What KEDA does every pollingInterval, and the HPA every sync. An
+	// error changes nothing, as with KEDA and the HPA: the row says why.
 	mv, err := s.scaler.GetMetrics(ctx, &pb.GetMetricsRequest{ScaledObjectRef: s.ref, MetricName: s.metricName})
-	if err != nil {
-		return fmt.Errorf("GetMetrics: %w", err)
+	var act *pb.IsActiveResponse
+	if err == nil {
+		act, err = s.scaler.IsActive(ctx, s.ref)
 	}
-	act, err := s.scaler.IsActive(ctx, s.ref)
 	if err != nil {
-		return fmt.Errorf("IsActive: %w", err)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		fmt.Fprintf(s.o.Out, "%5.0fs  %-9s %9.0f %9.0f %7d %8s %8d %-6s scaler error, replicas held: %v\n",
+			elapsed.Seconds(), ph.Name, float64(produced)/dt, float64(consumed)/dt,
+			s.fleet.totalLag(ends), "-", s.replicas, "-", status.Convert(err).Message())
+		return nil
 	}
 	value := mv.GetMetricValues()[0].GetMetricValueFloat()
 	before := s.replicas

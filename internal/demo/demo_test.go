@@ -31,7 +31,7 @@ func TestDemoScalesUpAndBackToZero(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	met := metrics.New(reg)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	eng := sources.NewEngine(sources.Options{PollInterval: 50 * time.Millisecond, Metrics: met, Logger: log})
+	eng := sources.NewEngine(sources.Options{PollInterval: 100 * time.Millisecond, PollTimeout: time.Second, Metrics: met, Logger: log})
 	defer eng.Close()
 	srv, err := server.New(server.Config{GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0",
 		Service: server.ServiceConfig{Reader: eng, Metrics: met}, Gatherer: reg, Logger: log})

@@ -60,8 +60,10 @@ func (o *Options) defaults() {
 // staleAfter is the age past which a sample is not served even when no poll
 // has failed: the poll loop for it is stuck (an upstream ignoring its
 // deadline), so the value is no longer being checked.
+// The extra second keeps a loaded machine's scheduling jitter from
+// reading as a stall at sub-second intervals.
 func (o *Options) staleAfter(u *upstream) time.Duration {
-	return max(o.MaxStaleness, 2*u.interval()+u.timeout())
+	return max(o.MaxStaleness, 2*u.interval()+u.timeout()+time.Second)
 }
 
 // Engine polls upstreams in the background and serves the latest sample of

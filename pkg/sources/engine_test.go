@@ -311,6 +311,10 @@ func TestStalledPollIsStale(t *testing.T) {
 		up.hang, up.deaf = time.Hour, true
 		up.mu.Unlock()
 		time.Sleep(4 * time.Second)
+		if _, err := f.e.Read(t.Context(), q); err != nil {
+			t.Fatalf("at 4s (limit 2×1s+1s+1s): %v; want still served", err)
+		}
+		time.Sleep(time.Second + time.Millisecond)
 		_, err := f.e.Read(t.Context(), q)
 		if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "stalled") {
 			t.Errorf("err = %v; want stale Unavailable", err)
