@@ -4,7 +4,7 @@
 # package is already installed.
 set -euo pipefail
 
-packages=(kcat)
+packages=(kcat redis-server redis-tools)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

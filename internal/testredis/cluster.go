@@ -96,21 +96,26 @@ func (c *Cluster) Client() *goredis.ClusterClient {
 	return cl
 }
 
-// NodeOf returns the node that serves key's slot.
+// NodeOf returns the master that serves key's slot.
 func (c *Cluster) NodeOf(ctx context.Context, key string) (*Server, error) {
 	slot, err := c.Nodes[0].Client().ClusterKeySlot(ctx, key).Result()
 	if err != nil {
 		return nil, err
 	}
-	slots, err := c.Nodes[0].Client().ClusterSlots(ctx).Result()
+	shards, err := c.Nodes[0].Client().ClusterShards(ctx).Result()
 	if err != nil {
 		return nil, err
 	}
-	for _, r := range slots {
-		if int64(r.Start) <= slot && slot <= int64(r.End) && len(r.Nodes) > 0 {
-			for _, n := range c.Nodes {
-				if n.Addr == r.Nodes[0].Addr {
-					return n, nil
+	for _, sh := range shards {
+		for _, r := range sh.Slots {
+			if r.Start > slot || slot > r.End {
+				continue
+			}
+			for _, n := range sh.Nodes {
+				for _, s := range c.Nodes {
+					if n.Role == "master" && int(n.Port) == s.Port {
+						return s, nil
+					}
 				}
 			}
 		}

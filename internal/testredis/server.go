@@ -211,6 +211,16 @@ func (s *Server) Stop() {
 	<-p.done
 }
 
+// PID is the process id of the running server, 0 when it is stopped.
+func (s *Server) PID() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.proc == nil {
+		return 0
+	}
+	return s.proc.cmd.Process.Pid
+}
+
 // Restart stops the server and starts it again on the same port (with an
 // empty dataset: nothing is persisted).
 func (s *Server) Restart() {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tide-scaler/tide/pkg/sources"
 	"github.com/tide-scaler/tide/pkg/sources/kafka"
+	"github.com/tide-scaler/tide/pkg/sources/redis"
 )
 
 // Trigger is a parsed trigger: what to read and how to turn the reading into
@@ -34,6 +35,7 @@ type Parser func(md sources.Metadata) (Trigger, error)
 func DefaultParsers() map[string]Parser {
 	return map[string]Parser{
 		"kafka": func(md sources.Metadata) (Trigger, error) { return kafka.Parse(md) },
+		"redis": func(md sources.Metadata) (Trigger, error) { return redis.Parse(md) },
 	}
 }
 

@@ -1,0 +1,126 @@
+package redis
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/tide-scaler/tide/pkg/sources"
+)
+
+// Upstream is the shared client of one Redis deployment. It answers every
+// query of that deployment in one batched Poll and is safe for concurrent
+// use (Polls run one at a time; the engine serialises them anyway).
+type Upstream struct {
+	dep     *deployment
+	client  goredis.UniversalClient
+	cluster *goredis.ClusterClient // nil unless cluster mode
+	where   string                 // names the deployment in errors, without credentials
+	stats   counters
+
+	mu sync.Mutex // held for a whole Poll: the caches below are the poll's
+	// types caches the type of every counted key, so a steady-state poll
+	// sends one depth command per key and no TYPE.
+	types map[string]*cachedType
+	// globs caches the keys each pattern matched at its last SCAN.
+	globs map[string]*globState
+}
+
+var _ sources.Upstream = (*Upstream)(nil)
+
+type cachedType struct {
+	typ  string
+	used time.Time // latest poll that read the key
+}
+
+// forgetAfter drops cached types and patterns no poll has read for this long
+// (queries that went away), bounding the caches.
+const forgetAfter = 15 * time.Minute
+
+// Stats counts what the upstream sent since it was opened. A round trip is
+// one exchange with one node: a pipeline, or a single command (SCAN,
+// cluster topology reads, connection setup). Retries count.
+type Stats struct {
+	Polls      int64
+	RoundTrips int64
+	Pipelines  int64
+	Commands   int64
+}
+
+type counters struct {
+	polls, roundTrips, pipelines, commands atomic.Int64
+}
+
+func newUpstream(d *deployment) *Upstream {
+	u := &Upstream{dep: d, types: map[string]*cachedType{}, globs: map[string]*globState{}}
+	u.client, u.cluster = newClient(d, countHook{&u.stats})
+	list := strings.Join(d.addrs, ",")
+	switch d.mode {
+	case modeCluster:
+		u.where = "redis cluster " + list
+	case modeSentinel:
+		u.where = fmt.Sprintf("redis master %q via sentinels %s", d.master, list)
+	default:
+		u.where = "redis " + list
+	}
+	return u
+}
+
+// Stats returns the counters, for tests and benchmarks.
+func (u *Upstream) Stats() Stats {
+	return Stats{
+		Polls:      u.stats.polls.Load(),
+		RoundTrips: u.stats.roundTrips.Load(),
+		Pipelines:  u.stats.pipelines.Load(),
+		Commands:   u.stats.commands.Load(),
+	}
+}
+
+// Close closes every connection of the client.
+func (u *Upstream) Close() error { return u.client.Close() }
+
+// serverErr names the deployment in an error from the wire: go-redis errors
+// name no address (a refused password) or one node only.
+func (u *Upstream) serverErr(err error) error { return fmt.Errorf("%s: %w", u.where, err) }
+
+// forget drops cache entries that no poll has used for forgetAfter.
+func (u *Upstream) forget(now time.Time) {
+	for k, t := range u.types {
+		if now.Sub(t.used) > forgetAfter {
+			delete(u.types, k)
+		}
+	}
+	for k, g := range u.globs {
+		if now.Sub(g.used) > forgetAfter {
+			delete(u.globs, k)
+		}
+	}
+}
+
+// countHook counts round trips and commands. In cluster mode it sits on
+// every node client, where a cluster pipeline arrives already split by node.
+type countHook struct{ c *counters }
+
+func (h countHook) DialHook(next goredis.DialHook) goredis.DialHook { return next }
+
+func (h countHook) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
+	return func(ctx context.Context, cmd goredis.Cmder) error {
+		h.c.roundTrips.Add(1)
+		h.c.commands.Add(1)
+		return next(ctx, cmd)
+	}
+}
+
+func (h countHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []goredis.Cmder) error {
+		h.c.roundTrips.Add(1)
+		h.c.pipelines.Add(1)
+		h.c.commands.Add(int64(len(cmds)))
+		return next(ctx, cmds)
+	}
+}
