@@ -7,6 +7,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/alicebob/miniredis/v2"
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/tide-scaler/tide/internal/demo"
@@ -62,12 +63,22 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 	fmt.Fprintf(stdout, "embedded Kafka at %v; scaler gRPC %s, metrics http://%s/metrics\n",
 		cluster.ListenAddrs(), srv.GRPCAddr(), srv.HTTPAddr())
 
+	// The Redis workload runs on an embedded miniredis: a demo needs nothing
+	// installed. (Tests use a real redis-server.)
+	mr, err := miniredis.Run()
+	if err != nil {
+		return fmt.Errorf("start embedded redis: %w", err)
+	}
+	defer mr.Close()
+	fmt.Fprintf(stdout, "embedded Redis at %s\n", mr.Addr())
+
 	runErr := demo.Run(ctx, demo.Options{
-		ScalerAddr: srv.GRPCAddr(), Brokers: cluster.ListenAddrs(),
-		Topic: "orders", Group: "orders-consumer", Partitions: int32(*partitions),
-		LagThreshold: 100, ConsumerRate: 100, MaxReplicas: int32(*maxReplicas),
-		Cooldown: 8 * time.Second, Behavior: demoBehavior(), Tick: time.Second, Phases: demo.DefaultPhases,
-		Forever: *forever, Out: stdout,
+		ScalerAddr: srv.GRPCAddr(),
+		Kafka: &demo.KafkaOptions{Brokers: cluster.ListenAddrs(), Topic: "orders", Group: "orders-consumer",
+			Partitions: int32(*partitions), LagThreshold: 100, ConsumerRate: 100, RateScale: 1},
+		Redis:       &demo.RedisOptions{Addr: mr.Addr(), List: "jobs", ListLength: 20, ConsumerRate: 20, RateScale: 0.2},
+		MaxReplicas: int32(*maxReplicas), Cooldown: 8 * time.Second, Behavior: demoBehavior(),
+		Tick: time.Second, Phases: demo.DefaultPhases, Forever: *forever, Out: stdout,
 	})
 	cancel()
 	return firstErr(runErr, <-served)

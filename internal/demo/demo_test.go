@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/tide-scaler/tide/internal/testredis"
 	"github.com/tide-scaler/tide/pkg/metrics"
 	"github.com/tide-scaler/tide/pkg/server"
 	"github.com/tide-scaler/tide/pkg/sources"
@@ -44,10 +45,13 @@ func TestDemoScalesUpAndBackToZero(t *testing.T) {
 	defer func() { cancel(); <-served }()
 
 	var out bytes.Buffer
+	rs := testredis.Start(t, testredis.Config{})
 	err = Run(t.Context(), Options{
-		ScalerAddr: srv.GRPCAddr(), Brokers: cluster.ListenAddrs(), Topic: "orders", Group: "workers",
-		Partitions: 4, LagThreshold: 10, ConsumerRate: 50, MaxReplicas: 10,
-		Cooldown: 300 * time.Millisecond, Tick: 100 * time.Millisecond,
+		ScalerAddr: srv.GRPCAddr(),
+		Kafka: &KafkaOptions{Brokers: cluster.ListenAddrs(), Topic: "orders", Group: "workers",
+			Partitions: 4, LagThreshold: 10, ConsumerRate: 50, RateScale: 1},
+		Redis:       &RedisOptions{Addr: rs.Addr, List: "jobs", ListLength: 10, ConsumerRate: 50, RateScale: 0.5},
+		MaxReplicas: 10, Cooldown: 300 * time.Millisecond, Tick: 100 * time.Millisecond,
 		Phases: []Phase{{"idle", 300 * time.Millisecond, 0}, {"burst", 1500 * time.Millisecond, 1000}, {"drain", 3 * time.Second, 0}},
 		Out:    &out,
 	})
@@ -60,11 +64,13 @@ func TestDemoScalesUpAndBackToZero(t *testing.T) {
 			t.Errorf("live view lacks %q:\n%s", want, view)
 		}
 	}
-	peak := regexp.MustCompile(`peak (\d+) replicas`).FindStringSubmatch(view)
-	if peak == nil {
-		t.Fatalf("no summary line:\n%s", view)
-	}
-	if n, _ := strconv.Atoi(peak[1]); n != 4 {
-		t.Errorf("peak %d replicas; want exactly the 4 partitions (max 10)", n)
+	for name, want := range map[string]int{"orders (kafka)": 4, "jobs (redis)": 10} {
+		peak := regexp.MustCompile(regexp.QuoteMeta(name) + ` +peak (\d+) replicas`).FindStringSubmatch(view)
+		if peak == nil {
+			t.Fatalf("no summary line for %s:\n%s", name, view)
+		}
+		if n, _ := strconv.Atoi(peak[1]); n != want {
+			t.Errorf("%s peaked at %d replicas; want %d", name, n, want)
+		}
 	}
 }

@@ -1,0 +1,29 @@
+package demo
+
+import "context"
+
+// workload is one queue the demo produces into and a fleet of simulated
+// consumers drains, next to a ScaledObject whose trigger reads it.
+type workload interface {
+	// Name labels the workload's rows in the live view.
+	Name() string
+	// Metadata is the trigger's metadata (the demo adds scalerAddress).
+	Metadata() map[string]string
+	// Partitions is the most replicas that can work at once (0: no limit).
+	Partitions() int32
+	// Step lets `replicas` consumers work for dt seconds, then produces
+	// rate×dt messages. It returns what was produced and consumed and the
+	// backlog the demo itself measures, to show next to the scaler's value.
+	Step(ctx context.Context, replicas int32, rate, dt float64) (produced, consumed, backlog int64, err error)
+	Close()
+}
+
+// budget splits a per-second rate over ticks, carrying the fraction.
+type budget struct{ carry float64 }
+
+func (b *budget) take(rate, dt float64) int64 {
+	n := rate*dt + b.carry
+	whole := int64(n)
+	b.carry = n - float64(whole)
+	return whole
+}
