@@ -6,6 +6,7 @@ import (
 
 	kafkago "github.com/segmentio/kafka-go"
 
+	"github.com/tide-scaler/tide/pkg/hpa"
 	"github.com/tide-scaler/tide/pkg/sources"
 )
 
@@ -78,5 +79,25 @@ func benchmarkPoll(b *testing.B, partitions int32) {
 			read()
 		}
 		b.ReportMetric(float64(partitions), "listoffsets/op")
+	})
+}
+
+// BenchmarkEvaluateCapped times the per-RPC evaluation of a capped lag, with
+// the cap computed afresh each time as the baseline.
+func BenchmarkEvaluateCapped(b *testing.B) {
+	tr, err := Parse(sources.Metadata{"bootstrapServers": "b:9092", "consumerGroup": "g", "topic": "t", "lagThreshold": "10"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := sources.Sample{Value: 105, Activity: 105, Capacity: 10}
+	b.Run("memo", func(b *testing.B) {
+		for b.Loop() {
+			tr.Evaluate(s)
+		}
+	})
+	b.Run("baseline=CapValue-each-call", func(b *testing.B) {
+		for b.Loop() {
+			hpa.CapValue(s.Capacity, 10)
+		}
 	})
 }

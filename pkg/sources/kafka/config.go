@@ -25,6 +25,11 @@ type Trigger struct {
 	allowIdleConsumers     bool
 	evenDistribution       bool
 	metricName             string
+
+	// caps remembers hpa.CapValue per partition count: it is a 64-step
+	// search that would otherwise be most of every RPC's cost, and the
+	// partition count rarely changes.
+	caps capMemo
 }
 
 // Parse validates a trigger's scalerMetadata and builds its Trigger. Keys and

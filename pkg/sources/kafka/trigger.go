@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/tide-scaler/tide/pkg/hpa"
 	"github.com/tide-scaler/tide/pkg/sources"
@@ -41,9 +42,9 @@ func (t *Trigger) Target() float64 { return t.lagThreshold }
 func (t *Trigger) Evaluate(s sources.Sample) sources.Measurement {
 	m := sources.Measurement{Value: s.Value, Active: s.Activity > t.activationLagThreshold}
 	if !t.allowIdleConsumers && s.Capacity > 0 {
-		if c := hpa.CapValue(s.Capacity, t.lagThreshold); m.Value > c {
-			m.Value = c
-			m.Reason = fmt.Sprintf("capped at %d partitions", s.Capacity)
+		if c := t.caps.get(s.Capacity, t.lagThreshold); m.Value > c.value {
+			m.Value = c.value
+			m.Reason = c.reason
 		}
 	}
 	if t.evenDistribution && s.Capacity > 0 && m.Value > 0 {
@@ -62,7 +63,7 @@ func (t *Trigger) snap(m sources.Measurement, n int) sources.Measurement {
 		return m
 	}
 	f := smallestFactorAtLeast(n, r)
-	if v := hpa.CapValue(f, t.lagThreshold); f != r && v > m.Value {
+	if v := t.caps.get(f, t.lagThreshold).value; f != r && v > m.Value {
 		m.Value = v
 		m.Reason = fmt.Sprintf("snapped to factor %d of %d partitions", f, n)
 	}
@@ -105,4 +106,24 @@ func metricName(group string, topics []string) string {
 	h := fnv.New32a()
 	h.Write([]byte(name))
 	return fmt.Sprintf("%s-%08x", name[:maxMetricName-9], h.Sum32())
+}
+
+// capMemo caches the last hpa.CapValue result; safe for concurrent use.
+type capMemo struct{ last atomic.Pointer[capEntry] }
+
+type capEntry struct {
+	n      int
+	target float64
+	value  float64
+	reason string
+}
+
+func (c *capMemo) get(n int, target float64) *capEntry {
+	if e := c.last.Load(); e != nil && e.n == n && e.target == target {
+		return e
+	}
+	e := &capEntry{n: n, target: target, value: hpa.CapValue(n, target),
+		reason: fmt.Sprintf("capped at %d partitions", n)}
+	c.last.Store(e)
+	return e
 }
