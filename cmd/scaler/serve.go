@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -14,6 +15,8 @@ import (
 	"github.com/tide-scaler/tide/pkg/metrics"
 	"github.com/tide-scaler/tide/pkg/server"
 	"github.com/tide-scaler/tide/pkg/sources"
+	"github.com/tide-scaler/tide/pkg/sources/inference"
+	"github.com/tide-scaler/tide/pkg/sources/inference/discovery"
 )
 
 // serveConfig is everything `scaler serve` takes.
@@ -25,6 +28,7 @@ type serveConfig struct {
 	idleTriggerTTL     time.Duration
 	streamRepeat       time.Duration
 	maxTriggers        int
+	pushTokenFile      string
 	log                logFlags
 }
 
@@ -42,6 +46,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long SIGTERM may take to drain streams and RPCs")
 	fs.DurationVar(&c.streamRepeat, "stream-repeat", 5*time.Second, "how often StreamIsActive repeats true while active")
 	fs.IntVar(&c.maxTriggers, "max-triggers", 100000, "most distinct triggers held at once (0: no limit)")
+	fs.StringVar(&c.pushTokenFile, "push-token-file", "", "file holding the bearer token of POST /v1/push, where gateways push request counts for inference triggers (unset: no push endpoint)")
 	c.log.register(fs)
 }
 
@@ -93,13 +98,22 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, started func(
 	eng := sources.NewEngine(cfg.engine)
 	defer eng.Close()
 
+	kube := discovery.New(discovery.InCluster) // the client is made on first use
+	defer kube.Close()
+	env, handlers, err := inferenceEnv(cfg.pushTokenFile, kube, time.Now)
+	if err != nil {
+		return err
+	}
+	parsers := server.DefaultParsers()
+	parsers["inference"] = server.InferenceParser(env)
+
 	srv, err := server.New(server.Config{
 		GRPCAddr: cfg.grpcAddr, HTTPAddr: cfg.httpAddr, TLS: cfg.tls,
 		ShutdownTimeout: cfg.shutdownTimeout, IdleTriggerTTL: cfg.idleTriggerTTL,
 		Service: server.ServiceConfig{
-			Reader: eng, Metrics: met, StreamRepeat: cfg.streamRepeat, MaxTriggers: cfg.maxTriggers,
+			Reader: eng, Metrics: met, StreamRepeat: cfg.streamRepeat, MaxTriggers: cfg.maxTriggers, Parsers: parsers,
 		},
-		Gatherer: reg, Logger: log,
+		Gatherer: reg, Handlers: handlers, Logger: log,
 	})
 	if err != nil {
 		return err
@@ -108,4 +122,19 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, started func(
 		started(srv)
 	}
 	return srv.Run(ctx)
+}
+
+// inferenceEnv lends inference triggers Kubernetes discovery and, with
+// --push-token-file, the push store and its POST /v1/push route.
+func inferenceEnv(tokenFile string, kube inference.Discovery, now func() time.Time) (inference.Env, map[string]http.Handler, error) {
+	env := inference.Env{Discovery: kube}
+	if tokenFile == "" {
+		return env, nil, nil
+	}
+	token, err := inference.ReadToken(tokenFile)
+	if err != nil {
+		return env, nil, fmt.Errorf("--push-token-file: %w", err)
+	}
+	env.Push = inference.NewStore(inference.StoreOptions{Now: now})
+	return env, map[string]http.Handler{inference.PushPattern: env.Push.Handler(token)}, nil
 }

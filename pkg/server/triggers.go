@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tide-scaler/tide/pkg/sources"
+	"github.com/tide-scaler/tide/pkg/sources/inference"
 	"github.com/tide-scaler/tide/pkg/sources/kafka"
 	"github.com/tide-scaler/tide/pkg/sources/redis"
 )
@@ -36,7 +37,18 @@ func DefaultParsers() map[string]Parser {
 	return map[string]Parser{
 		"kafka": func(md sources.Metadata) (Trigger, error) { return kafka.Parse(md) },
 		"redis": func(md sources.Metadata) (Trigger, error) { return redis.Parse(md) },
+
+		// Without a push store or discovery; the process replaces it with
+		// InferenceParser(env) to lend them.
+		"inference": InferenceParser(inference.Env{}),
 	}
+}
+
+// InferenceParser parses `source: inference` triggers with what the
+// process lends them: the push store behind POST /v1/push and Kubernetes
+// discovery.
+func InferenceParser(env inference.Env) Parser {
+	return func(md sources.Metadata) (Trigger, error) { return inference.Parse(md, env) }
 }
 
 // Limits on what one request may carry, checked before anything is parsed

@@ -1,0 +1,64 @@
+// Package inference measures inference load for Tide: request rate, queue
+// and running gauges and KV-cache use of vLLM-style model servers, decided
+// on with Knative KPA windows, and waking a model at zero replicas from
+// request counts a gateway pushes.
+//
+// A trigger (`source: inference`) reads in one of three modes (key mode):
+//
+//   - scrape (default): the serving pods' Prometheus endpoints, every
+//     scrapeInterval (1 s, the upstream's own Endpoint.Interval), each with
+//     scrapeTimeout (800 ms), all pods of a trigger concurrently with at
+//     most scrapeConcurrency in flight. The pods are static targets (URLs)
+//     or a Kubernetes Service's ready endpoints (EndpointSlices, followed
+//     with informers by package discovery behind the Discovery interface,
+//     so this package never imports Kubernetes). Expositions are parsed
+//     with prometheus/common/expfmt by Content-Type (text, OpenMetrics 1.0,
+//     delimited protobuf).
+//   - prometheus: an instant query against a Prometheus server's HTTP API
+//     (client_golang's api/prometheus/v1) with the keys and rules of KEDA's
+//     prometheus scaler: the value is the query result, the target is
+//     threshold.
+//   - push: the request counts a gateway POSTs to /v1/push per model
+//     (Store.Handler, bearer-token authenticated).
+//
+// # The value sent to KEDA (scrape and push mode)
+//
+// The upstream runs the KPA on every poll (window.go, kpa.go, state.go),
+// where the data is, so the decision depends only on what the pods (or the
+// pushes) reported and every scaler replica computes the same one. The
+// Sample's Value is the desired replica count and the trigger's target is
+// 1 (AverageValue): the HPA's ceil(value / 1) is the KPA's decision, with
+// the max over signals, panic mode, rate limits, scale-down delay and the
+// anti-flap check already applied. A demand normalised to one signal's
+// target could not carry a max over signals with different units.
+//
+// Two HPA rules still sit between the value and the replica count. Its
+// tolerance ignores ratios within 10 % of 1: at 10 replicas a decision of
+// 11 (ratio 1.1) is not acted on, and no value can force it, since the
+// value for 11 replicas is 11. Set the HPA behavior's per-direction
+// tolerance to 0 (Kubernetes >= 1.33) for exact decisions. And its default
+// 300 s scale-down stabilization comes on top of the stable window: set
+// scaleDown.stabilizationWindowSeconds to 0, the windows are here. The
+// metric type must be AverageValue (KEDA's default): Value would multiply
+// the decision by the current replica count.
+//
+// # Activation and scale to zero
+//
+// Sample.Activity is the recent demand (requests/s over the panic window +
+// waiting + running + pushed requests/s), at least 1 while active. A
+// workload stays active until it has seen no traffic for stableWindow +
+// scaleToZeroGracePeriod; activation is immediate on any pushed request or
+// any non-zero signal, and the engine's watchers push it through
+// StreamIsActive within one scrape. A scaler that starts while pods are
+// ready holds them active for a full window, as it starts in panic: it
+// cannot know they were idle.
+//
+// # Missing data is not zero demand
+//
+// A target that fails to scrape (error, timeout, 5xx, malformed body) is
+// no capacity and holds scale-down, because its demand is unknown; if every
+// target fails the reading is an error. Endpoints that are not ready
+// (Pending, starting, terminating) are not scraped and are no capacity. A
+// Service with no ready endpoints is zero demand. A configured metric that
+// matches no series on any scraped pod is an error naming the key.
+package inference

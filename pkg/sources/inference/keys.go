@@ -1,0 +1,141 @@
+package inference
+
+import (
+	"fmt"
+	"hash/fnv"
+	"math"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tide-scaler/tide/pkg/sources"
+)
+
+// duration reads key as a Go duration ("60s", "800ms") or a bare number of
+// bareUnit (seconds for windows; milliseconds for KEDA's prometheus
+// timeout), def when unset, and checks lo <= d <= hi.
+func duration(md sources.Metadata, key string, def, bareUnit, lo, hi time.Duration) (time.Duration, error) {
+	v := md.String(key, "")
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		f, ferr := strconv.ParseFloat(v, 64)
+		if ferr != nil || math.IsNaN(f) {
+			return 0, sources.Invalid(key, v, "want a duration such as 60s or 800ms")
+		}
+		// Clamp before converting: a huge number must not wrap around.
+		d = time.Duration(max(-1, min(f*float64(bareUnit), float64(hi)+1)))
+	}
+	if d < lo || d > hi {
+		return 0, sources.Invalid(key, v, "must be between %s and %s", lo, hi)
+	}
+	return d, nil
+}
+
+// floatIn reads key as a number in [lo, hi] (lo exclusive when open), def
+// when unset.
+func floatIn(md sources.Metadata, key string, def, lo, hi float64, open bool) (float64, error) {
+	f, err := md.Float(key, def, false)
+	if err != nil {
+		// Metadata.Float rejects negatives itself; keep its message.
+		return 0, err
+	}
+	if f > hi || f < lo || (open && f == lo) {
+		bound := "at least"
+		if open {
+			bound = "greater than"
+		}
+		return 0, sources.Invalid(key, md.String(key, ""), "must be %s %g and at most %g", bound, lo, hi)
+	}
+	return f, nil
+}
+
+// labelMatch is one exact label match of labelSelector.
+type labelMatch struct{ name, value string }
+
+var labelNameRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
+
+// parseSelector reads labelSelector ("k=v,k2=v2", exact matches) and adds
+// model_name=<modelName> when modelName is set. The result is sorted by
+// name: it is part of the query key.
+func parseSelector(md sources.Metadata) ([]labelMatch, error) {
+	var out []labelMatch
+	seen := map[string]string{}
+	for _, item := range md.List("labelSelector") {
+		name, value, ok := strings.Cut(item, "=")
+		name, value = strings.TrimSpace(name), strings.Trim(strings.TrimSpace(value), `"`)
+		if !ok || !labelNameRE.MatchString(name) || strings.HasPrefix(value, "=") || strings.HasPrefix(value, "~") {
+			return nil, sources.Invalid("labelSelector", item, "want label=value pairs separated by commas (exact matches)")
+		}
+		if _, dup := seen[name]; dup {
+			return nil, sources.Invalid("labelSelector", item, "label %q appears twice", name)
+		}
+		seen[name] = value
+		out = append(out, labelMatch{name, value})
+	}
+	if m := md.String("modelName", ""); m != "" {
+		if v, ok := seen["model_name"]; ok && v != m {
+			return nil, sources.Invalid("modelName", m, "contradicts labelSelector model_name=%s", v)
+		}
+		if _, ok := seen["model_name"]; !ok {
+			out = append(out, labelMatch{"model_name", m})
+		}
+	}
+	slices.SortFunc(out, func(a, b labelMatch) int { return strings.Compare(a.name, b.name) })
+	return out, nil
+}
+
+func selectorString(sel []labelMatch) string {
+	parts := make([]string, len(sel))
+	for i, m := range sel {
+		parts[i] = m.name + "=" + strconv.Quote(m.value)
+	}
+	return strings.Join(parts, ",")
+}
+
+// metricNameOK accepts Prometheus metric names, colons included (vLLM's
+// "vllm:num_requests_waiting").
+var metricNameOK = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:.]*$`)
+
+// httpURL parses an absolute http(s) URL with a host.
+func httpURL(key, raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.Fragment != "" {
+		return nil, sources.Invalid(key, raw, "want an absolute http:// or https:// URL without credentials")
+	}
+	return u, nil
+}
+
+// dnsLabel matches Kubernetes namespace and Service names (RFC 1123 label).
+var dnsLabel = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// maxMetricName keeps "s<index>-" + name inside a 63-character label
+// value, since KEDA prefixes the name.
+const maxMetricName = 60
+
+// sanitizeName lowercases raw and replaces everything outside [a-z0-9.-]
+// with '-'. Names longer than 60 characters keep their first 51 and end in
+// "-" and the FNV-1a hash of the whole name, so they stay stable and
+// distinct.
+func sanitizeName(raw string) string {
+	name := strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '.', r == '-':
+			return r
+		case r >= 'A' && r <= 'Z':
+			return r + ('a' - 'A')
+		}
+		return '-'
+	}, raw)
+	if len(name) <= maxMetricName {
+		return name
+	}
+	h := fnv.New32a()
+	h.Write([]byte(name))
+	return fmt.Sprintf("%s-%08x", name[:maxMetricName-9], h.Sum32())
+}

@@ -1,0 +1,158 @@
+package inference
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/tide-scaler/tide/pkg/sources"
+)
+
+// forgetQueriesAfter drops the window state of a query no poll has read
+// for this long (its triggers went away).
+const forgetQueriesAfter = 15 * time.Minute
+
+// scrapeUpstream scrapes one set of pods for every query on them, once per
+// interval, and keeps each query's windows. The engine serialises Poll, so
+// the state needs no lock.
+type scrapeUpstream struct {
+	t       *scrapeTargets
+	scraper *scraper
+	svc     Service // nil for static targets
+	states  map[string]*queryState
+}
+
+var _ sources.Upstream = (*scrapeUpstream)(nil)
+
+func newScrapeUpstream(t *scrapeTargets) (*scrapeUpstream, error) {
+	u := &scrapeUpstream{t: t, scraper: newScraper(t.timeout, t.unsafeSSL), states: map[string]*queryState{}}
+	if t.discovery != nil {
+		svc, err := t.discovery.Follow(t.namespace, t.service)
+		if err != nil {
+			return nil, fmt.Errorf("kubernetes discovery of service %s/%s: %w", t.namespace, t.service, err)
+		}
+		u.svc = svc
+	}
+	return u, nil
+}
+
+// Poll scrapes every target once (all queries share the scrape), then
+// steps each query's windows. A query fails when no target answered, when
+// discovery cannot say which pods exist, or when a configured metric is on
+// no pod; never with a zero.
+func (u *scrapeUpstream) Poll(ctx context.Context, now time.Time, queries []sources.Query) []sources.Result {
+	results := make([]sources.Result, len(queries))
+	qs := make([]*scrapeQuery, len(queries))
+	specs := make([]*signalSpec, 0, len(queries))
+	for i, sq := range queries {
+		q, ok := sq.(*scrapeQuery)
+		if !ok || q.targets.endpoint.Key != u.t.endpoint.Key {
+			results[i].Err = fmt.Errorf("query %q is not for upstream %s", sq.Key(), u.t.endpoint.Name)
+			continue
+		}
+		qs[i] = q
+		specs = append(specs, &q.sig)
+	}
+	targets, notReady, err := u.targets(ctx)
+	if err != nil {
+		for i := range results {
+			if qs[i] != nil {
+				results[i].Err = err
+			}
+		}
+		return results
+	}
+	readings := u.scraper.scrapeAll(ctx, targets, wantedNames(specs...), u.t.concurrency)
+	for i, q := range qs {
+		if q == nil {
+			continue
+		}
+		obs := extract(readings, &q.sig)
+		obs.notReady = notReady
+		if q.model != "" {
+			obs.pushRate = q.push.rate(q.model, now, q.win.panic)
+		}
+		results[i].Sample, results[i].Err = u.state(q).step(now, obs)
+	}
+	for k, st := range u.states {
+		if now.Sub(st.polled) > forgetQueriesAfter {
+			delete(u.states, k)
+		}
+	}
+	return results
+}
+
+func (u *scrapeUpstream) state(q *scrapeQuery) *queryState {
+	st := u.states[q.key]
+	if st == nil {
+		st = newQueryState(q.win, q.sig)
+		u.states[q.key] = st
+	}
+	return st
+}
+
+// targets lists the pods to scrape now.
+func (u *scrapeUpstream) targets(ctx context.Context) ([]target, int, error) {
+	if u.svc == nil {
+		ts := make([]target, len(u.t.static))
+		for i, s := range u.t.static {
+			ts[i] = target{name: s, url: s}
+		}
+		return ts, 0, nil
+	}
+	eps, err := u.svc.Endpoints(ctx)
+	if err != nil {
+		return nil, 0, fmt.Errorf("endpoints of service %s/%s: %w", u.t.namespace, u.t.service, err)
+	}
+	return u.t.resolve(eps)
+}
+
+// Close stops scraping and, with discovery, following the Service.
+func (u *scrapeUpstream) Close() error {
+	u.scraper.close()
+	if u.svc != nil {
+		return u.svc.Close()
+	}
+	return nil
+}
+
+// extract reads one query's signals from every scraped pod: the sum over
+// the pod's matching series (a pod may run several engines), and for the
+// KV cache their mean, since it is a fraction of the pod's cache.
+func extract(rs []reading, sig *signalSpec) observation {
+	var obs observation
+	for _, r := range rs {
+		if r.err != nil {
+			obs.failed = append(obs.failed, r)
+			continue
+		}
+		p := podValues{name: r.target.name}
+		for i, name := range sig.metrics {
+			n := 0
+			for _, s := range r.expo[name] {
+				if matches(s.labels, sig.selector) {
+					p.values[i] += s.value
+					n++
+				}
+			}
+			if i == sigRate && n == 0 && !strings.HasSuffix(name, "_total") {
+				for _, s := range r.expo[name+"_total"] {
+					if matches(s.labels, sig.selector) {
+						p.values[i] += s.value
+						n++
+					}
+				}
+			}
+			if i == sigKV && n > 0 {
+				p.values[i] /= float64(n)
+			}
+			if i != sigRate {
+				p.values[i] = max(p.values[i], 0) // a negative gauge is a bug upstream, not negative demand
+			}
+			p.has[i] = n > 0
+		}
+		obs.pods = append(obs.pods, p)
+	}
+	return obs
+}
