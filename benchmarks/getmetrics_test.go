@@ -50,7 +50,8 @@ func BenchmarkGetMetrics(b *testing.B) {
 		b.Run(fmt.Sprintf("triggers=%d", n), func(b *testing.B) {
 			if env == nil { // once for every b.N probe and -count round
 				var err error
-				if env, err = startScaler(c, n); err != nil {
+				if env, err = startScaler(n, groups, func(i int) map[string]string { return triggerMetadata(c, i) },
+					func(i int) float64 { return c.lag(i % groups) }); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -96,8 +97,10 @@ func triggerMetadata(c *lagCluster, i int) map[string]string {
 }
 
 // startScaler starts the server as cmd/scaler serve wires it, on loopback
-// ports, connects a client and warms n triggers.
-func startScaler(c *lagCluster, n int) (env *scalerEnv, err error) {
+// ports, connects a client and warms n triggers whose metadata md(i) gives;
+// want(i) is the value trigger i must report, queries the distinct
+// readings the n triggers share.
+func startScaler(n, queries int, md func(i int) map[string]string, want func(i int) float64) (env *scalerEnv, err error) {
 	reg := prometheus.NewRegistry()
 	met := metrics.New(reg)
 	env = &scalerEnv{
@@ -137,10 +140,10 @@ func startScaler(c *lagCluster, n int) (env *scalerEnv, err error) {
 	for i := range n {
 		name := fmt.Sprintf("so-%05d", i)
 		env.reqs[i] = &pb.GetMetricsRequest{
-			ScaledObjectRef: &pb.ScaledObjectRef{Name: name, Namespace: "bench", ScalerMetadata: triggerMetadata(c, i)},
+			ScaledObjectRef: &pb.ScaledObjectRef{Name: name, Namespace: "bench", ScalerMetadata: md(i)},
 			MetricName:      "s0-" + name, // KEDA prefixes the trigger index
 		}
-		env.want[i] = c.lag(i % groups)
+		env.want[i] = want(i)
 	}
 
 	// Warm every trigger once: the first of each query waits for its first
@@ -150,8 +153,8 @@ func startScaler(c *lagCluster, n int) (env *scalerEnv, err error) {
 		return env, err
 	}
 	env.heapPerTrigger = float64(heapInUse()-before) / float64(n)
-	if st := env.eng.Stats(); st.Upstreams != 1 || st.Queries != min(n, groups) {
-		return env, fmt.Errorf("engine holds %+v after warming %d triggers, want 1 upstream and %d queries", st, n, min(n, groups))
+	if st := env.eng.Stats(); st.Upstreams != 1 || st.Queries != min(n, queries) {
+		return env, fmt.Errorf("engine holds %+v after warming %d triggers, want 1 upstream and %d queries", st, n, min(n, queries))
 	}
 	return env, nil
 }

@@ -16,7 +16,8 @@ import (
 // lag through the real server, and the engine holds 10 queries.
 func TestGetMetricsHarness(t *testing.T) {
 	c := startLagCluster(t, "orders", 12, 100)
-	env, err := startScaler(c, 20) // warms and checks every trigger
+	env, err := startScaler(20, groups, func(i int) map[string]string { return triggerMetadata(c, i) },
+		func(i int) float64 { return c.lag(i % groups) }) // warms and checks every trigger
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,5 +64,22 @@ func TestBrokerRequestsHarness(t *testing.T) {
 	}
 	if d := bc.snapshot().sub(before); d[reqOffsetFetch] != 20 {
 		t.Errorf("per-ScaledObject polls of 20: %v, want 20 OffsetFetch", d)
+	}
+}
+
+// TestGetMetricsRedisHarness: the Redis variant serves each list's length.
+func TestGetMetricsRedisHarness(t *testing.T) {
+	rs := startRedisLists(t)
+	env, err := startScaler(20, redisLists, func(i int) map[string]string { return redisMetadata(rs.Addr, i) }, redisWant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer env.close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for i := range env.reqs {
+		if err := env.call(ctx, i); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
