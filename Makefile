@@ -5,9 +5,10 @@ SHELL := /bin/bash
 GO ?= go
 # How long each fuzz target runs in `make test`; raise it for a longer hunt:
 #   make fuzz FUZZTIME=10m
-FUZZTIME ?= 10s
+FUZZTIME ?= 8s
 # Fuzz targets as package:FuzzName.
-FUZZ_TARGETS := ./pkg/sources/kafka:FuzzParse ./pkg/server:FuzzTriggerParse ./pkg/hpa:FuzzAverageValueReplicas
+FUZZ_TARGETS := ./pkg/sources/kafka:FuzzParse ./pkg/sources/redis:FuzzParse ./pkg/sources/inference:FuzzParse \
+	./pkg/sources/inference:FuzzPush ./pkg/server:FuzzTriggerParse ./pkg/hpa:FuzzAverageValueReplicas ./pkg/hpa:FuzzSync
 
 .PHONY: demo test deps tools proto proto-check lint unit fuzz kedacompat bench build
 
@@ -43,6 +44,7 @@ lint:
 
 unit:
 	$(GO) test -race -count=1 ./...
+	cd benchmarks && $(GO) test -count=1 ./...   # the benchmark harnesses' own checks (fast)
 
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
