@@ -2,9 +2,13 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
@@ -43,8 +47,17 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// The inference workload's router pushes request counts to the real
+	// server's POST /v1/push, which serve() only mounts with a token file:
+	// the demo writes a random token to a temporary file and sends it as a
+	// gateway would.
+	token, tokenFile, err := demoPushToken()
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(filepath.Dir(tokenFile))
 	cfg := serveConfig{grpcAddr: "127.0.0.1:0", httpAddr: "127.0.0.1:0", shutdownTimeout: 5 * time.Second,
-		idleTriggerTTL: 10 * time.Minute, streamRepeat: 5 * time.Second, maxTriggers: 1000}
+		idleTriggerTTL: 10 * time.Minute, streamRepeat: 5 * time.Second, maxTriggers: 1000, pushTokenFile: tokenFile}
 	cfg.engine.PollInterval = 500 * time.Millisecond
 	cfg.engine.FirstSampleTimeout = 5 * time.Second
 	if err := cfg.validate(); err != nil {
@@ -76,12 +89,35 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 		ScalerAddr: srv.GRPCAddr(),
 		Kafka: &demo.KafkaOptions{Brokers: cluster.ListenAddrs(), Topic: "orders", Group: "orders-consumer",
 			Partitions: int32(*partitions), LagThreshold: 100, ConsumerRate: 100, RateScale: 1},
-		Redis:       &demo.RedisOptions{Addr: mr.Addr(), List: "jobs", ListLength: 20, ConsumerRate: 20, RateScale: 0.2},
+		Redis: &demo.RedisOptions{Addr: mr.Addr(), List: "jobs", ListLength: 20, ConsumerRate: 20, RateScale: 0.2},
+		// Simulated vLLM pods: a pool of loopback servers, one per possible
+		// replica; see demo.InferenceOptions.
+		Inference: &demo.InferenceOptions{Model: "llama-8b", Pods: *maxReplicas, PodRate: 4, MaxRunning: 4,
+			TargetRequestRate: 3, TargetWaiting: 4, StableWindow: 6 * time.Second, ZeroGrace: 5 * time.Second,
+			PushURL: "http://" + srv.HTTPAddr() + "/v1/push", PushToken: token, RateScale: 0.02},
 		MaxReplicas: int32(*maxReplicas), Cooldown: 8 * time.Second, Behavior: demoBehavior(),
 		Tick: time.Second, Phases: demo.DefaultPhases, Forever: *forever, Out: stdout,
 	})
 	cancel()
 	return firstErr(runErr, <-served)
+}
+
+// demoPushToken writes a random bearer token for the push endpoint to a
+// file in a new temporary directory.
+func demoPushToken() (token, file string, err error) {
+	b := make([]byte, 16)
+	rand.Read(b)
+	token = hex.EncodeToString(b)
+	dir, err := os.MkdirTemp("", "tide-demo-")
+	if err != nil {
+		return "", "", fmt.Errorf("push token: %w", err)
+	}
+	file = filepath.Join(dir, "push-token")
+	if err := os.WriteFile(file, []byte(token), 0o600); err != nil {
+		os.RemoveAll(dir)
+		return "", "", fmt.Errorf("push token: %w", err)
+	}
+	return token, file, nil
 }
 
 func firstErr(errs ...error) error {

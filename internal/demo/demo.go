@@ -37,6 +37,7 @@ type Options struct {
 	ScalerAddr string // gRPC address of a running scaler
 	Kafka      *KafkaOptions
 	Redis      *RedisOptions
+	Inference  *InferenceOptions
 	// MaxReplicas is every ScaledObject's maxReplicaCount.
 	MaxReplicas int32
 	// Cooldown is KEDA's cooldownPeriod: inactive this long -> 0 replicas.
@@ -77,6 +78,16 @@ func Run(ctx context.Context, o Options) error {
 	if o.Redis != nil {
 		loads = append(loads, newRedisWorkload(*o.Redis))
 	}
+	if o.Inference != nil {
+		if int32(o.Inference.Pods) < o.MaxReplicas {
+			return fmt.Errorf("demo: the inference pool has %d pods, fewer than MaxReplicas %d", o.Inference.Pods, o.MaxReplicas)
+		}
+		w, err := newInferenceWorkload(*o.Inference)
+		if err != nil {
+			return err
+		}
+		loads = append(loads, w)
+	}
 	if len(loads) == 0 {
 		return errors.New("demo: no workload configured")
 	}
@@ -89,7 +100,12 @@ func Run(ctx context.Context, o Options) error {
 		if sos[i], err = newScaledObject(ctx, scaler, o, w, start); err != nil {
 			return err
 		}
-		fmt.Fprintf(o.Out, "  %-16s metric %q, target %g per replica\n", w.Name(), sos[i].metricName, sos[i].target)
+		for _, tr := range sos[i].triggers {
+			fmt.Fprintf(o.Out, "  %-16s metric %q, target %g per replica (%s)\n", w.Name(), tr.metricName, tr.target, tr.label)
+		}
+		if _, ok := w.(explainer); ok {
+			fmt.Fprintf(o.Out, "  %-16s the KPA rule shown is the demo's own evaluation of the same triggers (KEDA's protocol carries no reason)\n", w.Name())
+		}
 	}
 	fmt.Fprintf(o.Out, "\n%6s  %-9s %-16s %8s %8s %8s %8s %8s %-6s %s\n",
 		"time", "phase", "workload", "prod/s", "cons/s", "backlog", "metric", "replicas", "active", "why")

@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
@@ -18,11 +19,13 @@ import (
 	"github.com/tide-scaler/tide/pkg/metrics"
 	"github.com/tide-scaler/tide/pkg/server"
 	"github.com/tide-scaler/tide/pkg/sources"
+	"github.com/tide-scaler/tide/pkg/sources/inference"
 )
 
 // TestDemoScalesUpAndBackToZero runs a compressed demo against the real
-// server and an in-process Kafka: the fleet must activate, hit the
-// partition cap during the burst and end at zero replicas.
+// server, an in-process Kafka, a redis-server and loopback vLLM pods: every
+// fleet must activate, scale out during the burst (Kafka up to its
+// partition cap) and end at zero replicas.
 func TestDemoScalesUpAndBackToZero(t *testing.T) {
 	cluster, err := kfake.NewCluster(kfake.NumBrokers(3), kfake.SeedTopics(4, "orders"))
 	if err != nil {
@@ -34,8 +37,16 @@ func TestDemoScalesUpAndBackToZero(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	eng := sources.NewEngine(sources.Options{PollInterval: 100 * time.Millisecond, PollTimeout: time.Second, Metrics: met, Logger: log})
 	defer eng.Close()
+	// Wired as serve() wires --push-token-file: the push store behind the
+	// inference parser and POST /v1/push, where the demo's router pushes.
+	store := inference.NewStore(inference.StoreOptions{})
+	const token = "demo-token"
+	parsers := server.DefaultParsers()
+	parsers["inference"] = server.InferenceParser(inference.Env{Push: store})
 	srv, err := server.New(server.Config{GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0",
-		Service: server.ServiceConfig{Reader: eng, Metrics: met}, Gatherer: reg, Logger: log})
+		Service:  server.ServiceConfig{Reader: eng, Metrics: met, Parsers: parsers},
+		Handlers: map[string]http.Handler{inference.PushPattern: store.Handler([]byte(token))},
+		Gatherer: reg, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +61,10 @@ func TestDemoScalesUpAndBackToZero(t *testing.T) {
 		ScalerAddr: srv.GRPCAddr(),
 		Kafka: &KafkaOptions{Brokers: cluster.ListenAddrs(), Topic: "orders", Group: "workers",
 			Partitions: 4, LagThreshold: 10, ConsumerRate: 50, RateScale: 1},
-		Redis:       &RedisOptions{Addr: rs.Addr, List: "jobs", ListLength: 10, ConsumerRate: 50, RateScale: 0.5},
+		Redis: &RedisOptions{Addr: rs.Addr, List: "jobs", ListLength: 10, ConsumerRate: 50, RateScale: 0.5},
+		Inference: &InferenceOptions{Model: "m", Pods: 10, PodRate: 20, MaxRunning: 4,
+			TargetRequestRate: 10, TargetWaiting: 4, StableWindow: 6 * time.Second, ScrapeInterval: 200 * time.Millisecond,
+			PushURL: "http://" + srv.HTTPAddr() + "/v1/push", PushToken: token, RateScale: 0.1},
 		MaxReplicas: 10, Cooldown: 300 * time.Millisecond, Tick: 100 * time.Millisecond,
 		Phases: []Phase{{"idle", 300 * time.Millisecond, 0}, {"burst", 1500 * time.Millisecond, 1000}, {"drain", 3 * time.Second, 0}},
 		Out:    &out,
@@ -63,6 +77,18 @@ func TestDemoScalesUpAndBackToZero(t *testing.T) {
 		if !strings.Contains(view, want) {
 			t.Errorf("live view lacks %q:\n%s", want, view)
 		}
+	}
+	inferenceRow := regexp.MustCompile(`(?m)^.* m \(vllm\) .*$`)
+	rows := strings.Join(inferenceRow.FindAllString(view, -1), "\n")
+	for _, want := range []string{"activated (KEDA 0→1)", "KPA scrape: ", "(KEDA →0)"} {
+		if !strings.Contains(rows, want) {
+			t.Errorf("inference rows lack %q:\n%s", want, rows)
+		}
+	}
+	if peak := regexp.MustCompile(`m \(vllm\) +peak (\d+) replicas`).FindStringSubmatch(view); peak == nil {
+		t.Errorf("no summary line for the inference workload:\n%s", view)
+	} else if n, _ := strconv.Atoi(peak[1]); n < 2 {
+		t.Errorf("inference peaked at %d replicas; want more than 1 during the burst:\n%s", n, rows)
 	}
 	for name, want := range map[string]int{"orders (kafka)": 4, "jobs (redis)": 10} {
 		peak := regexp.MustCompile(regexp.QuoteMeta(name) + ` +peak (\d+) replicas`).FindStringSubmatch(view)

@@ -59,12 +59,12 @@ func (w *kafkaWorkload) Name() string      { return w.o.Topic + " (kafka)" }
 func (w *kafkaWorkload) Partitions() int32 { return w.o.Partitions }
 func (w *kafkaWorkload) Close()            { w.cl.Close() }
 
-func (w *kafkaWorkload) Metadata() map[string]string {
-	return map[string]string{
+func (w *kafkaWorkload) Triggers() []map[string]string {
+	return []map[string]string{{
 		"source": "kafka", "bootstrapServers": strings.Join(w.o.Brokers, ","),
 		"consumerGroup": w.o.Group, "topic": w.o.Topic,
 		"lagThreshold": strconv.FormatFloat(w.o.LagThreshold, 'g', -1, 64),
-	}
+	}}
 }
 
 func (w *kafkaWorkload) Step(ctx context.Context, replicas int32, rate, dt float64) (int64, int64, int64, error) {

@@ -34,11 +34,11 @@ func (w *redisWorkload) Name() string      { return w.o.List + " (redis)" }
 func (w *redisWorkload) Partitions() int32 { return 0 }
 func (w *redisWorkload) Close()            { w.cl.Close() }
 
-func (w *redisWorkload) Metadata() map[string]string {
-	return map[string]string{
+func (w *redisWorkload) Triggers() []map[string]string {
+	return []map[string]string{{
 		"source": "redis", "address": w.o.Addr, "listName": w.o.List,
 		"listLength": strconv.FormatFloat(w.o.ListLength, 'g', -1, 64),
-	}
+	}}
 }
 
 func (w *redisWorkload) Step(ctx context.Context, replicas int32, rate, dt float64) (int64, int64, int64, error) {

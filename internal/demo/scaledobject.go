@@ -1,8 +1,10 @@
 package demo
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc/status"
@@ -15,13 +17,11 @@ import (
 // scaler's answers for one workload: KEDA owns 0 ↔ 1 from IsActive and its
 // cooldown, the HPA owns 1 ↔ N from GetMetrics (pkg/hpa's full model).
 type scaledObject struct {
-	o          Options
-	w          workload
-	scaler     pb.ExternalScalerClient
-	ref        *pb.ScaledObjectRef
-	metricName string
-	target     float64
-	start      time.Time
+	o        Options
+	w        workload
+	scaler   pb.ExternalScalerClient
+	triggers []trigger
+	start    time.Time
 
 	replicas   int32
 	hpaState   hpa.State // the HPA controller's history between syncs
@@ -30,17 +30,32 @@ type scaledObject struct {
 	consumed   int64
 }
 
+// trigger is one of the ScaledObject's triggers. KEDA sends each trigger's
+// own metadata under the same ScaledObject name.
+type trigger struct {
+	label      string // for the view: the trigger's mode or source
+	ref        *pb.ScaledObjectRef
+	metricName string
+	target     float64
+}
+
 func newScaledObject(ctx context.Context, scaler pb.ExternalScalerClient, o Options, w workload, start time.Time) (*scaledObject, error) {
-	md := w.Metadata()
-	md["scalerAddress"] = o.ScalerAddr
-	ref := &pb.ScaledObjectRef{Name: w.Name(), Namespace: "demo", ScalerMetadata: md}
-	spec, err := scaler.GetMetricSpec(ctx, ref)
-	if err != nil {
-		return nil, fmt.Errorf("%s: GetMetricSpec: %w", w.Name(), err)
+	so := &scaledObject{o: o, w: w, scaler: scaler, start: start}
+	for _, md := range w.Triggers() {
+		md["scalerAddress"] = o.ScalerAddr
+		ref := &pb.ScaledObjectRef{Name: w.Name(), Namespace: "demo", ScalerMetadata: md}
+		spec, err := scaler.GetMetricSpec(ctx, ref)
+		if err != nil {
+			return nil, fmt.Errorf("%s: GetMetricSpec: %w", w.Name(), err)
+		}
+		ms := spec.GetMetricSpecs()[0]
+		label := md["mode"]
+		if label == "" {
+			label = md["source"]
+		}
+		so.triggers = append(so.triggers, trigger{label: label, ref: ref, metricName: ms.GetMetricName(), target: ms.GetTargetSizeFloat()})
 	}
-	ms := spec.GetMetricSpecs()[0]
-	return &scaledObject{o: o, w: w, scaler: scaler, ref: ref, start: start,
-		metricName: ms.GetMetricName(), target: ms.GetTargetSizeFloat()}, nil
+	return so, nil
 }
 
 func (s *scaledObject) tick(ctx context.Context, ph Phase, elapsed time.Duration) error {
@@ -56,35 +71,68 @@ func (s *scaledObject) tick(ctx context.Context, ph Phase, elapsed time.Duration
 			backlog, metric, replicas, active, why)
 	}
 
-	// What KEDA does every pollingInterval, and the HPA every sync. An
-	// error changes nothing, as with KEDA and the HPA: the row says why.
-	mv, err := s.scaler.GetMetrics(ctx, &pb.GetMetricsRequest{ScaledObjectRef: s.ref, MetricName: s.metricName})
-	var act *pb.IsActiveResponse
-	if err == nil {
-		act, err = s.scaler.IsActive(ctx, s.ref)
-	}
-	if err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
+	// What KEDA does every pollingInterval, and the HPA every sync, for each
+	// trigger. A trigger that errors counts as inactive for KEDA and as a
+	// failed metric for the HPA; when all error nothing changes, as with
+	// KEDA and the HPA: the row says why.
+	values := make([]float64, len(s.triggers))
+	failed := make([]bool, len(s.triggers))
+	active, nFailed := false, 0
+	var firstErr error
+	var notes []string
+	for i, tr := range s.triggers {
+		mv, err := s.scaler.GetMetrics(ctx, &pb.GetMetricsRequest{ScaledObjectRef: tr.ref, MetricName: tr.metricName})
+		var act *pb.IsActiveResponse
+		if err == nil {
+			act, err = s.scaler.IsActive(ctx, tr.ref)
 		}
-		row("-", fmt.Sprint(s.replicas), "-", "scaler error, replicas held: "+status.Convert(err).Message())
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			failed[i], nFailed = true, nFailed+1
+			firstErr = cmp.Or(firstErr, err)
+			notes = append(notes, tr.label+" trigger unreadable")
+			continue
+		}
+		values[i] = mv.GetMetricValues()[0].GetMetricValueFloat()
+		active = active || act.GetResult()
+	}
+	explain := ""
+	if e, ok := s.w.(explainer); ok {
+		explain = e.Explain(ctx, values, failed)
+	}
+	if nFailed == len(s.triggers) {
+		row("-", fmt.Sprint(s.replicas), "-", "scaler error, replicas held: "+status.Convert(firstErr).Message())
 		return nil
 	}
-	value := mv.GetMetricValues()[0].GetMetricValueFloat()
 	before := s.replicas
-	why := s.decide(value, act.GetResult(), elapsed)
+	why := s.decide(values, failed, active, elapsed)
 	s.peak = max(s.peak, s.replicas)
 	arrow := fmt.Sprint(s.replicas)
 	if s.replicas != before {
 		arrow = fmt.Sprintf("%d→%d", before, s.replicas)
 	}
-	row(fmt.Sprintf("%.0f", value), arrow, fmt.Sprint(act.GetResult()), why)
+	metric := make([]string, len(values))
+	for i, v := range values {
+		metric[i] = fmt.Sprintf("%.0f", v)
+		if failed[i] {
+			metric[i] = "-"
+		}
+	}
+	if explain != "" {
+		notes = append(notes, explain)
+	}
+	if len(notes) > 0 {
+		why += "; " + strings.Join(notes, "; ")
+	}
+	row(strings.Join(metric, "/"), arrow, fmt.Sprint(active), why)
 	return nil
 }
 
 // decide applies KEDA's activation and the HPA's arithmetic to the scaler's
 // answers and says which rule set the replica count.
-func (s *scaledObject) decide(value float64, active bool, elapsed time.Duration) string {
+func (s *scaledObject) decide(values []float64, failed []bool, active bool, elapsed time.Duration) string {
 	if active {
 		s.lastActive = elapsed
 	}
@@ -98,19 +146,27 @@ func (s *scaledObject) decide(value float64, active bool, elapsed time.Duration)
 		s.replicas = 0
 		return fmt.Sprintf("inactive for cooldown %s (KEDA →0)", s.o.Cooldown)
 	}
-	// The HPA KEDA made: minReplicas 1 (KEDA owns 1→0), the scaler's metric
-	// as an AverageValue target. The demo's clock is real time since start.
+	// The HPA KEDA made: minReplicas 1 (KEDA owns 1→0), one AverageValue
+	// metric per trigger (the HPA follows the largest proposal). The demo's
+	// clock is real time since start.
+	metrics := make([]hpa.MetricInput, len(values))
+	top := 0.0
+	for i, v := range values {
+		metrics[i] = hpa.MetricInput{Target: hpa.MetricTarget{Type: hpa.AverageValue, Milli: hpa.Milli(s.triggers[i].target)},
+			Values: []int64{hpa.Milli(v)}, Failed: failed[i]}
+		if !failed[i] {
+			top = max(top, v/s.triggers[i].target)
+		}
+	}
 	d := hpa.Sync(s.start.Add(elapsed),
 		hpa.HPA{MinReplicas: 1, MaxReplicas: s.o.MaxReplicas, Behavior: s.o.Behavior},
 		hpa.Current{Spec: s.replicas, Status: s.replicas, Ready: s.replicas},
-		[]hpa.MetricInput{{Target: hpa.MetricTarget{Type: hpa.AverageValue, Milli: hpa.Milli(s.target)},
-			Values: []int64{hpa.Milli(value)}}},
-		&s.hpaState, hpa.DefaultConfig())
+		metrics, &s.hpaState, hpa.DefaultConfig())
 	why := "HPA: " + string(d.Reason)
 	if d.Desired != d.Replicas {
 		why += fmt.Sprintf(" (metric asks for %d)", d.Desired)
 	}
-	if n := s.w.Partitions(); n > 0 && d.Replicas >= n && value >= float64(n)*s.target {
+	if n := s.w.Partitions(); n > 0 && d.Replicas >= n && top >= float64(n) {
 		why += fmt.Sprintf(", metric capped at %d partitions", n)
 	}
 	s.replicas = d.Replicas

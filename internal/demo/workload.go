@@ -7,8 +7,9 @@ import "context"
 type workload interface {
 	// Name labels the workload's rows in the live view.
 	Name() string
-	// Metadata is the trigger's metadata (the demo adds scalerAddress).
-	Metadata() map[string]string
+	// Triggers are the metadata of the ScaledObject's triggers, one map
+	// each (the demo adds scalerAddress).
+	Triggers() []map[string]string
 	// Partitions is the most replicas that can work at once (0: no limit).
 	Partitions() int32
 	// Step lets `replicas` consumers work for dt seconds, then produces
@@ -16,6 +17,13 @@ type workload interface {
 	// backlog the demo itself measures, to show next to the scaler's value.
 	Step(ctx context.Context, replicas int32, rate, dt float64) (produced, consumed, backlog int64, err error)
 	Close()
+}
+
+// explainer is a workload that can say which rule of its source set the
+// metric: served holds each trigger's value from the scaler, failed which
+// triggers answered with an error. It is called on every tick.
+type explainer interface {
+	Explain(ctx context.Context, served []float64, failed []bool) string
 }
 
 // budget splits a per-second rate over ticks, carrying the fraction.

@@ -89,7 +89,7 @@ func parsePush(md sources.Metadata, env Env) (*Trigger, error) {
 		return nil, err
 	}
 	q := newPushQuery(env.Push, model, target, win)
-	return &Trigger{mode: ModePush, query: q, metricName: sanitizeName("inference-" + model), target: 1}, nil
+	return &Trigger{mode: ModePush, query: q, metricName: sources.MetricName("inference-" + model), target: 1}, nil
 }
 
 func parseScrape(md sources.Metadata, env Env) (*Trigger, error) {
@@ -119,7 +119,7 @@ func parseScrape(md sources.Metadata, env Env) (*Trigger, error) {
 	if m := md.String("modelName", model); m != "" {
 		subject = m
 	}
-	return &Trigger{mode: ModeScrape, query: q, metricName: sanitizeName("inference-" + subject), target: 1}, nil
+	return &Trigger{mode: ModeScrape, query: q, metricName: sources.MetricName("inference-" + subject), target: 1}, nil
 }
 
 // checkModel accepts model names a router would send: 1-256 printable

@@ -221,11 +221,11 @@ func TestQueryKeys(t *testing.T) {
 
 func TestSanitizeName(t *testing.T) {
 	long := strings.Repeat("model", 20)
-	a, b := sanitizeName("inference-"+long+"1"), sanitizeName("inference-"+long+"2")
+	a, b := sources.MetricName("inference-"+long+"1"), sources.MetricName("inference-"+long+"2")
 	if len(a) != 60 || a == b || a[:51] != b[:51] {
 		t.Errorf("long names %q, %q", a, b)
 	}
-	if got := sanitizeName("inference-Meta/Llama_3"); got != "inference-meta-llama-3" {
+	if got := sources.MetricName("inference-Meta/Llama_3"); got != "inference-meta-llama-3" {
 		t.Errorf("sanitizeName = %q", got)
 	}
 }

@@ -1,8 +1,6 @@
 package inference
 
 import (
-	"fmt"
-	"hash/fnv"
 	"math"
 	"net/url"
 	"regexp"
@@ -113,29 +111,3 @@ func httpURL(key, raw string) (*url.URL, error) {
 
 // dnsLabel matches Kubernetes namespace and Service names (RFC 1123 label).
 var dnsLabel = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
-
-// maxMetricName keeps "s<index>-" + name inside a 63-character label
-// value, since KEDA prefixes the name.
-const maxMetricName = 60
-
-// sanitizeName lowercases raw and replaces everything outside [a-z0-9.-]
-// with '-'. Names longer than 60 characters keep their first 51 and end in
-// "-" and the FNV-1a hash of the whole name, so they stay stable and
-// distinct.
-func sanitizeName(raw string) string {
-	name := strings.Map(func(r rune) rune {
-		switch {
-		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '.', r == '-':
-			return r
-		case r >= 'A' && r <= 'Z':
-			return r + ('a' - 'A')
-		}
-		return '-'
-	}, raw)
-	if len(name) <= maxMetricName {
-		return name
-	}
-	h := fnv.New32a()
-	h.Write([]byte(name))
-	return fmt.Sprintf("%s-%08x", name[:maxMetricName-9], h.Sum32())
-}

@@ -1,14 +1,10 @@
 package kafka
 
 import (
-	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/binary"
-	"encoding/hex"
 	"encoding/pem"
 	"fmt"
-	"strings"
 
 	"github.com/segmentio/kafka-go/sasl"
 	"github.com/segmentio/kafka-go/sasl/plain"
@@ -61,7 +57,7 @@ func parseSecurity(md sources.Metadata) (security, error) {
 	if s.saslName, s.mechanism, err = parseSASL(md, user, pass); err != nil {
 		return s, err
 	}
-	s.fingerprint = fingerprint(creds)
+	s.fingerprint = sources.Fingerprint(creds...)
 	return s, nil
 }
 
@@ -86,7 +82,7 @@ func parseTLS(md sources.Metadata, ca, cert, key, keyPassword string) (*tls.Conf
 	if ca != "" {
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM([]byte(ca)) {
-			return nil, false, secretError(md, "ca", "holds no PEM certificate")
+			return nil, false, md.SecretError("ca", "holds no PEM certificate")
 		}
 		cfg.RootCAs = pool
 	}
@@ -103,7 +99,7 @@ func parseTLS(md sources.Metadata, ca, cert, key, keyPassword string) (*tls.Conf
 		pair, err := tls.X509KeyPair([]byte(cert), keyPEM)
 		if err != nil {
 			// crypto/tls errors describe the problem, never the bytes.
-			return nil, false, secretError(md, "cert", "cert and key are not a usable key pair: %v", err)
+			return nil, false, md.SecretError("cert", "cert and key are not a usable key pair: %v", err)
 		}
 		cfg.Certificates = []tls.Certificate{pair}
 	}
@@ -117,10 +113,10 @@ func parseTLS(md sources.Metadata, ca, cert, key, keyPassword string) (*tls.Conf
 func decryptKey(md sources.Metadata, key, keyPassword string) ([]byte, error) {
 	block, _ := pem.Decode([]byte(key))
 	if block == nil {
-		return nil, secretError(md, "key", "holds no PEM block")
+		return nil, md.SecretError("key", "holds no PEM block")
 	}
 	if block.Type == "ENCRYPTED PRIVATE KEY" {
-		return nil, secretError(md, "key", "encrypted PKCS#8 keys are not supported: decrypt the key or use a PEM-encrypted key with keyPassword")
+		return nil, md.SecretError("key", "encrypted PKCS#8 keys are not supported: decrypt the key or use a PEM-encrypted key with keyPassword")
 	}
 	//lint:ignore SA1019 legacy PEM encryption is what KEDA's keyPassword reads; kept for users switching from it
 	if keyPassword == "" || !x509.IsEncryptedPEMBlock(block) {
@@ -169,34 +165,4 @@ func parseSASL(md sources.Metadata, user, pass string) (string, sasl.Mechanism, 
 		return "", nil, sources.Invalid("sasl", name, "username or password contains characters SCRAM cannot use (SASLprep failed)")
 	}
 	return name, m, nil
-}
-
-// secretError reports a bad credential without its value: the key it came
-// from (key, keyFromEnv or keyFile) and, for a file, the file's path.
-func secretError(md sources.Metadata, key, reason string, args ...any) error {
-	from, value := key, ""
-	switch {
-	case md[key] != "":
-	case md[key+"FromEnv"] != "":
-		from = key + "FromEnv"
-	case strings.TrimSpace(md[key+"File"]) != "":
-		from, value = key+"File", strings.TrimSpace(md[key+"File"])
-	}
-	return sources.Invalid(from, value, reason, args...)
-}
-
-// fingerprint is 12 hex digits of SHA-256 over every credential, each
-// length-prefixed so that moving bytes between fields changes the result.
-func fingerprint(creds []string) string {
-	if strings.Join(creds, "") == "" {
-		return ""
-	}
-	h := sha256.New()
-	var n [8]byte
-	for _, c := range creds {
-		binary.BigEndian.PutUint64(n[:], uint64(len(c)))
-		h.Write(n[:])
-		h.Write([]byte(c))
-	}
-	return hex.EncodeToString(h.Sum(nil)[:6])
 }

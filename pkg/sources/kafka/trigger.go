@@ -2,17 +2,12 @@ package kafka
 
 import (
 	"fmt"
-	"hash/fnv"
 	"strings"
 	"sync/atomic"
 
 	"github.com/tide-scaler/tide/pkg/hpa"
 	"github.com/tide-scaler/tide/pkg/sources"
 )
-
-// maxMetricName keeps "s<index>-" + name well inside the 63 characters a
-// Kubernetes label value allows, since KEDA prefixes the name it gets.
-const maxMetricName = 60
 
 // Query returns what the trigger reads. Triggers that differ only in
 // thresholds share one reading.
@@ -81,33 +76,6 @@ func smallestFactorAtLeast(n, r int) int {
 	return n
 }
 
-// metricName builds "kafka-<group>[-<topics joined by .>]", lowercased with
-// every character outside [a-z0-9.-] replaced by '-'. Names longer than 60
-// characters keep their first 51 and end in "-" plus 8 hex digits of the
-// FNV-1a hash of the full sanitized name: stable across processes and
-// versions, and distinct for names that share a long prefix.
-func metricName(group string, topics []string) string {
-	raw := "kafka-" + group
-	if len(topics) > 0 {
-		raw += "-" + strings.Join(topics, ".")
-	}
-	name := strings.Map(func(r rune) rune {
-		switch {
-		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '.', r == '-':
-			return r
-		case r >= 'A' && r <= 'Z':
-			return r + ('a' - 'A')
-		}
-		return '-'
-	}, raw)
-	if len(name) <= maxMetricName {
-		return name
-	}
-	h := fnv.New32a()
-	h.Write([]byte(name))
-	return fmt.Sprintf("%s-%08x", name[:maxMetricName-9], h.Sum32())
-}
-
 // capMemo caches the last hpa.CapValue result; safe for concurrent use.
 type capMemo struct{ last atomic.Pointer[capEntry] }
 
@@ -126,4 +94,14 @@ func (c *capMemo) get(n int, target float64) *capEntry {
 		reason: fmt.Sprintf("capped at %d partitions", n)}
 	c.last.Store(e)
 	return e
+}
+
+// metricName is "kafka-<group>[-<topics joined by .>]", made a valid,
+// bounded name by sources.MetricName.
+func metricName(group string, topics []string) string {
+	raw := "kafka-" + group
+	if len(topics) > 0 {
+		raw += "-" + strings.Join(topics, ".")
+	}
+	return sources.MetricName(raw)
 }

@@ -1,11 +1,8 @@
 package redis
 
 import (
-	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/binary"
-	"encoding/hex"
 	"encoding/pem"
 	"fmt"
 	"strings"
@@ -74,7 +71,7 @@ func parseSecurity(md sources.Metadata, user, pass, sentinelUser, sentinelPass s
 	} else if s.tls, err = tlsConfig(md, s.unsafeSSL, ca, cert, key); err != nil {
 		return s, err
 	}
-	s.fingerprint = fingerprint(append([]string{user, pass, sentinelUser, sentinelPass}, pems...))
+	s.fingerprint = sources.Fingerprint(append([]string{user, pass, sentinelUser, sentinelPass}, pems...)...)
 	return s, nil
 }
 
@@ -102,7 +99,7 @@ func tlsConfig(md sources.Metadata, unsafeSSL bool, ca, cert, key string) (*tls.
 	if ca != "" {
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM([]byte(ca)) {
-			return nil, secretError(md, "ca", "holds no PEM certificate")
+			return nil, md.SecretError("ca", "holds no PEM certificate")
 		}
 		cfg.RootCAs = pool
 	}
@@ -113,44 +110,14 @@ func tlsConfig(md sources.Metadata, unsafeSSL bool, ca, cert, key string) (*tls.
 		return nil, &sources.ConfigError{Key: "cert", Reason: "is required when key is set"}
 	case cert != "":
 		if b, _ := pem.Decode([]byte(key)); b == nil {
-			return nil, secretError(md, "key", "holds no PEM block")
+			return nil, md.SecretError("key", "holds no PEM block")
 		}
 		pair, err := tls.X509KeyPair([]byte(cert), []byte(key))
 		if err != nil {
 			// crypto/tls describes the problem, never the bytes.
-			return nil, secretError(md, "cert", "cert and key are not a usable key pair: %v", err)
+			return nil, md.SecretError("cert", "cert and key are not a usable key pair: %v", err)
 		}
 		cfg.Certificates = []tls.Certificate{pair}
 	}
 	return cfg, nil
-}
-
-// secretError reports a bad credential without its value: the key it came
-// from (key, keyFromEnv or keyFile) and, for a file, the file's path.
-func secretError(md sources.Metadata, key, reason string, args ...any) error {
-	from, value := key, ""
-	switch {
-	case md[key] != "":
-	case md[key+"FromEnv"] != "":
-		from = key + "FromEnv"
-	case strings.TrimSpace(md[key+"File"]) != "":
-		from, value = key+"File", strings.TrimSpace(md[key+"File"])
-	}
-	return sources.Invalid(from, value, reason, args...)
-}
-
-// fingerprint is 12 hex digits of SHA-256 over every credential, each
-// length-prefixed so that moving bytes between fields changes the result.
-func fingerprint(creds []string) string {
-	if strings.Join(creds, "") == "" {
-		return ""
-	}
-	h := sha256.New()
-	var n [8]byte
-	for _, c := range creds {
-		binary.BigEndian.PutUint64(n[:], uint64(len(c)))
-		h.Write(n[:])
-		h.Write([]byte(c))
-	}
-	return hex.EncodeToString(h.Sum(nil)[:6])
 }

@@ -1,16 +1,10 @@
 package redis
 
 import (
-	"fmt"
-	"hash/fnv"
 	"strings"
 
 	"github.com/tide-scaler/tide/pkg/sources"
 )
-
-// maxMetricName keeps "s<index>-" + name well inside the 63 characters a
-// Kubernetes label value allows, since KEDA prefixes the name it gets.
-const maxMetricName = 60
 
 // Query returns what the trigger reads. Triggers that differ only in
 // thresholds share one reading.
@@ -46,19 +40,5 @@ func metricName(q *query) string {
 			raw += "-" + q.group
 		}
 	}
-	name := strings.Map(func(r rune) rune {
-		switch {
-		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '.', r == '-':
-			return r
-		case r >= 'A' && r <= 'Z':
-			return r + ('a' - 'A')
-		}
-		return '-'
-	}, raw)
-	if len(name) <= maxMetricName {
-		return name
-	}
-	h := fnv.New32a()
-	h.Write([]byte(name))
-	return fmt.Sprintf("%s-%08x", name[:maxMetricName-9], h.Sum32())
+	return sources.MetricName(raw)
 }

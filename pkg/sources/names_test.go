@@ -1,0 +1,56 @@
+package sources
+
+import (
+	"errors"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+func TestMetricName(t *testing.T) {
+	long := strings.Repeat("x", 80)
+	for _, tc := range []struct{ raw, want string }{
+		{"kafka-Orders_Group-t1.t2", "kafka-orders-group-t1.t2"},
+		{"inference-Meta/Llama 3", "inference-meta-llama-3"},
+		{"redis-bull:*:wait", "redis-bull---wait"},
+	} {
+		if got := MetricName(tc.raw); got != tc.want {
+			t.Errorf("MetricName(%q) = %q; want %q", tc.raw, got, tc.want)
+		}
+	}
+	a, b := MetricName("kafka-"+long+"a"), MetricName("kafka-"+long+"b")
+	if len(a) != maxMetricName || a == b || !regexp.MustCompile(`^[a-z0-9.-]+-[0-9a-f]{8}$`).MatchString(a) {
+		t.Errorf("long names %q and %q: want %d characters, distinct, ending in a hash", a, b, maxMetricName)
+	}
+	if MetricName("kafka-"+long+"a") != a {
+		t.Error("MetricName is not deterministic")
+	}
+}
+
+func TestFingerprint(t *testing.T) {
+	if Fingerprint("", "") != "" {
+		t.Error("no credentials must give no fingerprint")
+	}
+	ab, a_b := Fingerprint("ab", ""), Fingerprint("a", "b")
+	if ab == a_b || len(ab) != 12 || strings.Contains(ab, "ab") {
+		t.Errorf("fingerprints %q %q: want 12 hex digits that differ when bytes move between fields", ab, a_b)
+	}
+}
+
+func TestSecretErrorNamesTheSourceNotTheSecret(t *testing.T) {
+	for _, tc := range []struct {
+		md       Metadata
+		wantKey  string
+		wantPath string
+	}{
+		{Metadata{"key": "SECRET-PEM"}, "key", ""},
+		{Metadata{"keyFromEnv": "SECRET-PEM"}, "keyFromEnv", ""},
+		{Metadata{"keyFile": " /etc/tide/key.pem "}, "keyFile", "/etc/tide/key.pem"},
+	} {
+		err := tc.md.SecretError("key", "holds no PEM block")
+		var ce *ConfigError
+		if !errors.As(err, &ce) || ce.Key != tc.wantKey || ce.Value != tc.wantPath || strings.Contains(err.Error(), "SECRET") {
+			t.Errorf("%v: %v; want key %q, value %q and no secret", tc.md, err, tc.wantKey, tc.wantPath)
+		}
+	}
+}
