@@ -43,6 +43,12 @@ func newScraper(timeout time.Duration, unsafeSSL bool) *scraper {
 }
 
 // reading is the result of scraping one target.
+// errNotReady is a target that answered 503: alive and saying it cannot
+// serve (a model still loading, a pod being replaced). It counts as no
+// capacity, like a not-ready endpoint, rather than as an unknown that holds
+// scale-down.
+var errNotReady = errors.New("not ready")
+
 type reading struct {
 	target target
 	expo   exposition
@@ -102,6 +108,9 @@ func (s *scraper) fetch(ctx context.Context, t target, wanted map[string]bool) (
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10)) // let the connection be reused
+		if resp.StatusCode == http.StatusServiceUnavailable {
+			return nil, fmt.Errorf("HTTP %s: %w", resp.Status, errNotReady)
+		}
 		return nil, fmt.Errorf("HTTP %s", resp.Status)
 	}
 	buf, _ := s.bufs.Get().(*bytes.Buffer)

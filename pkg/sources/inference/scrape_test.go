@@ -1,6 +1,8 @@
 package inference
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -244,5 +246,20 @@ func TestScrapeSharedUpstream(t *testing.T) {
 	}
 	if rs[1].Err == nil || !strings.Contains(rs[1].Err.Error(), "waitingMetric") {
 		t.Errorf("broken trigger: %v", rs[1].Err)
+	}
+}
+
+// TestExtract503IsNotReady: a target answering 503 is no capacity, like a
+// not-ready endpoint, and does not hold scale-down the way an unreadable
+// target does.
+func TestExtract503IsNotReady(t *testing.T) {
+	sig := &signalSpec{}
+	obs := extract([]reading{
+		{target: target{name: "a"}, expo: exposition{}},
+		{target: target{name: "b"}, err: fmt.Errorf("HTTP 503 Service Unavailable: %w", errNotReady)},
+		{target: target{name: "c"}, err: errors.New("connection refused")},
+	}, sig)
+	if len(obs.pods) != 1 || obs.notReady != 1 || len(obs.failed) != 1 {
+		t.Errorf("pods %d, notReady %d, failed %d; want 1, 1, 1", len(obs.pods), obs.notReady, len(obs.failed))
 	}
 }

@@ -2,6 +2,7 @@ package inference
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -123,6 +124,10 @@ func (u *scrapeUpstream) Close() error {
 func extract(rs []reading, sig *signalSpec) observation {
 	var obs observation
 	for _, r := range rs {
+		if errors.Is(r.err, errNotReady) {
+			obs.notReady++
+			continue
+		}
 		if r.err != nil {
 			obs.failed = append(obs.failed, r)
 			continue
