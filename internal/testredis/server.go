@@ -261,7 +261,7 @@ func (s *Server) clientTLS() *tls.Config {
 	if s.cfg.TLS == nil {
 		return nil
 	}
-	return s.cfg.TLS.ClientTLS()
+	return s.cfg.TLS.ClientTLS(s.t)
 }
 
 // logTail is the end of the server's log, for failure messages.
