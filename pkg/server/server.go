@@ -167,6 +167,7 @@ func (s *Server) shutdown() error {
 		s.cfg.Logger.Warn("drain timed out; closing remaining connections")
 		s.grpc.Stop()
 	}
+	s.svc.Close()
 	err := s.http.Shutdown(deadline)
 	if errors.Is(err, context.DeadlineExceeded) {
 		err = s.http.Close()

@@ -4,9 +4,9 @@ import (
 	"context"
 	"log/slog"
 	"math"
+	"sync"
 	"time"
 
-	"github.com/tide-scaler/tide/pkg/hpa"
 	"github.com/tide-scaler/tide/pkg/metrics"
 	"github.com/tide-scaler/tide/pkg/sources"
 	pb "github.com/tide-scaler/tide/proto/externalscaler"
@@ -39,6 +39,11 @@ type Service struct {
 	cfg      ServiceConfig
 	triggers *triggerCache
 	drain    chan struct{}
+
+	// ctx ends the followers of stateful triggers (Close).
+	ctx       context.Context
+	cancel    context.CancelFunc
+	followers sync.WaitGroup
 }
 
 // NewService returns the service. Drain ends its open streams.
@@ -57,7 +62,14 @@ func NewService(cfg ServiceConfig) *Service {
 	}
 	tc := newTriggerCache(cfg.Parsers, cfg.MaxTriggers)
 	tc.size = cfg.Metrics.Triggers
-	return &Service{cfg: cfg, triggers: tc, drain: make(chan struct{})}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Service{cfg: cfg, triggers: tc, drain: make(chan struct{}), ctx: ctx, cancel: cancel}
+}
+
+// Close stops the background work of stateful triggers and waits for it.
+func (s *Service) Close() {
+	s.cancel()
+	s.followers.Wait()
 }
 
 // Drain makes every open stream end with status OK. KEDA resets its
@@ -93,7 +105,40 @@ func (s *Service) trigger(ref *pb.ScaledObjectRef) (*parsed, error) {
 	if err != nil {
 		return nil, err
 	}
+	if p.opts.Activation.Stateful() {
+		p.follow.Do(func() { s.startFollower(p) })
+	}
 	return p, nil
+}
+
+// startFollower steps a stateful trigger's latch on every new sample of its
+// query, so that hysteresis and the minimum active time see the upstream's
+// whole history rather than the samples RPCs happen to ask about. Without
+// it, two scaler replicas behind KEDA's round-robin could answer
+// differently for the same ScaledObject.
+func (s *Service) startFollower(p *parsed) {
+	updates, stop, err := s.cfg.Reader.Watch(p.Query())
+	if err != nil {
+		// RPCs still step the latch; only the samples between them are missed.
+		s.cfg.Logger.Warn("cannot follow trigger; activation sees only the samples RPCs read",
+			"metric", p.name, "err", err)
+		return
+	}
+	s.followers.Go(func() {
+		defer stop()
+		for {
+			select {
+			case <-s.ctx.Done():
+				return
+			case <-p.done:
+				return
+			case <-updates:
+				if sample, err := s.cfg.Reader.Read(s.ctx, p.Query()); err == nil {
+					p.latch.Step(p.opts.Activation, sample.Time, sample.Activity)
+				}
+			}
+		}
+	})
 }
 
 // GetMetricSpec does no I/O and cannot fail for valid metadata: KEDA's
@@ -107,7 +152,7 @@ func (s *Service) GetMetricSpec(_ context.Context, ref *pb.ScaledObjectRef) (*pb
 }
 
 func specOf(p *parsed) *pb.GetMetricSpecResponse {
-	t := p.Target()
+	t := p.target()
 	return &pb.GetMetricSpecResponse{MetricSpecs: []*pb.MetricSpec{{
 		MetricName:      p.name,
 		TargetSize:      intField(t, 1),
@@ -135,7 +180,7 @@ func (s *Service) measure(ctx context.Context, ref *pb.ScaledObjectRef) (*parsed
 	if err != nil {
 		return p, sources.Measurement{}, err
 	}
-	m := p.Evaluate(sample)
+	m := p.decide(sample)
 	s.observe(ref, p, m)
 	return p, m, nil
 }
@@ -145,9 +190,8 @@ func (s *Service) observe(ref *pb.ScaledObjectRef, p *parsed, m sources.Measurem
 	labels := []string{ref.GetNamespace(), ref.GetName(), p.name}
 	met := s.cfg.Metrics
 	p.own(ref.GetNamespace(), ref.GetName())
-	met.MetricValue.WithLabelValues(labels...).Set(m.Value)
-	met.Replicas.WithLabelValues(labels...).Set(float64(
-		hpa.AverageValueReplicas(hpa.Milli(m.Value), hpa.Milli(p.Target()), 0, hpa.DefaultTolerances)))
+	met.MetricValue.WithLabelValues(labels...).Set(p.value(m))
+	met.Replicas.WithLabelValues(labels...).Set(float64(m.Replicas))
 	active := 0.0
 	if m.Active {
 		active = 1
@@ -165,10 +209,11 @@ func (s *Service) GetMetrics(ctx context.Context, req *pb.GetMetricsRequest) (*p
 	if name == "" {
 		name = p.name
 	}
+	v := p.value(m)
 	return &pb.GetMetricsResponse{MetricValues: []*pb.MetricValue{{
 		MetricName:       name,
-		MetricValue:      intField(m.Value, 0),
-		MetricValueFloat: m.Value,
+		MetricValue:      intField(v, 0),
+		MetricValueFloat: v,
 	}}}, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -78,8 +79,10 @@ type queueTrigger struct {
 func (t *queueTrigger) Query() sources.Query { return t.q }
 func (t *queueTrigger) MetricName() string   { return "queue-" + t.q.name }
 func (t *queueTrigger) Target() float64      { return t.target }
+func (t *queueTrigger) Activation() float64  { return t.activation }
 func (t *queueTrigger) Evaluate(s sources.Sample) sources.Measurement {
-	return sources.Measurement{Value: s.Value, Active: s.Activity > t.activation}
+	return sources.Measurement{Value: s.Value, Active: s.Activity > t.activation,
+		Replicas: int64(math.Ceil(s.Value / t.target))}
 }
 
 func (s *queueSource) parser() Parser {
@@ -209,6 +212,10 @@ func TestInvalidMetadataNamesKeyAndValue(t *testing.T) {
 		{"non-numeric", ref("queue", "q", "target", "abc"), []string{`"target"`, `"abc"`}},
 		{"negative", ref("queue", "q", "activation", "-1"), []string{`"activation"`, `"-1"`}},
 		{"bad metricName", ref("queue", "q", "metricName", "no spaces"), []string{`"metricName"`, `"no spaces"`}},
+		{"unknown metricMode", ref("queue", "q", "metricMode", "percent"), []string{`"metricMode"`, `"percent"`, "raw, replicas"}},
+		{"deactivation above activation", ref("queue", "q", "activation", "3", "deactivationThreshold", "4"),
+			[]string{`"deactivationThreshold"`, `"4"`, "activation threshold (3)"}},
+		{"bad minActiveDuration", ref("queue", "q", "minActiveDuration", "-1m"), []string{`"minActiveDuration"`, `"-1m"`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			calls := map[string]error{}

@@ -51,7 +51,7 @@ func (s *Service) StreamIsActive(ref *pb.ScaledObjectRef, stream grpc.ServerStre
 					"scaledobject", ref.GetName(), "err", err)
 				continue
 			}
-			m := p.Evaluate(sample)
+			m := p.decide(sample)
 			s.observe(ref, p, m)
 			if !known || m.Active != active {
 				if err := send(m.Active); err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/tide-scaler/tide/pkg/sources/inference"
 	"github.com/tide-scaler/tide/pkg/sources/kafka"
 	"github.com/tide-scaler/tide/pkg/sources/redis"
+	"github.com/tide-scaler/tide/pkg/strategy"
 )
 
 // Trigger is a parsed trigger: what to read and how to turn the reading into
@@ -22,8 +23,11 @@ type Trigger interface {
 	Query() sources.Query
 	// MetricName is the source's default metric name.
 	MetricName() string
-	// Target is the per-replica AverageValue target.
+	// Target is the per-replica AverageValue target in raw mode.
 	Target() float64
+	// Activation is the source's activation threshold: active when the
+	// sample's Activity is above it.
+	Activation() float64
 	// Evaluate turns a sample into a metric value and an activation answer.
 	Evaluate(s sources.Sample) sources.Measurement
 }
@@ -66,7 +70,15 @@ type parsed struct {
 	Trigger
 	name     string // metric name, after the metricName override
 	md       sources.Metadata
+	opts     strategy.Options
 	lastUsed atomic.Int64
+
+	// latch is the activation state. With hysteresis it depends on every
+	// sample, so a follower goroutine steps it on each cache update
+	// (started once, stopped by done when the trigger is swept).
+	latch  strategy.Latch
+	follow sync.Once
+	done   chan struct{}
 
 	mu     sync.Mutex
 	owners map[[2]string]struct{} // namespace/name of ScaledObjects that used it, for metric cleanup
@@ -192,8 +204,24 @@ func (c *triggerCache) parse(raw map[string]string) (*parsed, error) {
 				"want 1-200 characters of letters, digits, '.', '_' or '-', starting and ending with a letter or digit")
 		}
 	}
-	return &parsed{Trigger: t, name: name, md: md}, nil
+	opts, err := strategy.Parse(md, t.Activation())
+	if err != nil {
+		return nil, err
+	}
+	return &parsed{Trigger: t, name: name, md: md, opts: opts, done: make(chan struct{})}, nil
 }
+
+// decide evaluates a sample: the source's measurement with the activation
+// answer from the latch.
+func (p *parsed) decide(s sources.Sample) sources.Measurement {
+	m := p.Evaluate(s)
+	m.Active = p.latch.Step(p.opts.Activation, s.Time, s.Activity)
+	return m
+}
+
+// value and target are what KEDA receives, by metricMode.
+func (p *parsed) value(m sources.Measurement) float64 { return p.opts.Value(m) }
+func (p *parsed) target() float64                     { return p.opts.Target(p.Target()) }
 
 // sweep drops triggers unused since before, calling forget for each; it
 // returns how many remain.
@@ -206,6 +234,7 @@ func (c *triggerCache) sweep(before time.Time, forget func(*parsed)) int {
 				return false
 			}
 			forget(p)
+			close(p.done)
 			return true
 		})
 		if len(ps) == 0 {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Metadata is a trigger's scalerMetadata with typed, validating getters.
@@ -94,6 +95,29 @@ func (m Metadata) Float(key string, def float64, positive bool) (float64, error)
 		return 0, Invalid(key, v, "must not be negative")
 	}
 	return f, nil
+}
+
+// Duration parses key as a Go duration ("30s", "1m30s") in [lo, hi], def
+// when unset. A bare number counts in bareUnit, since users copy seconds
+// from KEDA's integer keys.
+func (m Metadata) Duration(key string, def, bareUnit, lo, hi time.Duration) (time.Duration, error) {
+	v := strings.TrimSpace(m[key])
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		f, ferr := strconv.ParseFloat(v, 64)
+		if ferr != nil || math.IsNaN(f) {
+			return 0, Invalid(key, v, "want a duration such as 60s or 800ms")
+		}
+		// Clamp before converting: a huge number must not wrap around.
+		d = time.Duration(max(-1, min(f*float64(bareUnit), float64(hi)+1)))
+	}
+	if d < lo || d > hi {
+		return 0, Invalid(key, v, "must be between %s and %s", lo, hi)
+	}
+	return d, nil
 }
 
 // Enum returns the value of key, which must be one of allowed (compared

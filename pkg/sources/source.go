@@ -21,10 +21,38 @@ type Sample struct {
 	Capacity int
 	// Parts is per-part detail (per partition, per key), for explain and logs.
 	Parts []Part
+	// Excluded counts the parts left out of Value as stuck (Kafka
+	// partitions whose commit and lag stand still): adding replicas does not
+	// move them. The engine exports it per query.
+	Excluded int
+	// Flow is the queue's movement in time, for sources that estimate it
+	// (Kafka); nil when the source does not, or has not seen two polls yet.
+	Flow *Flow
 	// Notes are conditions worth telling a human once, such as "consumer
 	// group has no committed offsets". The engine logs each distinct note
 	// once per query and exports it as a metric label.
 	Notes []string
+}
+
+// Flow is how fast a queue fills and drains, estimated from offsets seen
+// over successive polls. Rates are smoothed; a zero PerConsumer means the
+// consumers have not yet been seen working through a backlog, so their
+// capacity is unknown.
+type Flow struct {
+	// LagSeconds is how far behind the consumers are in time: the age of
+	// the oldest message not yet consumed (the maximum over parts).
+	LagSeconds float64
+	// LagSecondsExact is false when the oldest unconsumed message is older
+	// than the history kept, so LagSeconds is a lower bound.
+	LagSecondsExact bool
+	// Produced and Consumed are messages per second arriving and consumed.
+	Produced, Consumed float64
+	// PerConsumer is messages per second one consumer handles while it has
+	// a backlog; 0 when not observed yet.
+	PerConsumer float64
+	// Consumers is the number of group members consuming the parts; 0 when
+	// unknown or none.
+	Consumers int
 }
 
 // Part is the demand of one part of a query: a partition or a key.

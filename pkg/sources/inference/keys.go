@@ -1,7 +1,6 @@
 package inference
 
 import (
-	"math"
 	"net/url"
 	"regexp"
 	"slices"
@@ -16,23 +15,7 @@ import (
 // bareUnit (seconds for windows; milliseconds for KEDA's prometheus
 // timeout), def when unset, and checks lo <= d <= hi.
 func duration(md sources.Metadata, key string, def, bareUnit, lo, hi time.Duration) (time.Duration, error) {
-	v := md.String(key, "")
-	if v == "" {
-		return def, nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		f, ferr := strconv.ParseFloat(v, 64)
-		if ferr != nil || math.IsNaN(f) {
-			return 0, sources.Invalid(key, v, "want a duration such as 60s or 800ms")
-		}
-		// Clamp before converting: a huge number must not wrap around.
-		d = time.Duration(max(-1, min(f*float64(bareUnit), float64(hi)+1)))
-	}
-	if d < lo || d > hi {
-		return 0, sources.Invalid(key, v, "must be between %s and %s", lo, hi)
-	}
-	return d, nil
+	return md.Duration(key, def, bareUnit, lo, hi)
 }
 
 // floatIn reads key as a number in [lo, hi] (lo exclusive when open), def

@@ -1,6 +1,7 @@
 package inference
 
 import (
+	"github.com/tide-scaler/tide/pkg/hpa"
 	"github.com/tide-scaler/tide/pkg/sources"
 )
 
@@ -35,10 +36,15 @@ func (t *Trigger) MetricName() string { return t.metricName }
 // threshold in prometheus mode.
 func (t *Trigger) Target() float64 { return t.target }
 
+// Activation is the activation threshold: prometheus mode's
+// activationThreshold, 0 in scrape and push mode (one request wakes).
+func (t *Trigger) Activation() float64 { return t.activation }
+
 // Evaluate turns a sample into the metric value and activation. It is pure
 // and cheap; the windows already ran in the upstream.
 func (t *Trigger) Evaluate(s sources.Sample) sources.Measurement {
-	m := sources.Measurement{Value: s.Value, Active: s.Activity > t.activation}
+	m := sources.Measurement{Value: s.Value, Active: s.Activity > t.activation,
+		Replicas: int64(hpa.AverageValueReplicas(hpa.Milli(s.Value), hpa.Milli(t.target), 0, hpa.DefaultTolerances))}
 	if t.mode != ModePrometheus && len(s.Parts) > 0 && s.Parts[0].Name == "decision" {
 		m.Reason = s.Parts[0].Info
 	}

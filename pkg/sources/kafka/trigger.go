@@ -20,6 +20,9 @@ func (t *Trigger) MetricName() string { return t.metricName }
 // Target is the AverageValue target per replica: lagThreshold.
 func (t *Trigger) Target() float64 { return t.lagThreshold }
 
+// Activation is activationLagThreshold.
+func (t *Trigger) Activation() float64 { return t.activationLagThreshold }
+
 // Evaluate turns a sample into the metric value and the activation state.
 // It is pure and cheap: the server calls it on every RPC.
 //
@@ -40,12 +43,26 @@ func (t *Trigger) Evaluate(s sources.Sample) sources.Measurement {
 		if c := t.caps.get(s.Capacity, t.lagThreshold); m.Value > c.value {
 			m.Value = c.value
 			m.Reason = c.reason
+			m.Rule = RulePartitionCapped
 		}
 	}
 	if t.evenDistribution && s.Capacity > 0 && m.Value > 0 {
 		m = t.snap(m, s.Capacity)
 	}
+	m.Replicas = fromZero(m.Value, t.lagThreshold)
 	return m
+}
+
+// Rules that shape a Kafka trigger's value, reported in Measurement.Rule.
+const (
+	RulePartitionCapped  = "PartitionCapped"
+	RuleEvenDistribution = "EvenDistribution"
+)
+
+// fromZero is the replica count the HPA's AverageValue arithmetic derives
+// from value and target with no replicas running.
+func fromZero(value, target float64) int64 {
+	return int64(hpa.AverageValueReplicas(hpa.Milli(value), hpa.Milli(target), 0, hpa.DefaultTolerances))
 }
 
 // snap raises m.Value so that the HPA, scaling from zero, proposes the
@@ -60,6 +77,7 @@ func (t *Trigger) snap(m sources.Measurement, n int) sources.Measurement {
 	f := smallestFactorAtLeast(n, r)
 	if v := t.caps.get(f, t.lagThreshold).value; f != r && v > m.Value {
 		m.Value = v
+		m.Rule = RuleEvenDistribution
 		m.Reason = fmt.Sprintf("snapped to factor %d of %d partitions", f, n)
 	}
 	return m

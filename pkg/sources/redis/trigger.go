@@ -3,6 +3,7 @@ package redis
 import (
 	"strings"
 
+	"github.com/tide-scaler/tide/pkg/hpa"
 	"github.com/tide-scaler/tide/pkg/sources"
 )
 
@@ -24,7 +25,21 @@ func (t *Trigger) Target() float64 { return t.target }
 // workload is active iff the depth is above the activation threshold, so
 // the default threshold 0 activates on a single waiting entry.
 func (t *Trigger) Evaluate(s sources.Sample) sources.Measurement {
-	return sources.Measurement{Value: s.Value, Active: s.Activity > t.activation}
+	return sources.Measurement{
+		Value:    s.Value,
+		Active:   s.Activity > t.activation,
+		Replicas: fromZero(s.Value, t.target),
+	}
+}
+
+// Activation is the activation threshold: activationListLength or
+// activationLagCount.
+func (t *Trigger) Activation() float64 { return t.activation }
+
+// fromZero is the replica count the HPA's AverageValue arithmetic derives
+// from value and target with no replicas running.
+func fromZero(value, target float64) int64 {
+	return int64(hpa.AverageValueReplicas(hpa.Milli(value), hpa.Milli(target), 0, hpa.DefaultTolerances))
 }
 
 // metricName builds the default name of q, lowercased with every character

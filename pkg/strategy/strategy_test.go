@@ -1,0 +1,127 @@
+package strategy
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tide-scaler/tide/pkg/sources"
+)
+
+func TestParse(t *testing.T) {
+	cases := []struct {
+		name    string
+		md      sources.Metadata
+		on      float64
+		want    Options
+		wantKey string // error naming this key
+	}{
+		{name: "defaults", md: sources.Metadata{}, on: 5,
+			want: Options{Mode: Raw, Activation: Activation{On: 5, Off: 5}}},
+		{name: "replicas mode, any case", md: sources.Metadata{"metricMode": "Replicas"},
+			want: Options{Mode: Replicas}},
+		{name: "hysteresis", md: sources.Metadata{"deactivationThreshold": "2", "minActiveDuration": "90s"}, on: 10,
+			want: Options{Mode: Raw, Activation: Activation{On: 10, Off: 2, MinActive: 90 * time.Second}}},
+		{name: "bare seconds", md: sources.Metadata{"minActiveDuration": "120"},
+			want: Options{Mode: Raw, Activation: Activation{MinActive: 2 * time.Minute}}},
+		{name: "unknown mode", md: sources.Metadata{"metricMode": "percent"}, wantKey: "metricMode"},
+		{name: "deactivation above activation", md: sources.Metadata{"deactivationThreshold": "11"}, on: 10, wantKey: "deactivationThreshold"},
+		{name: "negative deactivation", md: sources.Metadata{"deactivationThreshold": "-1"}, on: 10, wantKey: "deactivationThreshold"},
+		{name: "negative duration", md: sources.Metadata{"minActiveDuration": "-5s"}, wantKey: "minActiveDuration"},
+		{name: "duration too long", md: sources.Metadata{"minActiveDuration": "48h"}, wantKey: "minActiveDuration"},
+		{name: "duration garbage", md: sources.Metadata{"minActiveDuration": "soon"}, wantKey: "minActiveDuration"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := Parse(tc.md, tc.on)
+			if tc.wantKey != "" {
+				var ce *sources.ConfigError
+				if !errors.As(err, &ce) || ce.Key != tc.wantKey {
+					t.Fatalf("err = %v, want a ConfigError naming %q", err, tc.wantKey)
+				}
+				if v := tc.md[tc.wantKey]; !strings.Contains(err.Error(), v) {
+					t.Errorf("error %q does not name the bad value %q", err, v)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tc.want {
+				t.Errorf("got %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestOutput(t *testing.T) {
+	m := sources.Measurement{Value: 105, Replicas: 10}
+	raw := Options{Mode: Raw}
+	if v, tg := raw.Value(m), raw.Target(10); v != 105 || tg != 10 {
+		t.Errorf("raw: %v/%v, want 105/10", v, tg)
+	}
+	rep := Options{Mode: Replicas}
+	if v, tg := rep.Value(m), rep.Target(10); v != 10 || tg != 1 {
+		t.Errorf("replicas: %v/%v, want 10/1", v, tg)
+	}
+}
+
+func TestLatch(t *testing.T) {
+	t0 := time.Unix(1_000_000, 0)
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	type step struct {
+		t        int // seconds after t0
+		activity float64
+		want     bool
+	}
+	cases := []struct {
+		name  string
+		a     Activation
+		steps []step
+	}{
+		{name: "plain threshold", a: Activation{On: 0, Off: 0}, steps: []step{
+			{1, 0, false}, {2, 1, true}, {3, 0, false}, {4, 3, true}}},
+		{name: "hysteresis band holds", a: Activation{On: 10, Off: 2}, steps: []step{
+			{1, 10, false}, // at the threshold is not above it
+			{2, 11, true},
+			{3, 5, true}, // inside the band: stays active
+			{4, 2, false},
+			{5, 5, false}, // inside the band: stays inactive
+			{6, 10.5, true}}},
+		{name: "minimum active duration", a: Activation{On: 0, Off: 0, MinActive: 30 * time.Second}, steps: []step{
+			{0, 1, true}, {10, 0, true}, {29, 0, true}, {30, 0, false}, {31, 1, true}, {40, 0, true}}},
+		{name: "older and repeated samples change nothing", a: Activation{On: 0, Off: 0}, steps: []step{
+			{5, 1, true},
+			{5, 0, true}, // same sample time: already applied
+			{4, 0, true}, // older sample (a stale cache read): ignored
+			{6, 0, false}}},
+		{name: "skipped samples still respect the band", a: Activation{On: 10, Off: 2, MinActive: time.Minute}, steps: []step{
+			{0, 50, true}, {120, 3, true}, {180, 1, false}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var l Latch
+			for i, s := range tc.steps {
+				if got := l.Step(tc.a, at(s.t), s.activity); got != s.want {
+					t.Fatalf("step %d (t=%ds, activity %v): active = %v, want %v", i, s.t, s.activity, got, s.want)
+				}
+			}
+		})
+	}
+}
+
+func TestStateful(t *testing.T) {
+	for _, tc := range []struct {
+		a    Activation
+		want bool
+	}{
+		{Activation{On: 3, Off: 3}, false},
+		{Activation{On: 3, Off: 1}, true},
+		{Activation{On: 3, Off: 3, MinActive: time.Second}, true},
+	} {
+		if got := tc.a.Stateful(); got != tc.want {
+			t.Errorf("%+v: Stateful = %v, want %v", tc.a, got, tc.want)
+		}
+	}
+}
