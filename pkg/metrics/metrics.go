@@ -15,6 +15,7 @@ type Metrics struct {
 	Queries      *prometheus.GaugeVec     // upstream: queries polled
 	QueryErrors  *prometheus.CounterVec   // upstream: queries that failed in a poll
 	Notes        *prometheus.GaugeVec     // upstream, query, note: 1 while a source reports the note
+	Excluded     *prometheus.GaugeVec     // upstream, query: parts left out of scale-out as stuck
 
 	// RPCs.
 	RPCs        *prometheus.CounterVec   // method, code
@@ -58,6 +59,10 @@ func New(reg prometheus.Registerer) *Metrics {
 			Namespace: namespace, Name: "source_notes",
 			Help: "1 while a source reports a condition worth a human's attention for a query.",
 		}, []string{"upstream", "query", "note"}),
+		Excluded: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "source_excluded_parts",
+			Help: "Parts of a query (Kafka partitions) left out of scale-out because their lag stands still.",
+		}, []string{"upstream", "query"}),
 		RPCs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "rpc_requests_total",
 			Help: "gRPC requests by method and status code.",
@@ -88,7 +93,7 @@ func New(reg prometheus.Registerer) *Metrics {
 			Help: "1 when the last activation answer for a ScaledObject's metric was true.",
 		}, so),
 	}
-	reg.MustRegister(m.PollDuration, m.PollErrors, m.LastPoll, m.Queries, m.QueryErrors, m.Notes,
+	reg.MustRegister(m.PollDuration, m.PollErrors, m.LastPoll, m.Queries, m.QueryErrors, m.Notes, m.Excluded,
 		m.RPCs, m.RPCDuration, m.Streams, m.Triggers, m.MetricValue, m.Replicas, m.Active)
 	return m
 }

@@ -262,6 +262,7 @@ type entry struct {
 	mu       sync.Mutex
 	watchers map[chan struct{}]struct{}
 	notes    map[string]bool // notes already logged
+	excluded bool            // the excluded-parts series exists
 }
 
 // state is an immutable snapshot of an entry's last results.

@@ -189,6 +189,7 @@ func (u *upstream) record(ent *entry, r Result, now time.Time) {
 		r.Sample.Time = now
 		next.good, next.hasGood = r.Sample, true
 		u.reportNotes(ent, r.Sample.Notes)
+		u.reportExcluded(ent, r.Sample.Excluded)
 	}
 	ent.state.Store(next)
 	if prev == nil {
@@ -218,9 +219,24 @@ func (u *upstream) reportNotes(ent *entry, notes []string) {
 	}
 }
 
+// reportExcluded keeps the excluded-parts gauge; a query that never
+// excluded anything has no series.
+func (u *upstream) reportExcluded(ent *entry, n int) {
+	ent.mu.Lock()
+	defer ent.mu.Unlock()
+	if n == 0 && !ent.excluded {
+		return
+	}
+	ent.excluded = true
+	u.e.opts.Metrics.Excluded.WithLabelValues(u.ep.Name, ent.key).Set(float64(n))
+}
+
 func (u *upstream) forgetNotes(ent *entry) {
 	ent.mu.Lock()
 	defer ent.mu.Unlock()
+	if ent.excluded {
+		u.e.opts.Metrics.Excluded.DeleteLabelValues(u.ep.Name, ent.key)
+	}
 	for n := range ent.notes {
 		u.e.opts.Metrics.Notes.DeleteLabelValues(u.ep.Name, ent.key, n)
 	}

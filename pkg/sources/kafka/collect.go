@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -121,7 +122,7 @@ func (p *poll) leaderMoved() bool {
 
 // finish turns each live query's offsets into its Sample.
 func (p *poll) finish() {
-	remember := map[commitKey]int64{}
+	read := map[commitKey]offsets{}
 	for i, q := range p.queries {
 		if q == nil {
 			continue
@@ -142,18 +143,18 @@ func (p *poll) finish() {
 				q.partitions, strings.Join(p.topics[i], ","), sources.ErrNotFound))
 			continue
 		}
-		if q.opt.excludePersistentLag {
-			p.addPrevious(q.group, rs, remember)
+		if q.opt.excludePersistentLag || q.opt.persistentPolls > 0 {
+			p.addHistory(q.group, rs, read)
 		}
-		s, err := sampleOf(rs, q.opt)
+		s, err := sampleOf(rs, q.opt, p.now)
 		if err != nil {
 			p.fail(i, err)
 			continue
 		}
-		s.Time, s.Notes = p.now, p.notes[i]
+		s.Time, s.Notes = p.now, slices.Concat(p.notes[i], s.Notes)
 		p.results[i].Sample = s
 	}
-	p.u.rememberCommits(p.now, remember)
+	p.u.remember(p.now, read)
 }
 
 // readings collects what the poll learned about each partition query i reads.
@@ -182,20 +183,27 @@ func (p *poll) readings(i int) []reading {
 	return rs
 }
 
-// addPrevious fills in the commits earlier polls saw and records this
-// poll's, for excludePersistentLag.
-func (p *poll) addPrevious(group string, rs []reading, remember map[commitKey]int64) {
+// addHistory fills in what earlier polls saw of each partition and records
+// this poll's offsets, for excludePersistentLag and persistentLagPolls.
+func (p *poll) addHistory(group string, rs []reading, read map[commitKey]offsets) {
 	keys := make([]commitKey, len(rs))
 	for j, r := range rs {
 		keys[j] = commitKey{group, r.topic, r.partition}
 	}
-	prev := p.u.previousCommits(p.now, keys)
+	prev := p.u.history(keys)
 	for j := range rs {
 		r := &rs[j]
-		r.previous, r.hasPrevious = prev[keys[j]]
-		if r.err == nil && r.committed >= 0 {
-			remember[keys[j]] = r.committed
+		if r.err != nil || r.committed < 0 {
+			continue
 		}
+		o := offsets{r.committed, r.latest}
+		h, known := prev[keys[j]]
+		if known && h.committed == r.committed && p.now.Sub(h.since) >= minPersistence {
+			r.previous, r.hasPrevious = h.committed, true
+		}
+		cur := h.advance(p.now, o, known)
+		r.stood, r.stoodSince = cur.stood, cur.stoodSince
+		read[keys[j]] = o
 	}
 }
 

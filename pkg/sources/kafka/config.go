@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/tide-scaler/tide/pkg/sources"
 )
@@ -84,6 +85,9 @@ func Parse(md sources.Metadata) (*Trigger, error) {
 			return nil, err
 		}
 	}
+	if err := parsePersistence(md, &opt); err != nil {
+		return nil, err
+	}
 	var parts partitionSet
 	if md.Has("partitionLimitation") {
 		raw := md.String("partitionLimitation", "")
@@ -124,6 +128,46 @@ func checkCombinations(t *Trigger, opt lagOptions, hasTopic bool) error {
 			"contradicts ensureEvenDistributionOfPartitions: true (snapping to a factor of all partitions can exceed the partitions with lag); set only one")
 	}
 	return nil
+}
+
+// Bounds of the stuck-partition keys.
+const (
+	maxPersistentPolls         = 10_000
+	defaultPersistentTimeout   = 5 * time.Minute
+	maxPersistentTimeout       = 24 * time.Hour
+	keyPersistentLagPolls      = "persistentLagPolls"
+	keyPersistentLagTimeout    = "persistentLagTimeout"
+	keyExcludePersistentLag    = "excludePersistentLag"
+	minPersistentPollsRequired = 2
+)
+
+// parsePersistence reads persistentLagPolls (stuck after N polls without
+// movement; at least 2, since one poll cannot show that nothing moved) and
+// persistentLagTimeout (how long a stuck partition still keeps the workload
+// active, default 5m). KEDA's excludePersistentLag judges after a single
+// poll and only for scale-out; the two would disagree about the same
+// partition, so setting both is an error.
+func parsePersistence(md sources.Metadata, opt *lagOptions) error {
+	if !md.Has(keyPersistentLagPolls) {
+		if md.Has(keyPersistentLagTimeout) {
+			return sources.Invalid(keyPersistentLagTimeout, md.String(keyPersistentLagTimeout, ""), "requires %s", keyPersistentLagPolls)
+		}
+		return nil
+	}
+	n, err := md.Int(keyPersistentLagPolls, 0, minPersistentPollsRequired)
+	if err != nil {
+		return err
+	}
+	if n > maxPersistentPolls {
+		return sources.Invalid(keyPersistentLagPolls, md.String(keyPersistentLagPolls, ""), "must be at most %d", maxPersistentPolls)
+	}
+	if opt.excludePersistentLag {
+		return sources.Invalid(keyPersistentLagPolls, md.String(keyPersistentLagPolls, ""),
+			"contradicts %s: true (that one excludes lag after a single poll); set only one", keyExcludePersistentLag)
+	}
+	opt.persistentPolls = int(n)
+	opt.persistentTimeout, err = md.Duration(keyPersistentLagTimeout, defaultPersistentTimeout, time.Second, 0, maxPersistentTimeout)
+	return err
 }
 
 // parseBrokers checks that every bootstrap server is host:port, because

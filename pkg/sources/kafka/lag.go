@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/tide-scaler/tide/pkg/sources"
 )
@@ -24,6 +25,11 @@ type reading struct {
 	previous    int64
 	hasEarliest bool
 	hasPrevious bool
+	// stood counts the polls (this one included) that saw this committed
+	// offset with this log end, since stoodSince; only read with
+	// persistentLagPolls.
+	stood      int
+	stoodSince time.Time
 	// err is why the partition's offsets are unknown: leader unavailable,
 	// an error code in a response, a broker that cannot be reached.
 	err error
@@ -59,6 +65,22 @@ func persistent(r reading, lag int64, opt lagOptions) bool {
 	return opt.excludePersistentLag && r.committed >= 0 && r.hasPrevious && r.previous == r.committed && lag > 0
 }
 
+// stuck reports whether a partition is stuck in the persistentLagPolls
+// sense: its committed offset and its log end (so its lag) have stood still
+// for at least persistentLagPolls polls. A transaction marker leaves lag 1
+// that no consumer can ever commit past (KEDA #5675); a dead consumer that
+// still holds a partition of an idle topic looks the same. More replicas
+// move neither, so the lag stops counting towards scale-out; once it has
+// stood for persistentLagTimeout too it stops keeping the workload active,
+// so a marker cannot hold a workload above zero forever. Any movement
+// (a commit, a new message) ends it at once.
+func stuck(r reading, lag int64, opt lagOptions, now time.Time) (scaleOut, activation bool) {
+	if opt.persistentPolls <= 0 || r.committed < 0 || lag <= 0 || r.stood < opt.persistentPolls {
+		return false, false
+	}
+	return true, now.Sub(r.stoodSince) >= opt.persistentTimeout
+}
+
 // sampleOf sums the readings of one query into a Sample (without Time).
 //
 // Any partition whose offsets are unknown fails the whole query: a partial
@@ -71,7 +93,7 @@ func persistent(r reading, lag int64, opt lagOptions) bool {
 // limitToPartitionsWithLag the number of partitions whose counted lag is
 // above 0, at least 1: a Capacity of 0 would mean "unbounded", and when no
 // partition has counted lag Value is 0 and a cap of 1 changes nothing.
-func sampleOf(rs []reading, opt lagOptions) (sources.Sample, error) {
+func sampleOf(rs []reading, opt lagOptions, now time.Time) (sources.Sample, error) {
 	if err := readingsError(rs, opt); err != nil {
 		return sources.Sample{}, err
 	}
@@ -79,19 +101,38 @@ func sampleOf(rs []reading, opt lagOptions) (sources.Sample, error) {
 	var value, activity int64
 	withLag := 0
 	s.Parts = make([]sources.Part, len(rs))
+	var idle, asleep []string // stuck: not counted towards scale-out; nor towards activation
 	for i, r := range rs {
 		lag := partitionLag(r, opt)
-		stuck := persistent(r, lag, opt)
-		activity += lag
-		if !stuck {
+		out, off := stuck(r, lag, opt, now)
+		excluded := out || persistent(r, lag, opt)
+		if !off {
+			activity += lag
+		}
+		if excluded {
+			s.Excluded++
+		} else {
 			value += lag
 			if lag > 0 {
 				withLag++
 			}
 		}
-		s.Parts[i] = sources.Part{Name: partName(r), Value: float64(lag), Info: partInfo(r, stuck)}
+		switch {
+		case off:
+			asleep = append(asleep, stuckName(r))
+		case out:
+			idle = append(idle, stuckName(r))
+		}
+		s.Parts[i] = sources.Part{Name: partName(r), Value: float64(lag), Info: partInfo(r, excluded)}
 	}
 	s.Value, s.Activity = float64(value), float64(activity)
+	if len(idle) > 0 {
+		s.Notes = append(s.Notes, stuckNote(idle, opt, "not counted towards scale-out"))
+	}
+	if len(asleep) > 0 {
+		s.Notes = append(s.Notes, stuckNote(asleep, opt, fmt.Sprintf(
+			"stuck for %s or more: not counted towards scale-out or activation", opt.persistentTimeout)))
+	}
 	s.Capacity = len(rs)
 	if opt.limitToPartitionsWithLag && len(rs) > 0 {
 		s.Capacity = max(withLag, 1)
@@ -126,6 +167,24 @@ func readingsError(rs []reading, opt lagOptions) error {
 		list += fmt.Sprintf(" and %d more", len(names)-show)
 	}
 	return fmt.Errorf("offsets of %d partition(s) unknown (%s): %w", len(names), list, first)
+}
+
+// stuckName is "topic/partition@committed": the committed offset makes each
+// stuck episode its own note, logged once.
+func stuckName(r reading) string {
+	return partName(r) + "@" + strconv.FormatInt(r.committed, 10)
+}
+
+// stuckNote names up to a few stuck partitions; the engine logs each
+// distinct note once and exports it as a metric while it holds.
+func stuckNote(names []string, opt lagOptions, what string) string {
+	const show = 8
+	list := strings.Join(names[:min(len(names), show)], ", ")
+	if len(names) > show {
+		list += fmt.Sprintf(" and %d more", len(names)-show)
+	}
+	return fmt.Sprintf("%d partition(s) stuck, committed offset and lag unchanged for %d polls (%s): %s",
+		len(names), opt.persistentPolls, list, what)
 }
 
 func partName(r reading) string {

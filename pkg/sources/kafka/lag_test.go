@@ -71,7 +71,7 @@ func TestSampleOf(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, err := sampleOf(tt.rs, tt.opt)
+			s, err := sampleOf(tt.rs, tt.opt, t0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -89,7 +89,7 @@ func TestSampleOfParts(t *testing.T) {
 	s, err := sampleOf([]reading{
 		{topic: "a", partition: 3, committed: 2, latest: 9, previous: 2, hasPrevious: true},
 		{topic: "b", partition: 0, committed: noCommit, latest: 9, earliest: 4, hasEarliest: true},
-	}, lagOptions{earliest: true, excludePersistentLag: true})
+	}, lagOptions{earliest: true, excludePersistentLag: true}, t0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +114,7 @@ func TestSampleOfErrors(t *testing.T) {
 	for p := range int32(12) {
 		rs = append(rs, reading{topic: "t", partition: p + 1, err: kafkago.LeaderNotAvailable})
 	}
-	_, err := sampleOf(rs, lagOptions{})
+	_, err := sampleOf(rs, lagOptions{}, t0)
 	if !errors.Is(err, kafkago.LeaderNotAvailable) {
 		t.Fatalf("err %v, want LeaderNotAvailable", err)
 	}
@@ -125,7 +125,7 @@ func TestSampleOfErrors(t *testing.T) {
 	}
 	// Earliest policy without a log start offset is a bug upstream of
 	// sampleOf; it must fail rather than count 0.
-	_, err = sampleOf([]reading{{topic: "t", committed: noCommit, latest: 5}}, lagOptions{earliest: true})
+	_, err = sampleOf([]reading{{topic: "t", committed: noCommit, latest: 5}}, lagOptions{earliest: true}, t0)
 	if !errors.Is(err, errNoLogStart) {
 		t.Errorf("err %v, want errNoLogStart", err)
 	}

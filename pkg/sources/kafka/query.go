@@ -37,6 +37,10 @@ type lagOptions struct {
 	scaleToZeroOnInvalidOffset bool
 	excludePersistentLag       bool
 	limitToPartitionsWithLag   bool
+	// persistentPolls > 0 enables stuck detection (persistentLagPolls);
+	// persistentTimeout is persistentLagTimeout.
+	persistentPolls   int
+	persistentTimeout time.Duration
 }
 
 // query is one consumer group's lag on some topics of one cluster. It holds
@@ -68,6 +72,8 @@ func newQuery(c *cluster, group string, topics []string, opt lagOptions, parts p
 		"excludePersistentLag=" + strconv.FormatBool(opt.excludePersistentLag),
 		"limitToPartitionsWithLag=" + strconv.FormatBool(opt.limitToPartitionsWithLag),
 		"partitionLimitation=" + parts.String(),
+		"persistentLagPolls=" + strconv.Itoa(opt.persistentPolls),
+		"persistentLagTimeout=" + opt.persistentTimeout.String(),
 	}, "|")
 	return q
 }

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
 
@@ -26,10 +25,11 @@ type Upstream struct {
 
 	mu   sync.Mutex
 	meta metadataCache
-	// prev holds the committed offsets seen by earlier polls, for
-	// excludePersistentLag. It is derived only from what this process read
-	// from the cluster, so every scaler replica reaches the same verdict.
-	prev map[commitKey]seenCommit
+	// prev holds what earlier polls saw of each group's partitions, for
+	// excludePersistentLag and persistentLagPolls. It is derived only from
+	// what this process read from the cluster, so every scaler replica
+	// reaches the same verdict.
+	prev map[commitKey]partHistory
 }
 
 var _ sources.Upstream = (*Upstream)(nil)
@@ -40,16 +40,6 @@ type commitKey struct {
 	topic     string
 	partition int32
 }
-
-type seenCommit struct {
-	offset int64
-	since  time.Time // first poll that saw this offset
-	last   time.Time // latest poll that saw it
-}
-
-// forgetCommitsAfter drops remembered commits of partitions no poll has read
-// for this long (queries that went away), bounding the map.
-const forgetCommitsAfter = 15 * time.Minute
 
 // Stats counts what the upstream sent since it was opened. Retries count.
 type Stats struct {
@@ -71,7 +61,7 @@ func newUpstream(c *cluster, tr *kafkago.Transport) *Upstream {
 		client:    &kafkago.Client{Addr: addr, Transport: tr},
 		addr:      addr,
 		meta:      metadataCache{topics: map[string]topicMeta{}},
-		prev:      map[commitKey]seenCommit{},
+		prev:      map[commitKey]partHistory{},
 	}
 }
 
@@ -101,47 +91,4 @@ func (u *Upstream) netError(err error) error {
 func (u *Upstream) Close() error {
 	u.transport.CloseIdleConnections()
 	return nil
-}
-
-// minPersistence is how long a committed offset must have stood still before
-// its lag counts as persistent. Without it, a poll that follows another by
-// milliseconds (a new trigger's first sample right after a scheduled poll)
-// would call every lagging partition stuck.
-const minPersistence = time.Second
-
-// previousCommits returns, for each key, the remembered commit if it has
-// stood for at least minPersistence at now.
-func (u *Upstream) previousCommits(now time.Time, keys []commitKey) map[commitKey]int64 {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	out := make(map[commitKey]int64, len(keys))
-	for _, k := range keys {
-		if c, ok := u.prev[k]; ok && now.Sub(c.since) >= minPersistence {
-			out[k] = c.offset
-		}
-	}
-	return out
-}
-
-// rememberCommits stores the commits read by the poll at now and forgets
-// those not read for forgetCommitsAfter.
-func (u *Upstream) rememberCommits(now time.Time, commits map[commitKey]int64) {
-	if len(commits) == 0 {
-		return
-	}
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	for k, off := range commits {
-		c, ok := u.prev[k]
-		if !ok || c.offset != off {
-			c = seenCommit{offset: off, since: now}
-		}
-		c.last = now
-		u.prev[k] = c
-	}
-	for k, c := range u.prev {
-		if now.Sub(c.last) > forgetCommitsAfter {
-			delete(u.prev, k)
-		}
-	}
 }
