@@ -4,6 +4,7 @@
 //
 //	scaler serve     run the gRPC external scaler and its HTTP endpoints
 //	scaler demo      run an in-process Kafka, the scaler and a simulated fleet
+//	scaler explain   show what the scaler makes of one trigger and what the HPA does with it
 //	scaler version   print the version
 package main
 
@@ -37,6 +38,8 @@ const usage = `usage: scaler <command> [flags]
 commands:
   serve     run the KEDA external scaler (gRPC) with /metrics, /healthz, /readyz
   demo      run an embedded Kafka, the scaler and a simulated consumer fleet
+  explain   read one trigger now and show the sample, the metric sent and the
+            HPA model's next replica count with the rule that decides it
   version   print the version
 
 Run "scaler <command> -h" for a command's flags. Every flag can also be set
@@ -53,6 +56,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runServe(ctx, rest, getenv, stderr)
 	case "demo":
 		return runDemo(ctx, rest, getenv, stdout, stderr)
+	case "explain":
+		return runExplain(ctx, rest, getenv, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "tide scaler", version)
 		return nil

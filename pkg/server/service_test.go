@@ -216,6 +216,10 @@ func TestInvalidMetadataNamesKeyAndValue(t *testing.T) {
 		{"deactivation above activation", ref("queue", "q", "activation", "3", "deactivationThreshold", "4"),
 			[]string{`"deactivationThreshold"`, `"4"`, "activation threshold (3)"}},
 		{"bad minActiveDuration", ref("queue", "q", "minActiveDuration", "-1m"), []string{`"minActiveDuration"`, `"-1m"`}},
+		{"behavior period 0", ref("queue", "q", "hpaBehavior", "{scaleUp: {policies: [{type: Pods, value: 1, periodSeconds: 0}]}}"),
+			[]string{`"hpaBehavior"`, "behavior.scaleUp.policies[0].periodSeconds", "between 1 and 1800"}},
+		{"behavior window above 3600", ref("queue", "q", "hpaBehavior", "{scaleDown: {stabilizationWindowSeconds: 3601}}"),
+			[]string{`"hpaBehavior"`, "behavior.scaleDown.stabilizationWindowSeconds", `"3601"`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			calls := map[string]error{}

@@ -1,9 +1,12 @@
 package strategy
 
 import (
+	"errors"
 	"fmt"
+	"regexp"
 	"time"
 
+	"github.com/tide-scaler/tide/pkg/hpa"
 	"github.com/tide-scaler/tide/pkg/sources"
 )
 
@@ -26,6 +29,8 @@ const (
 	KeyMode         = "metricMode"
 	KeyDeactivation = "deactivationThreshold"
 	KeyMinActive    = "minActiveDuration"
+	KeyHPAName      = "hpaName"
+	KeyHPABehavior  = "hpaBehavior"
 )
 
 // maxMinActive bounds minActiveDuration: longer than KEDA's longest sane
@@ -36,6 +41,14 @@ const maxMinActive = 24 * time.Hour
 type Options struct {
 	Mode       Mode
 	Activation Activation
+	// HPAName names the HPA that reads the trigger's metric when it is not
+	// KEDA's keda-hpa-<ScaledObject> (hpaName), for HPA awareness.
+	HPAName string
+	// Behavior is the HPA behavior the user declares (hpaBehavior, the same
+	// YAML as the ScaledObject's advanced.horizontalPodAutoscalerConfig
+	// .behavior): explain and predictions use it when the live HPA cannot
+	// be read. nil when not given.
+	Behavior *hpa.Behavior
 }
 
 // Activation is when a trigger reports active.
@@ -77,7 +90,33 @@ func Parse(md sources.Metadata, on float64) (Options, error) {
 	if o.Activation.MinActive, err = md.Duration(KeyMinActive, 0, time.Second, 0, maxMinActive); err != nil {
 		return o, err
 	}
+	o.HPAName = md.String(KeyHPAName, "")
+	if o.HPAName != "" && !dnsSubdomain.MatchString(o.HPAName) {
+		return o, sources.Invalid(KeyHPAName, o.HPAName, "not a valid Kubernetes object name")
+	}
+	if md.Has(KeyHPABehavior) {
+		if o.Behavior, err = parseBehavior(md[KeyHPABehavior]); err != nil {
+			return o, err
+		}
+	}
 	return o, nil
+}
+
+var dnsSubdomain = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$`)
+
+// parseBehavior names the offending field of an invalid behavior; the
+// whole YAML is not repeated in the error.
+func parseBehavior(raw string) (*hpa.Behavior, error) {
+	b, err := hpa.ParseBehavior([]byte(raw))
+	var fe *hpa.FieldError
+	switch {
+	case err == nil:
+		return b, nil
+	case errors.As(err, &fe):
+		return nil, sources.Invalid(KeyHPABehavior, fe.Value, "%s: %s", fe.Field, fe.Detail)
+	default:
+		return nil, sources.Invalid(KeyHPABehavior, "", "%v", err)
+	}
 }
 
 func fmtFloat(f float64) string { return fmt.Sprintf("%g", f) }
@@ -97,4 +136,15 @@ func (o Options) Value(m sources.Measurement) float64 {
 		return float64(m.Replicas)
 	}
 	return m.Value
+}
+
+// LimitingRule names the rule that decided the replica count: the HPA's
+// reason, unless the HPA moved freely to what the source asked for and the
+// source itself was held back (a partition cap, even distribution), in
+// which case the source's rule is the one that limits.
+func LimitingRule(d hpa.Decision, m sources.Measurement) string {
+	if d.Reason == hpa.Unlimited && m.Rule != "" && int64(d.Replicas) == m.Replicas {
+		return m.Rule
+	}
+	return string(d.Reason)
 }

@@ -2,6 +2,7 @@ package strategy
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ func TestParse(t *testing.T) {
 		on      float64
 		want    Options
 		wantKey string // error naming this key
+		wantIn  string // and containing this
 	}{
 		{name: "defaults", md: sources.Metadata{}, on: 5,
 			want: Options{Mode: Raw, Activation: Activation{On: 5, Off: 5}}},
@@ -31,6 +33,16 @@ func TestParse(t *testing.T) {
 		{name: "negative duration", md: sources.Metadata{"minActiveDuration": "-5s"}, wantKey: "minActiveDuration"},
 		{name: "duration too long", md: sources.Metadata{"minActiveDuration": "48h"}, wantKey: "minActiveDuration"},
 		{name: "duration garbage", md: sources.Metadata{"minActiveDuration": "soon"}, wantKey: "minActiveDuration"},
+		{name: "hpaName", md: sources.Metadata{"hpaName": "my-hpa"}, want: Options{Mode: Raw, HPAName: "my-hpa"}},
+		{name: "bad hpaName", md: sources.Metadata{"hpaName": "My HPA"}, wantKey: "hpaName"},
+		{name: "behavior period 0", md: sources.Metadata{"hpaBehavior": "{scaleUp: {policies: [{type: Pods, value: 1, periodSeconds: 0}]}}"},
+			wantKey: "hpaBehavior", wantIn: "behavior.scaleUp.policies[0].periodSeconds"},
+		{name: "behavior negative value", md: sources.Metadata{"hpaBehavior": "scaleDown:\n  policies:\n  - {type: Percent, value: -5, periodSeconds: 60}"},
+			wantKey: "hpaBehavior", wantIn: "behavior.scaleDown.policies[0].value"},
+		{name: "behavior window above 3600", md: sources.Metadata{"hpaBehavior": `{"scaleDown": {"stabilizationWindowSeconds": 4000}}`},
+			wantKey: "hpaBehavior", wantIn: "stabilizationWindowSeconds"},
+		{name: "behavior unknown field", md: sources.Metadata{"hpaBehavior": "{scaleUp: {window: 3}}"},
+			wantKey: "hpaBehavior", wantIn: "window"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -40,18 +52,31 @@ func TestParse(t *testing.T) {
 				if !errors.As(err, &ce) || ce.Key != tc.wantKey {
 					t.Fatalf("err = %v, want a ConfigError naming %q", err, tc.wantKey)
 				}
-				if v := tc.md[tc.wantKey]; !strings.Contains(err.Error(), v) {
+				if v := tc.md[tc.wantKey]; tc.wantIn == "" && !strings.Contains(err.Error(), v) {
 					t.Errorf("error %q does not name the bad value %q", err, v)
+				}
+				if !strings.Contains(err.Error(), tc.wantIn) {
+					t.Errorf("error %q does not contain %q", err, tc.wantIn)
 				}
 				return
 			}
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got != tc.want {
+			if !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("got %+v, want %+v", got, tc.want)
 			}
 		})
+	}
+}
+
+func TestParseBehavior(t *testing.T) {
+	o, err := Parse(sources.Metadata{"metricMode": "replicas", "hpaBehavior": "scaleUp:\n  tolerance: 0\n"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Behavior == nil || o.Behavior.ScaleUp == nil || o.Behavior.ScaleUp.Tolerance == nil || *o.Behavior.ScaleUp.Tolerance != 0 {
+		t.Errorf("behavior %+v", o.Behavior)
 	}
 }
 

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func explainOut(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	err := run(context.Background(), append([]string{"explain"}, args...), env(nil), &out, &errb)
+	return out.String() + errb.String(), err
+}
+
+func writeFile(t *testing.T, name, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// The demo cluster's lag is 282 over 12 partitions (see explaindemo.go).
+func TestExplainDemo(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"raw: capped at 12 partitions of 20", nil, []string{
+			"demand    282", "value 240 (capped at 12 partitions; rule PartitionCapped), replicas 12",
+			"GetMetrics 240, GetMetricSpec target 20 (AverageValue)",
+			"1 -> 4 replicas, limiting rule ScaleUpLimited", "maxReplicas 100 is above the 12 partitions"}},
+		{"replicas mode sends the count", []string{"-m", "metricMode=replicas", "--replicas", "4", "--max-replicas", "12"}, []string{
+			"GetMetrics 12, GetMetricSpec target 1", "4 -> 8 replicas, limiting rule ScaleUpLimited", "scale-up tolerance of 10%"}},
+		{"partition cap is the limit", []string{"--replicas", "10", "--max-replicas", "12"}, []string{
+			"10 -> 12 replicas, limiting rule PartitionCapped"}},
+		// The tolerance trap: 282 over lagThreshold 26 is 11 replicas, and
+		// 11/10 is inside the default 10 % band.
+		{"tolerance trap", []string{"-m", "metricMode=replicas", "-m", "lagThreshold=26", "--replicas", "10", "--max-replicas", "12"}, []string{
+			"GetMetrics 11", "10 -> 10 replicas, limiting rule WithinTolerance", "Set behavior.scaleUp.tolerance: 0"}},
+		{"tolerance 0 avoids the trap", []string{"-m", "metricMode=replicas", "-m", "lagThreshold=26", "--replicas", "10", "--max-replicas", "12",
+			"-m", "hpaBehavior={scaleUp: {tolerance: 0}}"}, []string{"10 -> 11 replicas, limiting rule Unlimited", "tolerance -10%/+0%"}},
+		{"hysteresis keys shown", []string{"-m", "activationLagThreshold=300", "-m", "deactivationThreshold=50", "-m", "minActiveDuration=2m"}, []string{
+			"inactive (activity 282, activates above 300, deactivates at or below 50, min active 2m0s)"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := explainOut(t, append([]string{"--demo"}, tc.args...)...)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+			if tc.name != "tolerance trap" && tc.name != "replicas mode sends the count" && strings.Contains(out, "scale-up tolerance of") {
+				t.Errorf("unexpected tolerance warning:\n%s", out)
+			}
+		})
+	}
+}
+
+func TestExplainScaledObjectFile(t *testing.T) {
+	so := writeFile(t, "so.yaml", `
+apiVersion: keda.sh/v1alpha1
+kind: ScaledObject
+metadata: {name: orders}
+spec:
+  minReplicaCount: 0
+  maxReplicaCount: 12
+  advanced:
+    horizontalPodAutoscalerConfig:
+      behavior:
+        scaleUp:
+          tolerance: 0
+          policies: [{type: Pods, value: 2, periodSeconds: 15}]
+  triggers:
+  - type: cpu
+    metadata: {value: "50"}
+  - type: external-push
+    metadata:
+      scalerAddress: tide:9090
+      source: kafka
+      metricMode: replicas
+      lagThreshold: 26
+`)
+	out, err := explainOut(t, "--demo", "--file", so, "--replicas", "10")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, w := range []string{"metricMode replicas", "GetMetrics 11", "10 -> 11 replicas", "max 12", "behavior as given"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("output lacks %q:\n%s", w, out)
+		}
+	}
+	if strings.Contains(out, "warning") {
+		t.Errorf("a ScaledObject with tolerance 0 and max = partitions got a warning:\n%s", out)
+	}
+}
+
+func TestExplainBadInput(t *testing.T) {
+	badBehavior := writeFile(t, "b.yaml", "scaleDown:\n  policies: [{type: Percent, value: 10, periodSeconds: 0}]\n")
+	window := writeFile(t, "w.yaml", "scaleDown: {stabilizationWindowSeconds: 3601}\n")
+	for _, tc := range []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"no metadata", nil, []string{"no trigger metadata"}},
+		{"bad -m", []string{"-m", "novalue"}, []string{`"novalue"`}},
+		{"unknown metricMode", []string{"--demo", "-m", "metricMode=percent"}, []string{`"metricMode"`, `"percent"`}},
+		{"deactivation above activation", []string{"--demo", "-m", "activationLagThreshold=5", "-m", "deactivationThreshold=6"},
+			[]string{`"deactivationThreshold"`, `"6"`}},
+		{"behavior period 0", []string{"--demo", "--behavior-file", badBehavior}, []string{"behavior.scaleDown.policies[0].periodSeconds", "0"}},
+		{"behavior window above 3600", []string{"--demo", "--behavior-file", window}, []string{"behavior.scaleDown.stabilizationWindowSeconds", "3601"}},
+		{"negative replicas", []string{"--demo", "--replicas", "-3"}, []string{"--replicas -3"}},
+		{"min above max", []string{"--demo", "--min-replicas", "5", "--max-replicas", "2"}, []string{"minReplicas 5 is above maxReplicas 2"}},
+		{"metric type", []string{"--demo", "--metric-type", "Utilization"}, []string{`"Utilization"`}},
+		{"unreachable upstream", []string{"-m", "source=kafka", "-m", "bootstrapServers=127.0.0.1:1", "-m", "consumerGroup=g", "--timeout", "2s"},
+			[]string{"127.0.0.1:1"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := explainOut(t, tc.args...)
+			if err == nil {
+				t.Fatalf("no error; output:\n%s", out)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+		})
+	}
+}

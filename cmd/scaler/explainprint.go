@@ -1,0 +1,126 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/tide-scaler/tide/pkg/hpa"
+	"github.com/tide-scaler/tide/pkg/server"
+	"github.com/tide-scaler/tide/pkg/strategy"
+)
+
+// maxParts bounds the per-part lines: a 1,000-partition topic would bury
+// the answer.
+const maxParts = 16
+
+func printExplanation(w io.Writer, in explainInput, e server.Explanation, d hpa.Decision, cfg hpa.Config) {
+	s, m := e.Sample, e.Measurement
+	line := func(label, format string, args ...any) {
+		fmt.Fprintf(w, "%-12s%s\n", label, fmt.Sprintf(format, args...))
+	}
+	line("trigger", "%s, metric %s (metricMode %s)", e.Source, e.MetricName, e.Options.Mode)
+	line("upstream", "%s", e.Upstream)
+	line("sample", "at %s", s.Time.UTC().Format(time.RFC3339Nano))
+	capacity := "no partition cap"
+	if s.Capacity > 0 {
+		capacity = fmt.Sprintf("capacity %d", s.Capacity)
+	}
+	line("  demand", "%s (towards activation: %s), %s", num(s.Value), num(s.Activity), capacity)
+	if s.Excluded > 0 {
+		line("  excluded", "%d part(s) stuck: not counted towards scale-out", s.Excluded)
+	}
+	for i, p := range s.Parts {
+		if i == maxParts {
+			line("", "... and %d more", len(s.Parts)-maxParts)
+			break
+		}
+		label := ""
+		if i == 0 {
+			label = "  parts"
+		}
+		info := ""
+		if p.Info != "" {
+			info = " (" + p.Info + ")"
+		}
+		line(label, "%s %s%s", p.Name, num(p.Value), info)
+	}
+	if f := s.Flow; f != nil {
+		exact := ""
+		if !f.LagSecondsExact {
+			exact = " or more"
+		}
+		per := "per-consumer rate not observed yet (needs a backlog)"
+		if f.PerConsumer > 0 {
+			per = fmt.Sprintf("%s/s per consumer", num(f.PerConsumer))
+		}
+		line("  flow", "lag %ss%s; produced %s/s, consumed %s/s; %s; %d consumer(s)",
+			num(f.LagSeconds), exact, num(f.Produced), num(f.Consumed), per, f.Consumers)
+	}
+	for _, n := range s.Notes {
+		line("  note", "%s", n)
+	}
+	rule := ""
+	if m.Rule != "" {
+		rule = "; rule " + m.Rule
+	}
+	reason := ""
+	if m.Reason != "" {
+		reason = " (" + m.Reason + rule + ")"
+	}
+	line("source", "value %s%s, replicas %d", num(m.Value), reason, m.Replicas)
+	a := e.Options.Activation
+	state := "inactive"
+	if m.Active {
+		state = "active"
+	}
+	line("activation", "%s (activity %s, activates above %s, deactivates at or below %s, min active %s)",
+		state, num(s.Activity), num(a.On), num(a.Off), a.MinActive)
+	line("sent", "GetMetrics %s, GetMetricSpec target %s (%s)", num(e.Value), num(e.Target), in.target)
+
+	tol := d.Tolerances
+	rules := "legacy rules (no behavior)"
+	if in.hpa.Behavior != nil {
+		rules = "behavior as given, API defaults for the rest"
+	}
+	line("HPA model", "%d -> %d replicas, limiting rule %s", in.current, d.Replicas, strategy.LimitingRule(d, m))
+	ratio := ""
+	if len(d.Proposals) == 1 {
+		ratio = fmt.Sprintf(" (ratio %s)", num(d.Proposals[0].Ratio))
+	}
+	line("", "desired %d%s, tolerance -%s/+%s, stabilized %d, min %d, max %d, %s",
+		d.Desired, ratio, pct(tol.ScaleDown), pct(tol.ScaleUp), d.Stabilized, in.hpa.MinReplicas, in.hpa.MaxReplicas, rules)
+	for _, warn := range explainWarnings(in, e, cfg) {
+		line("warning", "%s", warn)
+	}
+}
+
+// explainWarnings are the configurations that cannot work as meant.
+func explainWarnings(in explainInput, e server.Explanation, cfg hpa.Config) []string {
+	var out []string
+	tol := in.hpa.Tolerances(cfg)
+	if e.Options.Mode == strategy.Replicas && tol.ScaleUp != 0 {
+		out = append(out, fmt.Sprintf("metricMode replicas with a scale-up tolerance of %s: the HPA ignores a change from N to N+1 while (N+1)/N <= %s (10 -> 11 at the default 10%%). "+
+			"Set behavior.scaleUp.tolerance: 0 in the ScaledObject's advanced.horizontalPodAutoscalerConfig (Kubernetes >= 1.33; the gate is on by default from 1.35).",
+			pct(tol.ScaleUp), num(1+tol.ScaleUp)))
+	}
+	if e.Options.Mode == strategy.Replicas && in.target != hpa.AverageValue {
+		out = append(out, "metricMode replicas needs metricType AverageValue: with Value the HPA multiplies the current replicas by the ratio")
+	}
+	if c := e.Sample.Capacity; c > 0 && int(in.hpa.MaxReplicas) > c {
+		out = append(out, fmt.Sprintf("maxReplicas %d is above the %d partitions: consumers beyond %d get no partition and idle", in.hpa.MaxReplicas, c, c))
+	}
+	return out
+}
+
+func num(v float64) string {
+	s := fmt.Sprintf("%.3f", v)
+	s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	if s == "-0" {
+		s = "0"
+	}
+	return s
+}
+
+func pct(f float64) string { return num(f*100) + "%" }
