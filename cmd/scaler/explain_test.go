@@ -66,41 +66,37 @@ func TestExplainDemo(t *testing.T) {
 	}
 }
 
+// The deploy example is checked as a user would: explain it.
 func TestExplainScaledObjectFile(t *testing.T) {
-	so := writeFile(t, "so.yaml", `
-apiVersion: keda.sh/v1alpha1
-kind: ScaledObject
-metadata: {name: orders}
-spec:
-  minReplicaCount: 0
-  maxReplicaCount: 12
-  advanced:
-    horizontalPodAutoscalerConfig:
-      behavior:
-        scaleUp:
-          tolerance: 0
-          policies: [{type: Pods, value: 2, periodSeconds: 15}]
-  triggers:
-  - type: cpu
-    metadata: {value: "50"}
-  - type: external-push
-    metadata:
-      scalerAddress: tide:9090
-      source: kafka
-      metricMode: replicas
-      lagThreshold: 26
-`)
-	out, err := explainOut(t, "--demo", "--file", so, "--replicas", "10")
+	out, err := explainOut(t, "--demo", "--file", "../../deploy/examples/kafka-replicas-mode.yaml", "--replicas", "10")
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	for _, w := range []string{"metricMode replicas", "GetMetrics 11", "10 -> 11 replicas", "max 12", "behavior as given"} {
+	for _, w := range []string{"metricMode replicas", "GetMetrics 11", "10 -> 11 replicas", "max 12", "behavior as given",
+		"tolerance -10%/+0%", "min active 2m0s"} {
 		if !strings.Contains(out, w) {
 			t.Errorf("output lacks %q:\n%s", w, out)
 		}
 	}
 	if strings.Contains(out, "warning") {
-		t.Errorf("a ScaledObject with tolerance 0 and max = partitions got a warning:\n%s", out)
+		t.Errorf("the example (tolerance 0, max = partitions) got a warning:\n%s", out)
+	}
+
+	cpuFirst := writeFile(t, "so.yaml", `
+kind: ScaledObject
+spec:
+  triggers:
+  - type: cpu
+    metadata: {value: "50"}
+  - type: external
+    metadata: {source: kafka, lagThreshold: 7}
+`)
+	out, err = explainOut(t, "--demo", "--file", cpuFirst)
+	if err != nil || !strings.Contains(out, "target 7") {
+		t.Errorf("the first external trigger was not picked: %v\n%s", err, out)
+	}
+	if _, err := explainOut(t, "--demo", "--file", cpuFirst, "--trigger", "1"); err == nil || !strings.Contains(err.Error(), "1 external trigger") {
+		t.Errorf("--trigger 1 of one external trigger: %v", err)
 	}
 }
 
