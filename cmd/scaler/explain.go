@@ -8,11 +8,13 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tide-scaler/tide/pkg/hpa"
+	"github.com/tide-scaler/tide/pkg/hpa/kube"
 	"github.com/tide-scaler/tide/pkg/metrics"
 	"github.com/tide-scaler/tide/pkg/server"
 	"github.com/tide-scaler/tide/pkg/sources"
@@ -32,7 +34,12 @@ type explainFlags struct {
 	observe, poll time.Duration
 	timeout       time.Duration
 	demo          bool
+	scaledObject  string // namespace/name: read its HPA from the cluster
+	aware         awareFlags
 	log           logFlags
+
+	// hpas reads the live HPA with --scaledobject; set by runExplain.
+	hpas server.HPAReader
 }
 
 func (f *explainFlags) register(fs *flag.FlagSet) {
@@ -51,6 +58,8 @@ func (f *explainFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.poll, "poll-interval", time.Second, "how often to poll while observing")
 	fs.DurationVar(&f.timeout, "timeout", 10*time.Second, "deadline of the first sample")
 	fs.BoolVar(&f.demo, "demo", false, "explain a Kafka trigger against an embedded cluster with known lag; other flags still apply")
+	fs.StringVar(&f.scaledObject, "scaledobject", "", "namespace/name of a ScaledObject whose HPA to read from the cluster (current replicas, min, max, behavior, metric type); flags still override")
+	fs.StringVar(&f.aware.kubeconfig, "kubeconfig", "", "kubeconfig for --scaledobject (default: the pod's service account)")
 	f.log.register(fs)
 }
 
@@ -138,6 +147,11 @@ func runExplain(ctx context.Context, args []string, getenv func(string) string, 
 	if len(in.metadata) == 0 {
 		return errors.New("no trigger metadata: give -m key=value flags, --file, or --demo")
 	}
+	if f.scaledObject != "" {
+		if f.hpas, err = f.aware.lookup(logger); err != nil {
+			return err
+		}
+	}
 	return explain(ctx, f, in, logger, stdout)
 }
 
@@ -169,6 +183,15 @@ func explain(ctx context.Context, f explainFlags, in explainInput, logger *slog.
 			return err
 		}
 	}
+	var snap *kube.Snapshot
+	if f.scaledObject != "" {
+		s, err := f.readHPA(ctx, e)
+		if err != nil {
+			return err
+		}
+		snap = &s
+		in = f.fromCluster(in, s, e)
+	}
 	if in.hpa.Behavior == nil {
 		in.hpa.Behavior = e.Options.Behavior
 	}
@@ -176,7 +199,46 @@ func explain(ctx context.Context, f explainFlags, in explainInput, logger *slog.
 	cfg.Tolerance, cfg.ConfigurableTolerance = f.tolerance, f.gate
 	d := predict(time.Now(), in, e, cfg)
 	printExplanation(stdout, in, e, d, cfg)
+	if snap != nil {
+		printClusterWarnings(stdout, *snap, e, f.poll)
+	}
 	return nil
+}
+
+// readHPA reads the HPA of --scaledobject namespace/name.
+func (f explainFlags) readHPA(ctx context.Context, e server.Explanation) (kube.Snapshot, error) {
+	ns, name, ok := strings.Cut(f.scaledObject, "/")
+	if !ok || ns == "" || name == "" {
+		return kube.Snapshot{}, fmt.Errorf("--scaledobject %q: want namespace/name", f.scaledObject)
+	}
+	rctx, cancel := context.WithTimeout(ctx, f.timeout)
+	defer cancel()
+	return f.hpas.Get(rctx, kube.Ref{Namespace: ns, ScaledObject: name, HPAName: e.Options.HPAName})
+}
+
+// fromCluster takes the HPA's spec, replicas and metric type from the
+// cluster, except where a flag was given.
+func (f explainFlags) fromCluster(in explainInput, s kube.Snapshot, e server.Explanation) explainInput {
+	if f.replicas < 0 {
+		in.current = s.Current.Spec
+	}
+	if f.minR < 0 {
+		in.hpa.MinReplicas = s.HPA.MinReplicas
+	}
+	if f.maxR < 0 {
+		in.hpa.MaxReplicas = s.HPA.MaxReplicas
+	}
+	if f.behaviorFile == "" {
+		in.hpa.Behavior = s.HPA.Behavior
+	}
+	if f.metricType == "" {
+		for _, m := range s.Metrics {
+			if kube.StripIndex(m.Name) == e.MetricName {
+				in.target = m.Target.Type
+			}
+		}
+	}
+	return in
 }
 
 // predict runs the HPA model one sync forward from a controller that has

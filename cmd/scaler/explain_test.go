@@ -3,10 +3,17 @@ package main
 import (
 	"bytes"
 	"context"
+	"flag"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+
+	"github.com/tide-scaler/tide/pkg/hpa"
+	"github.com/tide-scaler/tide/pkg/hpa/kube"
 )
 
 func explainOut(t *testing.T, args ...string) (string, error) {
@@ -132,5 +139,49 @@ func TestExplainBadInput(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// fixedHPA answers every read with one snapshot.
+type fixedHPA struct{ s kube.Snapshot }
+
+func (f fixedHPA) Get(context.Context, kube.Ref) (kube.Snapshot, error) { return f.s, nil }
+
+// --scaledobject takes replicas, bounds, behavior and the metric type from
+// the live HPA (here a fixed reader; pkg/hpa/kube reads real ones) and
+// prints its warnings.
+func TestExplainLiveHPA(t *testing.T) {
+	fs := flag.NewFlagSet("explain", flag.ContinueOnError)
+	var f explainFlags
+	f.register(fs)
+	if err := fs.Parse([]string{"--demo", "-m", "metricMode=replicas", "--scaledobject", "team/orders"}); err != nil {
+		t.Fatal(err)
+	}
+	in, err := f.input()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cluster, err := startExplainDemo(t.Context(), in.metadata)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	f.hpas = fixedHPA{kube.Snapshot{
+		HPAName: "keda-hpa-orders",
+		HPA:     hpa.HPA{MinReplicas: 2, MaxReplicas: 30},
+		Current: hpa.Current{Spec: 11, Status: 11, Ready: 11},
+		Metrics: []kube.Metric{{Name: "s0-kafka-orders-consumer-orders", Kind: autoscalingv2.ExternalMetricSourceType,
+			Target: hpa.MetricTarget{Type: hpa.AverageValue, Milli: 1000}}},
+	}}
+	var out bytes.Buffer
+	if err := explain(t.Context(), f, in, slog.New(slog.DiscardHandler), &out); err != nil {
+		t.Fatal(err)
+	}
+	// 282 lag / 20 = 15, capped at 12 partitions; 12/11 is inside the 10 % band.
+	for _, w := range []string{"11 -> 11 replicas, limiting rule WithinTolerance", "min 2, max 30",
+		"HPA         keda-hpa-orders read from the cluster", "warning     MaxAbovePartitions", "warning     ReplicasModeTolerance"} {
+		if !strings.Contains(out.String(), w) {
+			t.Errorf("output lacks %q:\n%s", w, out.String())
+		}
 	}
 }

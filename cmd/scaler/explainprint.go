@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tide-scaler/tide/pkg/hpa"
+	"github.com/tide-scaler/tide/pkg/hpa/kube"
 	"github.com/tide-scaler/tide/pkg/server"
 	"github.com/tide-scaler/tide/pkg/strategy"
 )
@@ -124,3 +125,19 @@ func num(v float64) string {
 }
 
 func pct(f float64) string { return num(f*100) + "%" }
+
+// printClusterWarnings prints what HPA awareness would warn about for the
+// live HPA.
+func printClusterWarnings(w io.Writer, s kube.Snapshot, e server.Explanation, poll time.Duration) {
+	fmt.Fprintf(w, "%-12s%s read from the cluster at %s\n", "HPA", s.HPAName, s.Read.UTC().Format(time.RFC3339))
+	name := ""
+	for _, m := range s.Metrics {
+		if kube.StripIndex(m.Name) == e.MetricName {
+			name = m.Name
+		}
+	}
+	f := kube.Facts{ReplicasMode: e.Options.Mode == strategy.Replicas, Partitions: e.Sample.Capacity, PollInterval: poll, MetricName: name}
+	for _, warn := range kube.Check(s, f) {
+		fmt.Fprintf(w, "%-12s%s: %s\n", "warning", warn.Code, warn.Message)
+	}
+}

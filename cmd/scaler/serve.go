@@ -29,6 +29,7 @@ type serveConfig struct {
 	streamRepeat       time.Duration
 	maxTriggers        int
 	pushTokenFile      string
+	aware              awareFlags
 	log                logFlags
 }
 
@@ -47,6 +48,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.streamRepeat, "stream-repeat", 5*time.Second, "how often StreamIsActive repeats true while active")
 	fs.IntVar(&c.maxTriggers, "max-triggers", 100000, "most distinct triggers held at once (0: no limit)")
 	fs.StringVar(&c.pushTokenFile, "push-token-file", "", "file holding the bearer token of POST /v1/push, where gateways push request counts for inference triggers (unset: no push endpoint)")
+	c.aware.register(fs)
 	c.log.register(fs)
 }
 
@@ -66,7 +68,7 @@ func (c *serveConfig) validate() error {
 		return fmt.Errorf("--max-triggers %d: must not be negative", c.maxTriggers)
 	}
 	c.engine.IdleTTL = c.idleTriggerTTL
-	return nil
+	return c.aware.validate()
 }
 
 func runServe(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
@@ -106,12 +108,17 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, started func(
 	}
 	parsers := server.DefaultParsers()
 	parsers["inference"] = server.InferenceParser(env)
+	aware, err := cfg.aware.config(log, &cfg)
+	if err != nil {
+		return err
+	}
 
 	srv, err := server.New(server.Config{
 		GRPCAddr: cfg.grpcAddr, HTTPAddr: cfg.httpAddr, TLS: cfg.tls,
 		ShutdownTimeout: cfg.shutdownTimeout, IdleTriggerTTL: cfg.idleTriggerTTL,
 		Service: server.ServiceConfig{
 			Reader: eng, Metrics: met, StreamRepeat: cfg.streamRepeat, MaxTriggers: cfg.maxTriggers, Parsers: parsers,
+			Awareness: aware,
 		},
 		Gatherer: reg, Handlers: handlers, Logger: log,
 	})

@@ -27,6 +27,13 @@ type Metrics struct {
 	MetricValue *prometheus.GaugeVec // namespace, scaledobject, metric
 	Replicas    *prometheus.GaugeVec // namespace, scaledobject, metric: replicas the HPA derives from zero
 	Active      *prometheus.GaugeVec // namespace, scaledobject, metric
+	LagSeconds  *prometheus.GaugeVec // namespace, scaledobject, metric: how far behind the consumers are in time
+
+	// HPA awareness, per ScaledObject.
+	HPAPredicted   *prometheus.GaugeVec   // namespace, scaledobject
+	HPARule        *prometheus.GaugeVec   // namespace, scaledobject, rule
+	HPAErrors      *prometheus.CounterVec // namespace, scaledobject
+	ConfigWarnings *prometheus.GaugeVec   // namespace, scaledobject, warning
 }
 
 // New creates the collectors and registers them with reg.
@@ -92,8 +99,29 @@ func New(reg prometheus.Registerer) *Metrics {
 			Namespace: namespace, Name: "active",
 			Help: "1 when the last activation answer for a ScaledObject's metric was true.",
 		}, so),
+		LagSeconds: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "lag_seconds",
+			Help: "Age of the oldest message not yet consumed, for sources that estimate it (Kafka).",
+		}, so),
+		HPAPredicted: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "hpa_predicted_replicas",
+			Help: "Replicas the HPA model expects the ScaledObject's HPA to leave at its next sync (HPA awareness).",
+		}, []string{"namespace", "scaledobject"}),
+		HPARule: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "hpa_limiting_rule",
+			Help: "1 for the rule that decides the predicted replicas: WithinTolerance, ScaleUpLimited, StabilizationWindow, AtMax, PartitionCapped, ...",
+		}, []string{"namespace", "scaledobject", "rule"}),
+		HPAErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "hpa_read_errors_total",
+			Help: "Failed reads of a ScaledObject's HPA or scale subresource (HPA awareness).",
+		}, []string{"namespace", "scaledobject"}),
+		ConfigWarnings: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "config_warnings",
+			Help: "1 while a ScaledObject's configuration cannot work as meant: MaxAbovePartitions, ReplicasModeTolerance, ReplicasModeTarget, CooldownBelowPoll.",
+		}, []string{"namespace", "scaledobject", "warning"}),
 	}
 	reg.MustRegister(m.PollDuration, m.PollErrors, m.LastPoll, m.Queries, m.QueryErrors, m.Notes, m.Excluded,
-		m.RPCs, m.RPCDuration, m.Streams, m.Triggers, m.MetricValue, m.Replicas, m.Active)
+		m.RPCs, m.RPCDuration, m.Streams, m.Triggers, m.MetricValue, m.Replicas, m.Active,
+		m.LagSeconds, m.HPAPredicted, m.HPARule, m.HPAErrors, m.ConfigWarnings)
 	return m
 }

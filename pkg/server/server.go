@@ -132,6 +132,11 @@ func (s *Server) Run(ctx context.Context) error {
 	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	s.cfg.Logger.Info("serving", "grpc", s.GRPCAddr(), "http", s.HTTPAddr(), "tls", s.cfg.TLS.Enabled())
 
+	awareCtx, stopAware := context.WithCancel(ctx)
+	awareDone := make(chan struct{})
+	go func() { defer close(awareDone); s.svc.runAwareness(awareCtx, s.cfg.IdleTriggerTTL) }()
+	defer func() { stopAware(); <-awareDone }()
+
 	sweep := time.NewTicker(min(time.Minute, s.cfg.IdleTriggerTTL))
 	defer sweep.Stop()
 	var runErr error

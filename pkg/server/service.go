@@ -31,6 +31,9 @@ type ServiceConfig struct {
 	StreamRepeat time.Duration
 	// MaxTriggers bounds the parsed-trigger cache (0 = unbounded).
 	MaxTriggers int
+	// Awareness, when set, predicts each ScaledObject's HPA (needs RBAC to
+	// read HPAs and scale subresources).
+	Awareness *AwarenessConfig
 }
 
 // Service implements KEDA's ExternalScaler gRPC service.
@@ -44,6 +47,8 @@ type Service struct {
 	ctx       context.Context
 	cancel    context.CancelFunc
 	followers sync.WaitGroup
+
+	aware *awareness // nil without HPA awareness
 }
 
 // NewService returns the service. Drain ends its open streams.
@@ -63,7 +68,19 @@ func NewService(cfg ServiceConfig) *Service {
 	tc := newTriggerCache(cfg.Parsers, cfg.MaxTriggers)
 	tc.size = cfg.Metrics.Triggers
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Service{cfg: cfg, triggers: tc, drain: make(chan struct{}), ctx: ctx, cancel: cancel}
+	s := &Service{cfg: cfg, triggers: tc, drain: make(chan struct{}), ctx: ctx, cancel: cancel}
+	if cfg.Awareness != nil {
+		s.aware = newAwareness(*cfg.Awareness, cfg.Metrics, cfg.Logger)
+	}
+	return s
+}
+
+// runAwareness predicts HPAs until ctx ends; a no-op without awareness.
+// ScaledObjects KEDA has not asked about for idle are forgotten.
+func (s *Service) runAwareness(ctx context.Context, idle time.Duration) {
+	if s.aware != nil {
+		s.aware.run(ctx, s.cfg.Now, idle)
+	}
 }
 
 // Close stops the background work of stateful triggers and waits for it.
@@ -91,7 +108,7 @@ func (s *Service) SweepTriggers(before time.Time) int {
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		for o := range p.owners {
-			for _, g := range []interface{ DeleteLabelValues(...string) bool }{met.MetricValue, met.Replicas, met.Active} {
+			for _, g := range []interface{ DeleteLabelValues(...string) bool }{met.MetricValue, met.Replicas, met.Active, met.LagSeconds} {
 				g.DeleteLabelValues(o[0], o[1], p.name)
 			}
 		}
@@ -181,12 +198,12 @@ func (s *Service) measure(ctx context.Context, ref *pb.ScaledObjectRef) (*parsed
 		return p, sources.Measurement{}, err
 	}
 	m := p.decide(sample)
-	s.observe(ref, p, m)
+	s.observe(ref, p, sample, m)
 	return p, m, nil
 }
 
 // observe exports the decision for one ScaledObject metric.
-func (s *Service) observe(ref *pb.ScaledObjectRef, p *parsed, m sources.Measurement) {
+func (s *Service) observe(ref *pb.ScaledObjectRef, p *parsed, sample sources.Sample, m sources.Measurement) {
 	labels := []string{ref.GetNamespace(), ref.GetName(), p.name}
 	met := s.cfg.Metrics
 	p.own(ref.GetNamespace(), ref.GetName())
@@ -197,6 +214,12 @@ func (s *Service) observe(ref *pb.ScaledObjectRef, p *parsed, m sources.Measurem
 		active = 1
 	}
 	met.Active.WithLabelValues(labels...).Set(active)
+	if f := sample.Flow; f != nil {
+		met.LagSeconds.WithLabelValues(labels...).Set(f.LagSeconds)
+	}
+	if s.aware != nil {
+		s.aware.observe(s.cfg.Now(), ref.GetNamespace(), ref.GetName(), p, m, sample.Capacity)
+	}
 }
 
 // GetMetrics returns exactly one value: the HPA sums all returned values.

@@ -112,7 +112,10 @@ type harness struct {
 }
 
 // startServer runs the real server on a loopback port with the queue source.
-func startServer(t *testing.T) *harness {
+func startServer(t *testing.T) *harness { t.Helper(); return startServerWith(t, nil) }
+
+// startServerWith is startServer with the service configuration adjusted.
+func startServerWith(t *testing.T, adjust func(*ServiceConfig)) *harness {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	met := metrics.New(reg)
@@ -120,11 +123,14 @@ func startServer(t *testing.T) *harness {
 	src := &queueSource{depths: map[string]float64{}}
 	eng := sources.NewEngine(sources.Options{PollInterval: 20 * time.Millisecond, Metrics: met, Logger: log})
 	t.Cleanup(func() { eng.Close() })
+	sc := ServiceConfig{Reader: eng, Metrics: met, StreamRepeat: time.Hour,
+		Parsers: map[string]Parser{"queue": src.parser()}}
+	if adjust != nil {
+		adjust(&sc)
+	}
 	srv, err := New(Config{
 		GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second,
-		Service: ServiceConfig{Reader: eng, Metrics: met, StreamRepeat: time.Hour,
-			Parsers: map[string]Parser{"queue": src.parser()}},
-		Gatherer: reg, Logger: log,
+		Service: sc, Gatherer: reg, Logger: log,
 	})
 	if err != nil {
 		t.Fatal(err)

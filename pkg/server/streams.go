@@ -52,7 +52,7 @@ func (s *Service) StreamIsActive(ref *pb.ScaledObjectRef, stream grpc.ServerStre
 				continue
 			}
 			m := p.decide(sample)
-			s.observe(ref, p, m)
+			s.observe(ref, p, sample, m)
 			if !known || m.Active != active {
 				if err := send(m.Active); err != nil {
 					return err
