@@ -122,6 +122,7 @@ func (p *poll) leaderMoved() bool {
 
 // finish turns each live query's offsets into its Sample.
 func (p *poll) finish() {
+	p.addMarks()
 	read := map[commitKey]offsets{}
 	for i, q := range p.queries {
 		if q == nil {
@@ -151,6 +152,14 @@ func (p *poll) finish() {
 			p.fail(i, err)
 			continue
 		}
+		consumers := 0
+		if q.consumers {
+			if err := p.memberErrs[q.group]; err != nil {
+				s.Notes = append(s.Notes, fmt.Sprintf("cannot read the members of consumer group %q: %v", q.group, err))
+			}
+			consumers = consumersOf(p.members[q.group], p.topics[i])
+		}
+		s.Flow = p.flow(q, rs, consumers)
 		s.Time, s.Notes = p.now, slices.Concat(p.notes[i], s.Notes)
 		p.results[i].Sample = s
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tide-scaler/tide/pkg/sources"
+	"github.com/tide-scaler/tide/pkg/strategy"
 )
 
 // Defaults from KEDA's kafka scaler.
@@ -26,6 +27,8 @@ type Trigger struct {
 	allowIdleConsumers     bool
 	evenDistribution       bool
 	metricName             string
+	// lagTarget > 0 decides replicas from rates (metricMode replicas only).
+	lagTarget time.Duration
 
 	// caps remembers hpa.CapValue per partition count: it is a 64-step
 	// search that would otherwise be most of every RPC's cost, and the
@@ -105,7 +108,10 @@ func Parse(md sources.Metadata) (*Trigger, error) {
 	if err != nil {
 		return nil, err
 	}
-	t.query = newQuery(newCluster(brokers, sec), group, topics, opt, parts)
+	if t.lagTarget, err = parseLagTarget(md); err != nil {
+		return nil, err
+	}
+	t.query = newQuery(newCluster(brokers, sec), group, topics, opt, parts, t.lagTarget > 0)
 	t.metricName = metricName(group, topics)
 	return t, nil
 }
@@ -168,6 +174,33 @@ func parsePersistence(md sources.Metadata, opt *lagOptions) error {
 	opt.persistentPolls = int(n)
 	opt.persistentTimeout, err = md.Duration(keyPersistentLagTimeout, defaultPersistentTimeout, time.Second, 0, maxPersistentTimeout)
 	return err
+}
+
+// lagTarget bounds: below a second is below the poll interval; above a day
+// is a typo.
+const (
+	keyLagTarget = "lagTarget"
+	minLagTarget = time.Second
+	maxLagTarget = 24 * time.Hour
+)
+
+// parseLagTarget reads lagTarget, which asks for the fewest replicas that
+// keep up with production and drain the lag within the target. It decides
+// a replica count, so it needs metricMode: replicas; in raw mode the HPA
+// would divide the lag by lagThreshold and ignore it.
+func parseLagTarget(md sources.Metadata) (time.Duration, error) {
+	if !md.Has(keyLagTarget) {
+		return 0, nil
+	}
+	d, err := md.Duration(keyLagTarget, 0, time.Second, minLagTarget, maxLagTarget)
+	if err != nil {
+		return 0, err
+	}
+	if mode := md.String(strategy.KeyMode, string(strategy.Raw)); !strings.EqualFold(mode, string(strategy.Replicas)) {
+		return 0, sources.Invalid(keyLagTarget, md.String(keyLagTarget, ""),
+			"requires %s: replicas (in raw mode the HPA divides the lag by lagThreshold and a time target cannot apply)", strategy.KeyMode)
+	}
+	return d, nil
 }
 
 // parseBrokers checks that every bootstrap server is host:port, because

@@ -61,6 +61,10 @@ type poll struct {
 	commits map[string]groupCommits
 	latest  map[tp]offsetAt
 	early   map[tp]offsetAt
+	// members of the groups lagTarget queries read, per member its
+	// assigned topics; memberErrs when DescribeGroups failed.
+	members    map[string][][]string
+	memberErrs map[string]error
 }
 
 func (p *poll) run(ctx context.Context) {
@@ -74,7 +78,9 @@ func (p *poll) run(ctx context.Context) {
 		p.failAll(err)
 		return
 	}
+	wait := p.describeGroups(ctx)
 	p.readOffsets(ctx)
+	wait()
 	p.finish()
 }
 

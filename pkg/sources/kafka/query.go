@@ -51,13 +51,16 @@ type query struct {
 	topics     []string // sorted, unique; empty: the group's committed topics
 	opt        lagOptions
 	partitions partitionSet // nil: every partition
-	key        string
+	// consumers: count the group's members each poll (lagTarget needs the
+	// per-consumer rate).
+	consumers bool
+	key       string
 }
 
 var _ sources.Query = (*query)(nil)
 
-func newQuery(c *cluster, group string, topics []string, opt lagOptions, parts partitionSet) *query {
-	q := &query{cluster: c, group: group, topics: topics, opt: opt, partitions: parts}
+func newQuery(c *cluster, group string, topics []string, opt lagOptions, parts partitionSet, consumers bool) *query {
+	q := &query{cluster: c, group: group, topics: topics, opt: opt, partitions: parts, consumers: consumers}
 	policy := "latest"
 	if opt.earliest {
 		policy = "earliest"
@@ -74,6 +77,7 @@ func newQuery(c *cluster, group string, topics []string, opt lagOptions, parts p
 		"partitionLimitation=" + parts.String(),
 		"persistentLagPolls=" + strconv.Itoa(opt.persistentPolls),
 		"persistentLagTimeout=" + opt.persistentTimeout.String(),
+		"consumers=" + strconv.FormatBool(consumers),
 	}, "|")
 	return q
 }

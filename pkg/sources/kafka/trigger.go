@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 
 	"github.com/tide-scaler/tide/pkg/hpa"
+	"github.com/tide-scaler/tide/pkg/lagtime"
 	"github.com/tide-scaler/tide/pkg/sources"
 )
 
@@ -50,13 +51,52 @@ func (t *Trigger) Evaluate(s sources.Sample) sources.Measurement {
 		m = t.snap(m, s.Capacity)
 	}
 	m.Replicas = fromZero(m.Value, t.lagThreshold)
+	if t.lagTarget > 0 {
+		m = t.byLagTarget(s, m)
+	}
 	return m
+}
+
+// byLagTarget replaces the replica count with the fewest replicas that keep
+// up with production and drain the counted lag within lagTarget, capped at
+// the partitions that count. Until the consumers have been seen working
+// through a backlog their capacity is unknown, and the count from
+// lagThreshold stands, with the reason saying so.
+func (t *Trigger) byLagTarget(s sources.Sample, m sources.Measurement) sources.Measurement {
+	f := s.Flow
+	if f == nil {
+		m.Reason = joinReason(m.Reason, "lagTarget: no rates yet; lagThreshold decides")
+		return m
+	}
+	est := lagtime.Estimate{ProduceRate: f.Produced, PerConsumerRate: f.PerConsumer}
+	capacity := s.Capacity
+	if t.allowIdleConsumers {
+		capacity = 0
+	}
+	n, ok, why := lagtime.Replicas(s.Value, est, t.lagTarget, capacity)
+	if !ok {
+		m.Reason = joinReason(m.Reason, "lagTarget: "+why+"; lagThreshold decides")
+		return m
+	}
+	m.Replicas, m.Rule, m.Reason = int64(n), RuleLagTarget, why
+	if capacity > 0 && n == capacity {
+		m.Rule = RulePartitionCapped
+	}
+	return m
+}
+
+func joinReason(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
 }
 
 // Rules that shape a Kafka trigger's value, reported in Measurement.Rule.
 const (
 	RulePartitionCapped  = "PartitionCapped"
 	RuleEvenDistribution = "EvenDistribution"
+	RuleLagTarget        = "LagTarget"
 )
 
 // fromZero is the replica count the HPA's AverageValue arithmetic derives

@@ -30,6 +30,10 @@ type Upstream struct {
 	// what this process read from the cluster, so every scaler replica
 	// reaches the same verdict.
 	prev map[commitKey]partHistory
+	// marks and flows feed lag in seconds and the rate estimates
+	// (lagtime); both are bounded like prev.
+	marks map[tp]*partMarks
+	flows map[string]*flowState
 }
 
 var _ sources.Upstream = (*Upstream)(nil)
@@ -47,10 +51,12 @@ type Stats struct {
 	MetadataRequests    int64
 	OffsetFetchRequests int64
 	ListOffsetsRequests int64
+	// DescribeGroupsRequests are sent only for queries with lagTarget.
+	DescribeGroupsRequests int64
 }
 
 type counters struct {
-	polls, metadata, offsetFetch, listOffsets atomic.Int64
+	polls, metadata, offsetFetch, listOffsets, describeGroups atomic.Int64
 }
 
 func newUpstream(c *cluster, tr *kafkago.Transport) *Upstream {
@@ -68,10 +74,11 @@ func newUpstream(c *cluster, tr *kafkago.Transport) *Upstream {
 // Stats returns the request counters, for benchmarks and telemetry.
 func (u *Upstream) Stats() Stats {
 	return Stats{
-		Polls:               u.stats.polls.Load(),
-		MetadataRequests:    u.stats.metadata.Load(),
-		OffsetFetchRequests: u.stats.offsetFetch.Load(),
-		ListOffsetsRequests: u.stats.listOffsets.Load(),
+		Polls:                  u.stats.polls.Load(),
+		MetadataRequests:       u.stats.metadata.Load(),
+		OffsetFetchRequests:    u.stats.offsetFetch.Load(),
+		ListOffsetsRequests:    u.stats.listOffsets.Load(),
+		DescribeGroupsRequests: u.stats.describeGroups.Load(),
 	}
 }
 
