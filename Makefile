@@ -10,7 +10,8 @@ GO ?= go
 FUZZTIME ?= 20000x
 # Fuzz targets as package:FuzzName.
 FUZZ_TARGETS := ./pkg/sources/kafka:FuzzParse ./pkg/sources/redis:FuzzParse ./pkg/sources/inference:FuzzParse \
-	./pkg/sources/inference:FuzzPush ./pkg/server:FuzzTriggerParse ./pkg/hpa:FuzzAverageValueReplicas ./pkg/hpa:FuzzSync
+	./pkg/sources/inference:FuzzPush ./pkg/server:FuzzTriggerParse ./pkg/hpa:FuzzAverageValueReplicas ./pkg/hpa:FuzzSync \
+	./pkg/hpa:FuzzParseBehavior ./pkg/lagtime:FuzzStep
 
 .PHONY: demo test deps tools proto proto-check lint unit fuzz kedacompat bench build
 
