@@ -9,12 +9,14 @@
 //
 //   - the rate estimator (Estimate.Step): from the offset deltas between two
 //     polls of a Kafka consumer group (or a Redis stream), a smoothed
-//     production rate, consumption rate, and the rate one consumer sustains
-//     while it has a backlog, robust to irregular polling, idle periods,
-//     rebalances, offset resets, stalls and commits that arrive in steps;
+//     production rate (quick to follow a step), consumption rate, and the
+//     rate one consumer sustains while it has a backlog, robust to
+//     irregular polling, idle periods, rebalances, offset resets, stalls
+//     and commits that arrive in steps;
 //   - lag in time (Marks.Age): per partition, how long ago the oldest
-//     unconsumed message arrived, from a bounded history of when the log end
-//     passed each offset;
+//     unconsumed message arrived, from a fixed-size history of when the log
+//     end passed each offset, thinned as it ages so that it reaches back
+//     hours: a poll apart for the newest seconds, coarser further back;
 //   - the sizing rule (Replicas): the fewest consumers that keep up with
 //     production and drain the current backlog within a lag target, capped
 //     at the partition count, with a human-readable reason.

@@ -26,9 +26,16 @@ type Observation struct {
 
 // Config tunes the estimator. Zero (or negative) values take the defaults.
 type Config struct {
-	// HalfLife is the smoothing half-life of the rates (default 60s): a
-	// sample this old weighs half as much as a new one.
+	// HalfLife is the smoothing half-life of the consumption rates,
+	// ConsumeRate and PerConsumerRate (default 60s): a sample this old
+	// weighs half as much as a new one.
 	HalfLife time.Duration
+	// ProduceHalfLife is the smoothing half-life of ProduceRate (default
+	// 10s), shorter than HalfLife because production is the demand to meet
+	// now, and it can step: a replica count sized on a production rate
+	// that trails a step up leaves the lag to grow until it catches up
+	// (see Step). It does not follow HalfLife when unset.
+	ProduceHalfLife time.Duration
 	// MaxGap is the longest interval used for rates (default 5m). A longer
 	// one is a restart or a long outage: its average says nothing about the
 	// current rates and would wash out the history in one step.
@@ -50,15 +57,19 @@ type Config struct {
 
 // Defaults for the zero Config.
 const (
-	DefaultHalfLife       = 60 * time.Second
-	DefaultMaxGap         = 5 * time.Minute
-	DefaultStallAfter     = 30 * time.Second
-	DefaultCommitInterval = 5 * time.Second
+	DefaultHalfLife        = 60 * time.Second
+	DefaultProduceHalfLife = 10 * time.Second
+	DefaultMaxGap          = 5 * time.Minute
+	DefaultStallAfter      = 30 * time.Second
+	DefaultCommitInterval  = 5 * time.Second
 )
 
 func (c Config) withDefaults() Config {
 	if c.HalfLife <= 0 {
 		c.HalfLife = DefaultHalfLife
+	}
+	if c.ProduceHalfLife <= 0 {
+		c.ProduceHalfLife = DefaultProduceHalfLife
 	}
 	if c.MaxGap <= 0 {
 		c.MaxGap = DefaultMaxGap
@@ -123,11 +134,26 @@ func (e Estimate) Last() (Observation, bool) { return e.last, e.seen }
 //     topic. Neither a reset nor a rebalance is throughput.
 //
 // A used interval of length Δt moves each rate r toward its sample s by
-// r += alpha*(s-r), alpha = 1 - 2^(-Δt/HalfLife): the weight depends on the
+// r += alpha*(s-r), alpha = 1 - 2^(-Δt/h): the weight depends on the
 // elapsed time, not on the number of polls, so irregular spacing (a slow
 // poll, a missed one) moves the estimate as much as the time it covers. The
 // first sample initializes a rate directly: a zero prior is not a
 // measurement, and decaying from it would under-report for a half-life.
+//
+// The half-life h is ProduceHalfLife (10 s) for ProduceRate and HalfLife
+// (60 s) for the consumption rates. Production is what the replicas must
+// keep up with now, and the log end moves smoothly, so a short half-life
+// follows a step (seven eighths of it in 30 s, where 60 s would take three
+// minutes) without much noise: a sizing rule fed a trailing rate
+// under-provisions for as long as it trails, and the lag that builds
+// meanwhile must be drained as well. The consumption rates average longer:
+// they are read from committed offsets, which move in commit-sized steps,
+// and PerConsumerRate measures capacity, which changes with the consumers
+// rather than with the traffic. A fall in production is
+// followed as fast as a rise: following it slowly only holds replicas
+// longer, which the HPA's downscale stabilization window already does (in
+// this package's simulation, a rate that rose at 10 s and fell at 60 s
+// drained no sooner and cost more replica-minutes).
 //
 // ProduceRate and ConsumeRate take every used interval, idle ones too: zero
 // arrivals really mean production stopped.
@@ -188,10 +214,9 @@ func (e Estimate) Step(o Observation, cfg Config) Estimate {
 	backlog := 2 * max(e.ProduceRate, e.ConsumeRate) * cfg.CommitInterval.Seconds()
 	produced := delta(o.Produced, prev.Produced)
 	consumed := delta(o.Consumed, prev.Consumed)
-	alpha := weight(dt, cfg.HalfLife)
 	first := e.Intervals == 0
-	e.ProduceRate = ewma(e.ProduceRate, produced/dt.Seconds(), alpha, first)
-	e.ConsumeRate = ewma(e.ConsumeRate, consumed/dt.Seconds(), alpha, first)
+	e.ProduceRate = ewma(e.ProduceRate, produced/dt.Seconds(), weight(dt, cfg.ProduceHalfLife), first)
+	e.ConsumeRate = ewma(e.ConsumeRate, consumed/dt.Seconds(), weight(dt, cfg.HalfLife), first)
 	e.Intervals++
 	return e.capacity(prev, o, known, backlog, cfg)
 }

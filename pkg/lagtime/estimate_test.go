@@ -87,20 +87,42 @@ func TestStep(t *testing.T) {
 		obs:  seq(one(q(0, 0, 0, 2)), ramp(q(0, 0, 0, 2), 2, 10, 100, 100)),
 		want: want{produce: 100, consume: 100, intervals: 10, consumers: 2},
 	}, {
-		name: "idle minute halves ProduceRate at a 60s half-life, whatever the spacing",
+		name: "idle minute: ConsumeRate halves at a 60s half-life, ProduceRate halves six times at 10s, whatever the spacing",
 		obs:  seq(one(q(0, 0, 0, 1)), ramp(q(0, 0, 0, 1), 2, 1, 100, 100), ramp(q(2, 200, 200, 1), 2, 30, 0, 0)),
-		want: want{produce: 50, consume: 50, intervals: 31, consumers: 1},
+		want: want{produce: 100.0 / 64, consume: 50, intervals: 31, consumers: 1},
 	}, {
 		name: "irregular spacing: one 60s interval weighs as thirty 2s ones",
 		obs:  seq(one(q(0, 0, 0, 1)), ramp(q(0, 0, 0, 1), 2, 1, 100, 100), one(q(62, 200, 200, 1))),
-		want: want{produce: 50, consume: 50, intervals: 2, consumers: 1},
+		want: want{produce: 100.0 / 64, consume: 50, intervals: 2, consumers: 1},
 	}, {
-		name: "irregular spacing: a 20s interval moves a 60s half-life by 1-2^(-1/3)",
+		name: "irregular spacing: a 20s interval moves a 60s half-life by 1-2^(-1/3), a 10s one by 3/4",
 		obs:  seq(one(q(0, 0, 0, 1)), one(q(2, 200, 200, 1)), one(q(22, 200, 200, 1))),
-		want: want{produce: 100 * math.Pow(2, -1.0/3), consume: 100 * math.Pow(2, -1.0/3), intervals: 2, consumers: 1},
+		want: want{produce: 25, consume: 100 * math.Pow(2, -1.0/3), intervals: 2, consumers: 1},
 	}, {
-		name: "half-life from Config",
+		name: "idle for one ProduceHalfLife: ProduceRate halves, ConsumeRate decays for a sixth of its half-life",
+		obs:  seq(one(q(0, 0, 0, 1)), one(q(2, 200, 200, 1)), one(q(12, 200, 200, 1))),
+		want: want{produce: 50, consume: 100 * math.Pow(2, -10.0/60), intervals: 2, consumers: 1},
+	}, {
+		name: "production steps up 10x: ProduceRate covers 7/8 of the step in 30s, ConsumeRate keeps to what is consumed",
+		obs:  seq(one(q(0, 0, 0, 0)), one(q(2, 20, 20, 0)), ramp(q(2, 20, 20, 0), 2, 15, 100, 10)),
+		want: want{produce: 100 - 90.0/8, consume: 10, intervals: 16},
+	}, {
+		name: "a rise and a fall are followed alike",
+		obs:  seq(one(q(0, 0, 0, 1)), one(q(2, 200, 0, 1)), one(q(12, 200+10*300, 0, 1)), one(q(22, 200+10*300, 0, 1))),
+		want: want{produce: (100 + (300-100)/2.0) / 2, intervals: 3, consumers: 1},
+	}, {
+		name: "half-life from Config: HalfLife governs the consumption rates only",
 		cfg:  Config{HalfLife: 20 * time.Second},
+		obs:  seq(one(q(0, 0, 0, 1)), one(q(2, 200, 200, 1)), one(q(22, 200, 200, 1))),
+		want: want{produce: 25, consume: 50, intervals: 2, consumers: 1},
+	}, {
+		name: "ProduceHalfLife from Config",
+		cfg:  Config{ProduceHalfLife: 20 * time.Second},
+		obs:  seq(one(q(0, 0, 0, 1)), one(q(2, 200, 200, 1)), one(q(22, 200, 200, 1))),
+		want: want{produce: 50, consume: 100 * math.Pow(2, -1.0/3), intervals: 2, consumers: 1},
+	}, {
+		name: "ProduceHalfLife equal to HalfLife moves both rates alike",
+		cfg:  Config{HalfLife: 20 * time.Second, ProduceHalfLife: 20 * time.Second},
 		obs:  seq(one(q(0, 0, 0, 1)), one(q(2, 200, 200, 1)), one(q(22, 200, 200, 1))),
 		want: want{produce: 50, consume: 50, intervals: 2, consumers: 1},
 	}, {
@@ -153,7 +175,7 @@ func TestStep(t *testing.T) {
 		name: "gap of exactly MaxGap is used",
 		cfg:  Config{MaxGap: 10 * time.Second},
 		obs:  seq(one(q(0, 0, 0, 1)), one(q(2, 200, 200, 1)), one(q(12, 200, 200, 1))),
-		want: want{produce: 100 * math.Pow(2, -10.0/60), consume: 100 * math.Pow(2, -10.0/60), intervals: 2, consumers: 1},
+		want: want{produce: 50, consume: 100 * math.Pow(2, -10.0/60), intervals: 2, consumers: 1},
 	}, {
 		name: "time not after the last is ignored for rates",
 		obs:  seq(one(q(0, 0, 0, 1)), one(q(2, 200, 200, 1)), one(q(2, 900, 900, 1)), one(q(1, 950, 950, 1))),
@@ -215,11 +237,15 @@ func TestStepValueSemantics(t *testing.T) {
 
 func TestConfigDefaults(t *testing.T) {
 	got := Config{HalfLife: -time.Second}.withDefaults()
-	want := Config{HalfLife: DefaultHalfLife, MaxGap: DefaultMaxGap, StallAfter: DefaultStallAfter, CommitInterval: DefaultCommitInterval}
+	want := Config{HalfLife: DefaultHalfLife, ProduceHalfLife: DefaultProduceHalfLife, MaxGap: DefaultMaxGap,
+		StallAfter: DefaultStallAfter, CommitInterval: DefaultCommitInterval}
 	if got != want {
 		t.Errorf("defaults = %+v, want %+v", got, want)
 	}
-	set := Config{HalfLife: 1, MaxGap: 2, StallAfter: 9, CommitInterval: 4}
+	if got := (Config{HalfLife: 5 * time.Minute}).withDefaults(); got.ProduceHalfLife != DefaultProduceHalfLife {
+		t.Errorf("ProduceHalfLife = %v with HalfLife 5m, want the default %v, not HalfLife", got.ProduceHalfLife, DefaultProduceHalfLife)
+	}
+	set := Config{HalfLife: 1, ProduceHalfLife: 3, MaxGap: 2, StallAfter: 9, CommitInterval: 4}
 	if got := set.withDefaults(); got != set {
 		t.Errorf("set fields changed: %+v, want %+v", got, set)
 	}

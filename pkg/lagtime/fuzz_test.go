@@ -10,25 +10,35 @@ import (
 // FuzzStep folds random observation sequences, decoded from the bytes, into
 // an estimate and a Marks, and checks after every step that nothing panics,
 // the rates stay finite and non-negative, every interval is either used or
-// skipped, and Replicas stays within [0, capacity].
+// skipped, Replicas stays within [0, capacity], and the Marks stays
+// ordered and within MarksCap however its history is thinned.
 //
-// Layout: four config bytes (half-life, max gap, stall, commit interval, in
-// seconds; 0 is the default), one capacity byte, then 8 bytes a reading:
+// Layout: five config bytes (half-life, max gap, stall, commit interval,
+// produce half-life, in seconds; 0 is the default), one capacity byte, then
+// 8 bytes a reading:
 // time step (int8 s; -128 jumps a day), produced and consumed steps (int16;
 // a step of -32768 jumps to near the int64 limits), consumers, shape bit,
 // lag (0 means produced-consumed, else the byte).
 func FuzzStep(f *testing.F) {
-	f.Add([]byte{0, 0, 0, 0, 12, 2, 0, 100, 0, 60, 3, 0, 0, 2, 0, 100, 0, 60, 3, 0, 0})
-	f.Add([]byte{1, 1, 1, 1, 3, 0, 0, 0, 0, 0, 0, 0, 0, 255, 0x80, 0, 0x80, 0, 9, 1, 7, 2, 1, 0, 1, 0, 1, 0, 0})
-	f.Add([]byte{60, 10, 30, 5, 0, 0x80, 0xff, 0x7f, 0xff, 0x7f, 1, 0, 0, 0x7f, 0, 0x80, 0, 0x80, 2, 1, 255})
+	f.Add([]byte{0, 0, 0, 0, 0, 12, 2, 0, 100, 0, 60, 3, 0, 0, 2, 0, 100, 0, 60, 3, 0, 0})
+	f.Add([]byte{1, 1, 1, 1, 1, 3, 0, 0, 0, 0, 0, 0, 0, 0, 255, 0x80, 0, 0x80, 0, 9, 1, 7, 2, 1, 0, 1, 0, 1, 0, 0})
+	f.Add([]byte{60, 10, 30, 5, 15, 0, 0x80, 0xff, 0x7f, 0xff, 0x7f, 1, 0, 0, 0x7f, 0, 0x80, 0, 0x80, 2, 1, 255})
+	// Enough distinct log ends to fill and thin the Marks: 100 readings a
+	// second apart, each producing 3.
+	thin := []byte{0, 0, 0, 0, 0, 12}
+	for range 100 {
+		thin = append(thin, 1, 3, 0, 1, 0, 2, 0, 0)
+	}
+	f.Add(thin)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		if len(data) < 5 {
+		if len(data) < 6 {
 			return
 		}
 		sec := func(b byte) time.Duration { return time.Duration(b) * time.Second }
-		cfg := Config{HalfLife: sec(data[0]), MaxGap: sec(data[1]), StallAfter: sec(data[2]), CommitInterval: sec(data[3])}
-		capacity := int(data[4] % 17)
-		data = data[5:]
+		cfg := Config{HalfLife: sec(data[0]), MaxGap: sec(data[1]), StallAfter: sec(data[2]), CommitInterval: sec(data[3]),
+			ProduceHalfLife: sec(data[4])}
+		capacity := int(data[5] % 17)
+		data = data[6:]
 
 		var (
 			e          Estimate
@@ -72,8 +82,9 @@ func FuzzStep(f *testing.F) {
 			}
 
 			m.Add(o.Time, prod)
-			if age, _ := m.Age(cons, o.Time); age < 0 || m.Len() > MarksCap {
-				t.Fatalf("step %d: Age %v, Len %d", steps, age, m.Len())
+			checkMarks(t, &m)
+			if age, _ := m.Age(cons, o.Time); age < 0 {
+				t.Fatalf("step %d: Age %v", steps, age)
 			}
 		}
 	})

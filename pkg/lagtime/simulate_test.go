@@ -26,7 +26,57 @@ import (
 // then the newest.
 //
 // The scaler polls every pollEvery; the HPA syncs every 15 s with
-// hpa.DefaultConfig(), minReplicas 1, maxReplicas simPartitions.
+// hpa.DefaultConfig(), minReplicas 1, maxReplicas simPartitions. The
+// estimator runs with the default Config.
+//
+// The outcome (go test -run Simulate -v prints it): drain is the time from
+// the disturbance until the lag in time is back under drainedAge, rep-min
+// the replica-minutes of the whole run, peak the most pods, max age the
+// worst lag in time after the disturbance (">" would mark a lower bound,
+// older than the marks reach; none is, since Marks thins its history
+// rather than cutting it at MarksCap polls, which left the stalled
+// consumer's at ">2m6s").
+//
+//	trace             strategy         drain  rep-min  peak   max age
+//	burst             lagThreshold     1m42s     84.3    12       44s
+//	                  lagTarget        2m26s     73.5    10       43s
+//	slow consumer     lagThreshold      9m6s    124.3    11     2m49s
+//	                  lagTarget        2m40s    126.0    12       54s
+//	stalled consumer  lagThreshold     4m16s    216.3    12      3m4s
+//	                  lagTarget         4m0s    145.6     8      3m4s
+//
+// lagTarget wins on both drain time and replica-minutes on the stalled
+// consumer only; it loses drain time on the burst and replica-minutes on
+// the slow consumer (see each trace for why). With ProduceRate on the
+// consumption rates' 60 s half-life (before DefaultProduceHalfLife) the
+// burst took 2m36s for 75.5 replica-minutes and the slow consumer 134.0.
+//
+// These are single runs, and where the HPA's 15 s sync falls relative to
+// the trace moves them: TestSimulatePhases replays every trace at each
+// whole-second offset within 30 s (the period of syncs, polls and commits
+// together) and asserts what holds at all of them, which is less. Over
+// those 30 phases, variants of the production half-life compare as follows
+// (burst: phases where lagTarget wins on both and loses on both, mean extra
+// drain time; slow consumer: mean extra replica-minutes; the stalled
+// consumer comes out the same for all, better on both at 10 phases):
+//
+//	ProduceRate half-life         burst both  neither  +drain  slow +rep-min
+//	60 s (the old default)              0/30     0/30   +54 s          +17.1
+//	30 s                                0/30     5/30   +45 s          +13.0
+//	15 s                                0/30     8/30   +37 s          +10.6
+//	10 s (DefaultProduceHalfLife)       7/30     2/30   +30 s           +9.5
+//	5 s                                 6/30     0/30   +33 s           +8.6
+//	10 s up, 60 s down                  0/30     4/30   +30 s          +18.2
+//	15 s up, 60 s down                  0/30     9/30   +37 s          +18.5
+//
+// Rising fast and falling slowly (scale up early, down late) drains no
+// sooner and costs replica-minutes: the HPA's downscale window already
+// holds what a falling rate would ask to keep. 5 s wins the burst at this
+// phase (1m40s for 83.3 replica-minutes) but not at most others, and
+// averages two or three polls: the fluid production here has none of the
+// noise of real offsets, so it would flatter a rate that chases that
+// noise. 10 s is as good on these traces and still averages over the
+// HPA's 15 s sync.
 const (
 	simPartitions = 12
 	pollEvery     = 2 * time.Second
@@ -53,8 +103,10 @@ type trace struct {
 	stalled func(t time.Duration) bool
 	// start is the number of pods at 0, all ready.
 	start int
-	// check compares lagThreshold's outcome (a) with lagTarget's (b).
-	check func(a, b outcome) error
+	// check compares lagThreshold's outcome (a) with lagTarget's (b);
+	// anyPhase does too, with bounds that hold at every sync phase (see
+	// TestSimulatePhases).
+	check, anyPhase func(a, b outcome) error
 	// event is when the disturbance starts; drain time is measured from it.
 	event    time.Duration
 	duration time.Duration
@@ -299,24 +351,31 @@ func between[T any](from, to time.Duration, in, out T) func(time.Duration) T {
 }
 
 // Each trace has a check of how lagTarget (b) compares with lagThreshold (a)
-// on drain time and replica-minutes. The goal was "no worse on one, strictly
-// better on the other"; where lagTarget loses on something, the comment says
-// so and the check asserts what is true, with the margins it holds by.
+// on drain time and replica-minutes. The goal is "better on both"; where
+// lagTarget loses on something, the comment says so and why, and the check
+// bounds the loss, close to what is true, as well as asserting the win.
 var traces = []trace{
 	{
 		// Idle at 10/s with one pod (20/s), then 10x for two minutes: five
 		// pods' worth, and 3,600 messages behind before any new pod starts.
 		//
-		// lagTarget LOSES on drain time here (by about a minute) and wins on
-		// replica-minutes (by about 10%). lagThreshold's 100 messages are
-		// 5 s of one pod's work, so it asks for every partition within three
+		// lagTarget LOSES on drain time here (by 44 s) and wins on
+		// replica-minutes (by 13%). lagThreshold's 100 messages are 5 s of
+		// one pod's work, so it asks for every partition within three
 		// syncs, drains fastest, and holds 12 pods through the downscale
 		// window. lagTarget asks for what drains the lag within 30 s at the
-		// estimated rates, and that is fewer: the 60 s half-life makes its
-		// production estimate trail the step (46/s against 100/s 45 s in),
-		// and Replicas counts pods, not partitions, so its 10 pods on 12
+		// estimated rates, and that is fewer, 10 pods. Production is no
+		// longer what it misjudges (96/s against 100/s 45 s in, with the
+		// 10 s ProduceHalfLife): capacity is. PerConsumerRate starts from
+		// its first sample, 25/s against the true 20/s (one 5 s commit seen
+		// by polls 4 s apart), and the 60 s half-life keeps it near 23/s
+		// while the replicas are sized, so Replicas asks for about a sixth
+		// too few. Then Replicas counts pods, not partitions: 10 pods on 12
 		// partitions leave two pods with two partitions each, which drain
-		// last.
+		// last. And it sizes the drain from now, while each new pod needs
+		// 30 s to start. At other sync phases lagTarget reaches 12 pods
+		// too, and then it drains as fast as lagThreshold for as many
+		// replica-minutes, give or take a sync.
 		name:       "burst",
 		produce:    between(2*time.Minute, 4*time.Minute, 100.0, 10.0),
 		perReplica: 20,
@@ -324,8 +383,14 @@ var traces = []trace{
 		event:      2 * time.Minute,
 		duration:   15 * time.Minute,
 		check: func(a, b outcome) error {
-			if b.replicaMinutes >= 0.95*a.replicaMinutes || b.drain > a.drain+90*time.Second {
-				return fmt.Errorf("want lagTarget at least 5%% cheaper and at most 90s slower to drain")
+			if b.replicaMinutes >= 0.9*a.replicaMinutes || b.drain > a.drain+50*time.Second {
+				return fmt.Errorf("want lagTarget at least 10%% cheaper and at most 50s slower to drain")
+			}
+			return nil
+		},
+		anyPhase: func(a, b outcome) error {
+			if b.replicaMinutes > 1.02*a.replicaMinutes || b.drain > a.drain+time.Minute {
+				return fmt.Errorf("want lagTarget at most 2%% dearer and at most 1m slower to drain")
 			}
 			return nil
 		},
@@ -336,12 +401,18 @@ var traces = []trace{
 		// work. Production steps from 1/s to 16/s (eight pods' worth) for
 		// six minutes.
 		//
-		// lagTarget drains much sooner and keeps the lag in time far lower;
-		// it LOSES on replica-minutes (by about 8%): lagThreshold settles
-		// where lag/100 pods just keep up, 750 to 1,000 messages behind
-		// (about a minute of production; nearly three on the partitions of
-		// the pods that hold two) for as long as production lasts, which is
-		// cheap, while lagTarget pays for draining that backlog.
+		// lagTarget drains in under a third of the time and keeps the lag
+		// in time under a third; it LOSES on replica-minutes (by 1.4% here,
+		// up to 17% at other sync phases): lagThreshold settles where
+		// lag/100 pods just keep up, 750 to 1,000 messages behind (about a
+		// minute of production; nearly three on the partitions of the pods
+		// that hold two) for as long as production lasts, which is cheap,
+		// while lagTarget pays for draining that backlog, and the HPA's
+		// downscale window holds the 12 pods of the drain through the
+		// production where 9 would do. (With ProduceRate on a 60 s
+		// half-life the loss was 8%: the estimate took minutes to fall when
+		// production stopped, and the window released the pods up to three
+		// minutes later.)
 		name:       "slow consumer",
 		produce:    between(2*time.Minute, 8*time.Minute, 16.0, 1.0),
 		perReplica: 2,
@@ -349,8 +420,14 @@ var traces = []trace{
 		event:      2 * time.Minute,
 		duration:   20 * time.Minute,
 		check: func(a, b outcome) error {
-			if 2*b.drain > a.drain || 2*b.maxAge > a.maxAge || b.replicaMinutes > 1.15*a.replicaMinutes {
-				return fmt.Errorf("want lagTarget to drain in less than half the time with less than half the lag in time, for at most 15%% more replica-minutes")
+			if 3*b.drain >= a.drain || 3*b.maxAge >= a.maxAge || b.replicaMinutes > 1.02*a.replicaMinutes {
+				return fmt.Errorf("want lagTarget to drain in less than a third of the time with less than a third of the lag in time, for at most 2%% more replica-minutes")
+			}
+			return nil
+		},
+		anyPhase: func(a, b outcome) error {
+			if 2.5*float64(b.drain) >= float64(a.drain) || 2.5*float64(b.maxAge) >= float64(a.maxAge) || b.replicaMinutes > 1.2*a.replicaMinutes {
+				return fmt.Errorf("want lagTarget to drain in less than 40%% of the time with less than 40%% of the lag in time, for at most 20%% more replica-minutes")
 			}
 			return nil
 		},
@@ -360,7 +437,11 @@ var traces = []trace{
 		// with one pod; at 10 minutes the oldest pod makes no progress for
 		// three minutes, then resumes.
 		//
-		// lagTarget is better on both. lagThreshold sees a growing lag and
+		// lagTarget is better on both here; at other sync phases it drains
+		// up to 20 s later (or sooner), and is always a third cheaper.
+		// (Its worst lag in time is the same as lagThreshold's, up to
+		// 600 ms at some phases: the same stalled partitions set it.)
+		// lagThreshold sees a growing lag and
 		// goes to every partition, which mostly adds idle pods; lagTarget's
 		// estimate ignores the stalled pod's zero progress but not the
 		// caught-up pods' partial work (summed lag cannot tell who has the
@@ -375,8 +456,14 @@ var traces = []trace{
 		event:      10 * time.Minute,
 		duration:   25 * time.Minute,
 		check: func(a, b outcome) error {
-			if b.drain > a.drain || b.replicaMinutes >= 0.8*a.replicaMinutes {
-				return fmt.Errorf("want lagTarget no slower to drain and at least 20%% cheaper")
+			if b.drain >= a.drain || b.maxAge > a.maxAge || b.replicaMinutes >= 0.7*a.replicaMinutes {
+				return fmt.Errorf("want lagTarget faster to drain, with no more lag in time, and at least 30%% cheaper")
+			}
+			return nil
+		},
+		anyPhase: func(a, b outcome) error {
+			if b.drain > a.drain+20*time.Second || b.maxAge > a.maxAge+time.Second || b.replicaMinutes >= 0.7*a.replicaMinutes {
+				return fmt.Errorf("want lagTarget at most 20s slower to drain, with at most 1s more lag in time, and at least 30%% cheaper")
 			}
 			return nil
 		},
@@ -393,10 +480,52 @@ func TestSimulate(t *testing.T) {
 		if !a.drained || !b.drained {
 			t.Errorf("%s: a strategy never drained", tr.name)
 		}
+		if !a.maxAgeExact || !b.maxAgeExact {
+			t.Errorf("%s: the worst lag in time is a lower bound, older than the marks", tr.name)
+		}
 		if err := tr.check(a, b); err != nil {
 			t.Errorf("%s: %v\nlagThreshold: %v\nlagTarget:    %v\nlagThreshold syncs:\n%s\nlagTarget syncs:\n%s",
 				tr.name, err, a, b, strings.Join(a.syncs, "\n"), strings.Join(b.syncs, "\n"))
 		}
 	}
 	t.Log(table.String())
+}
+
+// shifted delays tr by d: its traffic, stall and event, and its end, so that
+// the HPA's syncs (every 15 s from 0), polls and commits fall elsewhere in
+// it.
+func (tr trace) shifted(d time.Duration) trace {
+	produce, stalled := tr.produce, tr.stalled
+	tr.produce = func(t time.Duration) float64 { return produce(t - d) }
+	if stalled != nil {
+		tr.stalled = func(t time.Duration) bool { return stalled(t - d) }
+	}
+	tr.event += d
+	tr.duration += d
+	return tr
+}
+
+// TestSimulatePhases replays each trace at every whole-second shift within
+// 30 s, the period after which syncs (15 s), polls (2 s) and commits (5 s)
+// line up again, and checks the bounds that hold at every phase.
+func TestSimulatePhases(t *testing.T) {
+	for _, tr := range traces {
+		var both, neither int
+		for d := time.Duration(0); d < 30*time.Second; d += time.Second {
+			a, b := run(tr.shifted(d), fixedThreshold), run(tr.shifted(d), timeTarget)
+			if !a.drained || !b.drained || !a.maxAgeExact || !b.maxAgeExact {
+				t.Errorf("%s +%v: a strategy never drained, or its worst lag in time is a lower bound\nlagThreshold: %v\nlagTarget:    %v", tr.name, d, a, b)
+			}
+			if err := tr.anyPhase(a, b); err != nil {
+				t.Errorf("%s +%v: %v\nlagThreshold: %v\nlagTarget:    %v", tr.name, d, err, a, b)
+			}
+			switch faster, cheaper := b.drain < a.drain, b.replicaMinutes < a.replicaMinutes; {
+			case faster && cheaper:
+				both++
+			case !faster && !cheaper:
+				neither++
+			}
+		}
+		t.Logf("%s: lagTarget better on both at %d of 30 phases, on neither at %d", tr.name, both, neither)
+	}
 }
