@@ -3,8 +3,10 @@ package redis
 import (
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/tide-scaler/tide/pkg/sources"
+	"github.com/tide-scaler/tide/pkg/strategy"
 )
 
 // Defaults from KEDA's redis and redis-streams scalers.
@@ -36,6 +38,10 @@ type Trigger struct {
 	target     float64
 	activation float64
 	metricName string
+	// lagTarget > 0 decides replicas from rates (lag mode, metricMode
+	// replicas). It shapes no reading: every query with a group measures
+	// its Flow anyway, so it is not part of the query key.
+	lagTarget time.Duration
 }
 
 // Parse validates a trigger's scalerMetadata and builds its Trigger. Keys and
@@ -61,7 +67,8 @@ func Parse(md sources.Metadata) (*Trigger, error) {
 		return nil, err
 	}
 	q := newQuery(dep, r.kind, r.names, r.stream, r.group)
-	return &Trigger{query: q, target: r.target, activation: r.activation, metricName: metricName(q)}, nil
+	return &Trigger{query: q, target: r.target, activation: r.activation, metricName: metricName(q),
+		lagTarget: r.lagTarget}, nil
 }
 
 // read is the parsed "what to measure" part of the metadata.
@@ -72,6 +79,7 @@ type read struct {
 	group      string
 	target     float64
 	activation float64
+	lagTarget  time.Duration
 }
 
 // listOnly and streamOnly are the keys of one trigger kind; setting them on
@@ -79,7 +87,7 @@ type read struct {
 // they would not get.
 var (
 	listOnly   = []string{"listLength", "activationListLength"}
-	streamOnly = []string{"consumerGroup", "streamLength", "pendingEntriesCount", "lagCount", "activationLagCount"}
+	streamOnly = []string{"consumerGroup", "streamLength", "pendingEntriesCount", "lagCount", "activationLagCount", keyLagTarget}
 )
 
 func parseRead(md sources.Metadata) (read, error) {
@@ -151,7 +159,48 @@ func parseStream(md sources.Metadata, stream string) (read, error) {
 	default:
 		r.kind, r.target = readPending, pending
 	}
+	if r.lagTarget, err = parseLagTarget(md, r.kind); err != nil {
+		return read{}, err
+	}
 	return r, nil
+}
+
+// lagTarget bounds, as Kafka's: below a second is below the poll interval;
+// above a day is a typo.
+const (
+	keyLagTarget = "lagTarget"
+	minLagTarget = time.Second
+	maxLagTarget = 24 * time.Hour
+)
+
+// parseLagTarget reads lagTarget, which asks for the fewest replicas that
+// keep up with production and drain the group's lag within the target. It
+// decides a replica count, so it needs metricMode: replicas (in raw mode
+// the HPA divides the value by the threshold and would ignore it), and it
+// drains the lag, so it needs lag mode: consumerGroup and lagCount. In
+// pending mode the value is the entries delivered and not acknowledged,
+// which are being worked on rather than waiting; draining those would keep
+// pace with production but never catch up with a backlog. lagCount's
+// threshold decides until the rates are known, or on Redis < 7, which
+// counts neither entries added nor entries read.
+func parseLagTarget(md sources.Metadata, kind readKind) (time.Duration, error) {
+	if !md.Has(keyLagTarget) {
+		return 0, nil
+	}
+	v := md.String(keyLagTarget, "")
+	d, err := md.Duration(keyLagTarget, 0, time.Second, minLagTarget, maxLagTarget)
+	if err != nil {
+		return 0, err
+	}
+	if mode := md.String(strategy.KeyMode, string(strategy.Raw)); !strings.EqualFold(mode, string(strategy.Replicas)) {
+		return 0, sources.Invalid(keyLagTarget, v,
+			"requires %s: replicas (in raw mode the HPA divides the lag by lagCount and a time target cannot apply)", strategy.KeyMode)
+	}
+	if kind != readLag {
+		return 0, sources.Invalid(keyLagTarget, v,
+			"requires consumerGroup and lagCount (lag mode): it drains the group's lag, which %s mode does not measure, and lagCount decides until rates are known", kind)
+	}
+	return d, nil
 }
 
 // forbid fails on the first of keys that is set.

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tide-scaler/tide/pkg/sources"
 )
@@ -89,6 +90,29 @@ func TestParseStreamModes(t *testing.T) {
 					tr.query.kind, tr.Target(), tr.activation, tr.MetricName(), tc.kind, tc.target, tc.activation, tc.metric)
 			}
 		})
+	}
+}
+
+// TestParseLagTarget: lagTarget is the trigger's, bare numbers are seconds,
+// and it leaves the query key alone: every query with a group measures its
+// Flow anyway, so triggers with and without it share one reading.
+func TestParseLagTarget(t *testing.T) {
+	lagMode := []string{"consumerGroup", "g", "lagCount", "10", "metricMode", "Replicas"}
+	plain, err := Parse(stream(lagMode...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for v, want := range map[string]time.Duration{"30s": 30 * time.Second, "90": 90 * time.Second, "1s": time.Second, "24h": 24 * time.Hour} {
+		tr, err := Parse(stream(append(lagMode, "lagTarget", v)...))
+		if err != nil {
+			t.Fatalf("lagTarget %q: %v", v, err)
+		}
+		if tr.lagTarget != want || tr.Query().Key() != plain.Query().Key() {
+			t.Errorf("lagTarget %q: %v, key %q; want %v and key %q", v, tr.lagTarget, tr.Query().Key(), want, plain.Query().Key())
+		}
+	}
+	if plain.lagTarget != 0 {
+		t.Errorf("unset lagTarget: %v", plain.lagTarget)
 	}
 }
 
@@ -253,6 +277,15 @@ func TestParseErrors(t *testing.T) {
 		{"key from env not PEM", with("enableTLS", "true", "cert", "c", "keyFromEnv", "s3cret-PW"), "keyFromEnv", "no PEM block"},
 		{"keyPassword", with("enableTLS", "true", "keyPassword", "s3cret-PW"), "keyPassword", "not supported"},
 		{"password file missing", with("passwordFile", filepath.Join(dir, "nope")), "passwordFile", "cannot read"},
+		{"lagTarget in raw mode", stream("consumerGroup", "g", "lagCount", "10", "lagTarget", "30s"), "lagTarget", `"30s": requires metricMode: replicas`},
+		{"lagTarget in raw mode, spelled out", stream("consumerGroup", "g", "lagCount", "10", "lagTarget", "30s", "metricMode", "raw"), "lagTarget", "metricMode"},
+		{"lagTarget on a list", with("lagTarget", "30s", "metricMode", "replicas"), "lagTarget", "stream triggers"},
+		{"lagTarget without consumerGroup", stream("lagTarget", "30s", "metricMode", "replicas"), "lagTarget", "length mode"},
+		{"lagTarget in pending mode", stream("consumerGroup", "g", "lagTarget", "30s", "metricMode", "replicas"), "lagTarget", "requires consumerGroup and lagCount"},
+		{"lagTarget not a duration", stream("consumerGroup", "g", "lagCount", "10", "lagTarget", "soon", "metricMode", "replicas"), "lagTarget", `"soon"`},
+		{"lagTarget zero", stream("consumerGroup", "g", "lagCount", "10", "lagTarget", "0s", "metricMode", "replicas"), "lagTarget", "between 1s and 24h0m0s"},
+		{"lagTarget too long", stream("consumerGroup", "g", "lagCount", "10", "lagTarget", "25h", "metricMode", "replicas"), "lagTarget", `"25h"`},
+		{"lagTarget below a second", stream("consumerGroup", "g", "lagCount", "10", "lagTarget", "500ms", "metricMode", "replicas"), "lagTarget", "between"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -11,15 +11,17 @@ import (
 
 // FuzzParse: no input panics, every error is a ConfigError without the
 // password, and every accepted trigger is usable (a valid metric name, a
-// positive target, a deterministic key without the password).
+// positive target, a deterministic key without the password, a lagTarget
+// only in lag mode and within bounds, a replica count that is a count).
 func FuzzParse(f *testing.F) {
-	f.Add("redis:6379", "", "standalone", "jobs", "", "", "5", "0", "", "0", "false")
-	f.Add("", "a:1,b:2", "cluster", "bull:*:wait,x", "", "", "2.5", "1", "", "0", "true")
-	f.Add("s:26379", "", "sentinel", "", "events", "g", "10", "3", "10", "2", "false")
-	f.Add("[::1]:7000", "", "CLUSTER", "", "s", "", "-1", "x", "0", "-1", "maybe")
-	f.Add("h", "a:1", "ring", "a", "b", "g", "NaN", "1e308", "1", "99999999999", "1")
+	f.Add("redis:6379", "", "standalone", "jobs", "", "", "5", "0", "", "0", "false", "", "")
+	f.Add("", "a:1,b:2", "cluster", "bull:*:wait,x", "", "", "2.5", "1", "", "0", "true", "30s", "replicas")
+	f.Add("s:26379", "", "sentinel", "", "events", "g", "10", "3", "10", "2", "false", "30s", "replicas")
+	f.Add("r:1", "", "", "", "events", "g", "10", "3", "10", "0", "false", "1e300", "REPLICAS")
+	f.Add("[::1]:7000", "", "CLUSTER", "", "s", "", "-1", "x", "0", "-1", "maybe", "-1s", "raw")
+	f.Add("h", "a:1", "ring", "a", "b", "g", "NaN", "1e308", "1", "99999999999", "1", "NaN", "x")
 	name := regexp.MustCompile(`^[a-z0-9.-]{1,60}$`)
-	f.Fuzz(func(t *testing.T, address, addresses, mode, list, stream, group, target, activation, lag, db, flag string) {
+	f.Fuzz(func(t *testing.T, address, addresses, mode, list, stream, group, target, activation, lag, db, flag, lagTarget, metricMode string) {
 		md := sources.Metadata{
 			"address":              address,
 			"addresses":            addresses,
@@ -38,6 +40,8 @@ func FuzzParse(f *testing.F) {
 			"sentinelMaster":       group,
 			"sentinelPassword":     "pw-SECRET",
 			"activationListLength": activation,
+			"lagTarget":            lagTarget,
+			"metricMode":           metricMode,
 		}
 		tr, err := Parse(md)
 		if err != nil {
@@ -63,6 +67,13 @@ func FuzzParse(f *testing.F) {
 		if err != nil || again.Query().Key() != q.Key() {
 			t.Errorf("second parse: %v, key %q vs %q", err, again.Query().Key(), q.Key())
 		}
+		if tr.lagTarget != 0 && (tr.query.kind != readLag || tr.lagTarget < minLagTarget || tr.lagTarget > maxLagTarget) {
+			t.Errorf("lagTarget %v in %v mode", tr.lagTarget, tr.query.kind)
+		}
 		_ = tr.Evaluate(sources.Sample{Value: 1e6, Activity: 1e6})
+		m := tr.Evaluate(sources.Sample{Value: 1e18, Activity: 1e18, Flow: &sources.Flow{Produced: 1e18, PerConsumer: 1e-300}})
+		if m.Replicas < 0 || m.Replicas > math.MaxInt32 {
+			t.Errorf("replicas %d", m.Replicas)
+		}
 	})
 }

@@ -14,6 +14,13 @@ type groupInfo struct {
 	// after XDEL or trimming of undelivered entries) or no lag field at
 	// all (Redis < 7). Neither may be read as 0.
 	lagKnown bool
+	// entriesRead counts the entries delivered to the group (Redis >= 7).
+	// readKnown is false when Redis answered nil (a group created or moved
+	// by SETID that has not read since) or has no such field (Redis < 7).
+	entriesRead int64
+	readKnown   bool
+	// consumers counts every registered consumer, idle ones included.
+	consumers int64
 }
 
 // parseGroups reads a raw XINFO GROUPS reply: an array of groups, each a
@@ -42,6 +49,11 @@ func parseGroups(v any) ([]groupInfo, error) {
 		if g.lag < 0 {
 			g.lagKnown = false
 		}
+		g.entriesRead, g.readKnown = f["entries-read"].(int64)
+		if g.entriesRead < 0 {
+			g.readKnown = false
+		}
+		g.consumers, _ = f["consumers"].(int64)
 		out = append(out, g)
 	}
 	return out, nil

@@ -3,6 +3,8 @@ package redis
 import (
 	"context"
 	"fmt"
+
+	goredis "github.com/redis/go-redis/v9"
 )
 
 const (
@@ -19,6 +21,7 @@ const noteLagAtLeast = "Redis cannot tell the lag of consumer group %q on stream
 // the lag by definition, when XINFO GROUPS answers a nil lag.
 type lagCount struct {
 	after  string // exclusive start of the next page
+	first  string // the first entry counted: the oldest undelivered
 	n      int64
 	done   bool
 	capped bool
@@ -36,54 +39,101 @@ func (p *poll) needLagCount(q *query, lastDelivered string) {
 	}
 }
 
-// countLags pages through every scheduled count with XRANGE (start, + COUNT
-// lagPage, all groups' pages of a round in one pipeline, until each count
-// ends or reaches maxLagCount.
-func (p *poll) countLags(ctx context.Context) {
-	for range maxLagCount/lagPage + 1 {
+// secondRound reads what the first pipeline could not: the oldest
+// undelivered entry of every group that resolveOldest left open, with
+// XRANGE (last-delivered-id + COUNT 1, and the counts of lags Redis could
+// not tell, paging with XRANGE (start + COUNT lagPage. A count's first page
+// also yields its group's oldest entry, so no group is asked twice. All of
+// a round's reads go in one pipeline: a poll takes a second round trip only
+// when some group has undelivered entries in the middle of its stream (or
+// an untold lag), and more only to page through counts, until each ends or
+// reaches maxLagCount.
+func (p *poll) secondRound(ctx context.Context) {
+	heads := map[streamGroup]*goredis.XMessageSliceCmd{}
+	for round := range maxLagCount/lagPage + 1 {
 		pipe := p.u.client.Pipeline()
-		sent := map[streamGroup]func() (int, string, error){}
-		for sg, c := range p.lags {
-			if c.done {
-				continue
-			}
-			cmd := pipe.XRangeN(ctx, sg.stream, "("+c.after, "+", lagPage)
-			sent[sg] = func() (int, string, error) {
-				msgs, err := cmd.Result()
-				if err != nil || len(msgs) == 0 {
-					return 0, "", err
+		if round == 0 {
+			for sg, r := range p.groups {
+				if r.err == nil && !r.resolved && p.lags[sg] == nil {
+					heads[sg] = pipe.XRangeN(ctx, sg.stream, "("+r.g.lastDelivered, "+", 1)
 				}
-				return len(msgs), msgs[len(msgs)-1].ID, nil
 			}
 		}
-		if len(sent) == 0 {
-			return
+		sent := p.queueCounts(ctx, pipe)
+		if len(sent) == 0 && (round > 0 || len(heads) == 0) {
+			break
 		}
 		execPipe(ctx, pipe)
-		for sg, read := range sent {
-			c := p.lags[sg]
-			n, last, err := read()
-			switch {
-			case err != nil:
-				c.err, c.done = p.u.serverErr(fmt.Errorf("XRANGE %q: %w", sg.stream, err)), true
-			case n < lagPage:
-				c.n += int64(n)
-				c.done = true
-			default:
-				c.n += int64(n)
-				c.after = last
-				if c.n >= maxLagCount {
-					c.capped, c.done = true, true
-				}
-			}
+		if round == 0 {
+			p.readHeads(heads)
+		}
+		p.readCounts(sent)
+	}
+	for sg, c := range p.lags {
+		r := p.groups[sg]
+		switch {
+		case c.err != nil:
+			r.notes = append(r.notes, fmt.Sprintf(noteNoHead, sg.group, sg.stream))
+		case c.done:
+			r.resolveHead(c.first)
+			r.lag, r.lagOK = c.n, true
 		}
 	}
 }
 
-// finishLags settles the lag queries that waited for a count.
+func (p *poll) readHeads(heads map[streamGroup]*goredis.XMessageSliceCmd) {
+	for sg, cmd := range heads {
+		r := p.groups[sg]
+		msgs, err := cmd.Result()
+		switch {
+		case err != nil:
+			r.notes = append(r.notes, fmt.Sprintf(noteNoHead, sg.group, sg.stream))
+		case len(msgs) == 0:
+			r.resolveHead("")
+		default:
+			r.resolveHead(msgs[0].ID)
+		}
+	}
+}
+
+// queueCounts queues the next page of every count not done.
+func (p *poll) queueCounts(ctx context.Context, pipe goredis.Pipeliner) map[streamGroup]*goredis.XMessageSliceCmd {
+	sent := map[streamGroup]*goredis.XMessageSliceCmd{}
+	for sg, c := range p.lags {
+		if !c.done {
+			sent[sg] = pipe.XRangeN(ctx, sg.stream, "("+c.after, "+", lagPage)
+		}
+	}
+	return sent
+}
+
+func (p *poll) readCounts(sent map[streamGroup]*goredis.XMessageSliceCmd) {
+	for sg, cmd := range sent {
+		c := p.lags[sg]
+		msgs, err := cmd.Result()
+		if err != nil {
+			c.err, c.done = p.u.serverErr(fmt.Errorf("XRANGE %q: %w", sg.stream, err)), true
+			continue
+		}
+		if c.n == 0 && len(msgs) > 0 {
+			c.first = msgs[0].ID
+		}
+		c.n += int64(len(msgs))
+		switch {
+		case len(msgs) < lagPage:
+			c.done = true
+		case c.n >= maxLagCount:
+			c.capped, c.done = true, true
+		default:
+			c.after = msgs[len(msgs)-1].ID
+		}
+	}
+}
+
+// finishLags holds the lag queries that waited for a count, for their Flow.
 func (p *poll) finishLags() {
 	for i, q := range p.queries {
-		if q == nil || q.kind != readLag {
+		if _, held := p.held[i]; q == nil || q.kind != readLag || held {
 			continue
 		}
 		c := p.lags[streamGroup{q.stream, q.group}]
@@ -97,8 +147,8 @@ func (p *poll) finishLags() {
 		}
 		s := streamSample(q.stream+"/"+q.group, float64(c.n), "lag counted with XRANGE")
 		if c.capped {
-			p.notes[i] = append(p.notes[i], fmt.Sprintf(noteLagAtLeast, q.group, q.stream, maxLagCount))
+			s.Notes = append(s.Notes, fmt.Sprintf(noteLagAtLeast, q.group, q.stream, maxLagCount))
 		}
-		p.settle(i, s, nil)
+		p.hold(i, s)
 	}
 }

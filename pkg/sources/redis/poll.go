@@ -14,7 +14,8 @@ import (
 // due for refresh are SCANned, then one pipeline carries a depth command
 // for every key of known type, TYPE for the others, and every stream read.
 // Only keys whose type was just learned or changed need a second pipeline,
-// and only streams whose lag Redis cannot tell need XRANGE pages. It returns
+// and only consumer groups with undelivered entries in the middle of their
+// stream or a lag Redis cannot tell need XRANGE (see secondRound). It returns
 // one Result per query, in order. A missing stream, a missing group or a
 // key of the wrong type fails only the queries that read it; a deployment
 // that cannot be reached fails them all, each naming it.
@@ -52,9 +53,13 @@ type poll struct {
 	// members are the keys each readKeys query sums, after pattern
 	// expansion.
 	members [][]member
-	notes   [][]string // per query: notes of the expansion and the lag count
+	notes   [][]string // per query: notes of the expansion
 	streams streamCmds
 	lags    map[streamGroup]*lagCount
+	// groups are the consumer groups read, for their Flow; held are the
+	// samples of stream-with-group queries waiting for it.
+	groups map[streamGroup]*groupRead
+	held   map[int]sources.Sample
 }
 
 // member is one key a query sums: named literally, or matched by pattern.
@@ -73,8 +78,9 @@ func (p *poll) run(ctx context.Context) {
 		}
 	}
 	p.readStreams()
-	p.countLags(ctx)
+	p.secondRound(ctx)
 	p.finishLags()
+	p.finishGroups()
 }
 
 // fail records err for query i and drops it from the rest of the poll.

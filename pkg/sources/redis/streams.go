@@ -15,12 +15,20 @@ type streamGroup struct{ stream, group string }
 // streamCmds are the stream reads of a poll's first pipeline, each command
 // once however many queries need it. TYPE goes with every stream: it tells
 // a missing stream (an error, unlike a missing list) from an empty one,
-// which XLEN cannot, at no extra round trip.
+// which XLEN cannot, at no extra round trip. Every query with a consumer
+// group also reads XINFO GROUPS, XINFO STREAM and XINFO CONSUMERS, for its
+// Flow (see flow.go): three commands in the same pipeline, not a round
+// trip. XINFO STREAM's reply carries the first and last entries whole, so
+// a stream of large entries costs two of them per poll; it is the only
+// command that tells entries-added. XINFO CONSUMERS' grows with the
+// consumers Redis keeps, which is what it is read to see past.
 type streamCmds struct {
 	types   map[string]*goredis.StatusCmd
 	lengths map[string]*goredis.IntCmd
 	pending map[streamGroup]*goredis.XPendingCmd
-	groups  map[string]*goredis.Cmd // XINFO GROUPS, parsed by parseGroups
+	groups  map[string]*goredis.Cmd      // XINFO GROUPS, parsed by parseGroups
+	infos   map[string]*goredis.Cmd      // XINFO STREAM, parsed by parseStreamInfo
+	members map[streamGroup]*goredis.Cmd // XINFO CONSUMERS, parsed by parseConsumers
 }
 
 func (p *poll) hasStreams() bool {
@@ -38,6 +46,8 @@ func (p *poll) queueStreams(ctx context.Context, pipe goredis.Pipeliner) {
 		lengths: map[string]*goredis.IntCmd{},
 		pending: map[streamGroup]*goredis.XPendingCmd{},
 		groups:  map[string]*goredis.Cmd{},
+		infos:   map[string]*goredis.Cmd{},
+		members: map[streamGroup]*goredis.Cmd{},
 	}
 	for _, q := range p.queries {
 		if q == nil || q.kind == readKeys {
@@ -52,17 +62,28 @@ func (p *poll) queueStreams(ctx context.Context, pipe goredis.Pipeliner) {
 			sc.lengths[q.stream] = pipe.XLen(ctx, q.stream)
 		case q.kind == readPending && sc.pending[sg] == nil:
 			sc.pending[sg] = pipe.XPending(ctx, q.stream, q.group)
-		case q.kind == readLag && sc.groups[q.stream] == nil:
-			// Raw, not XInfoGroups: go-redis reads a nil lag as -1 and a
-			// missing one (Redis < 7) as 0, and 0 is a lie we must not tell.
+		}
+		if q.group == "" {
+			continue
+		}
+		// Raw, not the typed XInfo commands: go-redis reads a nil lag or
+		// entries-read as -1 and a missing one (Redis < 7) as 0, and 0 is
+		// a lie we must not tell. GROUPS before STREAM: see resolveOldest.
+		if sc.groups[q.stream] == nil {
 			sc.groups[q.stream] = pipe.Do(ctx, "xinfo", "groups", q.stream)
+			sc.infos[q.stream] = pipe.Do(ctx, "xinfo", "stream", q.stream)
+		}
+		if sc.members[sg] == nil {
+			sc.members[sg] = pipe.Do(ctx, "xinfo", "consumers", q.stream, q.group)
 		}
 	}
 	p.streams = sc
+	p.groups = map[streamGroup]*groupRead{}
 }
 
-// readStreams settles every stream query from the first pipeline, except
-// lag queries whose lag Redis could not tell: those get a lagCount job.
+// readStreams reads every stream query from the first pipeline. Length
+// queries settle; queries with a group are held for their Flow, and lag
+// queries whose lag Redis could not tell get a lagCount job.
 func (p *poll) readStreams() {
 	for i, q := range p.queries {
 		if q == nil || q.kind == readKeys {
@@ -88,7 +109,13 @@ func (p *poll) readStreams() {
 			case err != nil:
 				p.fail(i, p.u.serverErr(fmt.Errorf("XPENDING %q %q: %w", q.stream, q.group, err)))
 			default:
-				p.settle(i, streamSample(q.stream+"/"+q.group, float64(x.Count), "pending"), nil)
+				// XPENDING is the measure; XINFO GROUPS only adds the
+				// Flow, so its failure is a note, not the query's error.
+				s := streamSample(q.stream+"/"+q.group, float64(x.Count), "pending")
+				if p.readGroup(q).err != nil {
+					s.Notes = append(s.Notes, fmt.Sprintf(noteNoGroupInfo, q.stream, q.group))
+				}
+				p.hold(i, s)
 			}
 		case readLag:
 			p.readLag(i, q)
@@ -111,24 +138,14 @@ func (p *poll) checkStream(q *query) error {
 }
 
 func (p *poll) readLag(i int, q *query) {
-	v, err := p.streams.groups[q.stream].Result()
-	if err != nil {
-		p.fail(i, p.u.serverErr(fmt.Errorf("XINFO GROUPS %q: %w", q.stream, err)))
-		return
-	}
-	groups, err := parseGroups(v)
-	if err != nil {
-		p.fail(i, p.u.serverErr(fmt.Errorf("XINFO GROUPS %q: %w", q.stream, err)))
-		return
-	}
-	g, ok := findGroup(groups, q.group)
+	r := p.readGroup(q)
 	switch {
-	case !ok:
-		p.fail(i, groupNotFound(q))
-	case g.lagKnown:
-		p.settle(i, streamSample(q.stream+"/"+q.group, float64(g.lag), "lag"), nil)
+	case r.err != nil:
+		p.fail(i, r.err)
+	case r.g.lagKnown:
+		p.hold(i, streamSample(q.stream+"/"+q.group, float64(r.g.lag), "lag"))
 	default:
-		p.needLagCount(q, g.lastDelivered)
+		p.needLagCount(q, r.g.lastDelivered)
 	}
 }
 

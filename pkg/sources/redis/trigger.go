@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/tide-scaler/tide/pkg/hpa"
+	"github.com/tide-scaler/tide/pkg/lagtime"
 	"github.com/tide-scaler/tide/pkg/sources"
 )
 
@@ -23,13 +24,44 @@ func (t *Trigger) Target() float64 { return t.target }
 // Evaluate turns a sample into the metric value and the activation state:
 // the value is the depth itself (Redis has no partitions to cap by), and the
 // workload is active iff the depth is above the activation threshold, so
-// the default threshold 0 activates on a single waiting entry.
+// the default threshold 0 activates on a single waiting entry. With
+// lagTarget the replica count comes from the rates (see byLagTarget). It
+// is pure and cheap: the server calls it on every RPC.
 func (t *Trigger) Evaluate(s sources.Sample) sources.Measurement {
-	return sources.Measurement{
+	m := sources.Measurement{
 		Value:    s.Value,
 		Active:   s.Activity > t.activation,
 		Replicas: fromZero(s.Value, t.target),
 	}
+	if t.lagTarget > 0 {
+		m = t.byLagTarget(s, m)
+	}
+	return m
+}
+
+// RuleLagTarget names lagTarget in Measurement.Rule, as Kafka's does.
+const RuleLagTarget = "LagTarget"
+
+// byLagTarget replaces the replica count with the fewest replicas that keep
+// up with production and drain the group's lag (the value, in lag mode)
+// within lagTarget. A stream has no partitions, so nothing caps it. Until
+// the consumers have been seen working through a backlog their capacity is
+// unknown, and on Redis < 7 it never is (no entries-added or entries-read):
+// then the count from lagCount stands, with the reason saying so.
+func (t *Trigger) byLagTarget(s sources.Sample, m sources.Measurement) sources.Measurement {
+	f := s.Flow
+	if f == nil {
+		m.Reason = "lagTarget: no rates; lagCount decides"
+		return m
+	}
+	est := lagtime.Estimate{ProduceRate: f.Produced, PerConsumerRate: f.PerConsumer}
+	n, ok, why := lagtime.Replicas(s.Value, est, t.lagTarget, 0)
+	if !ok {
+		m.Reason = "lagTarget: " + why + "; lagCount decides"
+		return m
+	}
+	m.Replicas, m.Rule, m.Reason = int64(n), RuleLagTarget, why
+	return m
 }
 
 // Activation is the activation threshold: activationListLength or

@@ -2,6 +2,7 @@ package redis
 
 import (
 	"context"
+	"math"
 	"regexp"
 	"strings"
 	"testing"
@@ -131,5 +132,44 @@ func TestKeySample(t *testing.T) {
 	}
 	if _, err := keySample([]member{lit("l"), lit("bad")}, map[string]keyRead{"l": {typ: "list"}, "bad": {err: context.Canceled}}); err != context.Canceled {
 		t.Errorf("a key's read error: got %v", err)
+	}
+}
+
+// TestEvaluateLagTarget: with rates, the fewest replicas that keep up and
+// drain the lag within lagTarget, uncapped; without, lagCount's count and
+// a reason.
+func TestEvaluateLagTarget(t *testing.T) {
+	tr := mustParse(t, nil, map[string]string{"address": "redis:6379", "stream": "s", "consumerGroup": "g",
+		"lagCount": "1000", "metricMode": "replicas", "lagTarget": "30s"})
+	flow := &sources.Flow{Produced: 120, PerConsumer: 25, LagSeconds: 40, LagSecondsExact: true}
+	for _, tc := range []struct {
+		name     string
+		s        sources.Sample
+		replicas int64
+		rule     string
+		reason   string
+	}{
+		// (120/s + 3000/30s) / 25/s = 8.8 -> 9; lagCount alone says 3.
+		{"keeps up and drains in time", sources.Sample{Value: 3000, Flow: flow}, 9, RuleLagTarget, "-> 9"},
+		{"no cap: a stream has no partitions", sources.Sample{Value: 300000, Flow: flow}, 405, RuleLagTarget, "-> 405"},
+		{"no flow", sources.Sample{Value: 3000}, 3, "", "lagTarget: no rates; lagCount decides"},
+		{"capacity unknown (or Redis < 7)", sources.Sample{Value: 3000, Flow: &sources.Flow{Produced: 120, LagSeconds: 9}}, 3, "",
+			"lagTarget: per-consumer rate not observed yet; lagCount decides"},
+		{"garbage rate", sources.Sample{Value: 3000, Flow: &sources.Flow{Produced: math.NaN(), PerConsumer: 25}}, 3, "",
+			"not a rate; lagCount decides"},
+		{"idle", sources.Sample{Flow: &sources.Flow{PerConsumer: 25}}, 0, RuleLagTarget, "-> 0"},
+		{"production only", sources.Sample{Flow: &sources.Flow{Produced: 1, PerConsumer: 25}}, 1, RuleLagTarget, "-> 1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := tr.Evaluate(tc.s)
+			if m.Replicas != tc.replicas || m.Rule != tc.rule || !strings.Contains(m.Reason, tc.reason) || m.Value != tc.s.Value {
+				t.Errorf("got %+v; want replicas %d rule %q reason containing %q, value %v", m, tc.replicas, tc.rule, tc.reason, tc.s.Value)
+			}
+		})
+	}
+	// Without lagTarget a Flow changes nothing.
+	plain := mustParse(t, nil, map[string]string{"address": "redis:6379", "stream": "s", "consumerGroup": "g", "lagCount": "1000"})
+	if m := plain.Evaluate(sources.Sample{Value: 3000, Flow: flow}); m.Replicas != 3 || m.Rule != "" || m.Reason != "" {
+		t.Errorf("without lagTarget: %+v", m)
 	}
 }

@@ -29,6 +29,9 @@ type Upstream struct {
 	types map[string]*cachedType
 	// globs caches the keys each pattern matched at its last SCAN.
 	globs map[string]*globState
+	// flows holds the rate estimate of every stream-with-group query, by
+	// query key.
+	flows map[string]*flowState
 }
 
 var _ sources.Upstream = (*Upstream)(nil)
@@ -38,8 +41,9 @@ type cachedType struct {
 	used time.Time // latest poll that read the key
 }
 
-// forgetAfter drops cached types and patterns no poll has read for this long
-// (queries that went away), bounding the caches.
+// forgetAfter drops cached types, patterns and rate estimates no poll has
+// read for this long (queries that went away), bounding the caches. An
+// estimate older than this would be skipped anyway (lagtime's MaxGap).
 const forgetAfter = 15 * time.Minute
 
 // Stats counts what the upstream sent since it was opened. A round trip is
@@ -57,7 +61,7 @@ type counters struct {
 }
 
 func newUpstream(d *deployment) *Upstream {
-	u := &Upstream{dep: d, types: map[string]*cachedType{}, globs: map[string]*globState{}}
+	u := &Upstream{dep: d, types: map[string]*cachedType{}, globs: map[string]*globState{}, flows: map[string]*flowState{}}
 	u.client, u.cluster = newClient(d, countHook{&u.stats})
 	list := strings.Join(d.addrs, ",")
 	switch d.mode {
@@ -98,6 +102,11 @@ func (u *Upstream) forget(now time.Time) {
 	for k, g := range u.globs {
 		if now.Sub(g.used) > forgetAfter {
 			delete(u.globs, k)
+		}
+	}
+	for k, f := range u.flows {
+		if now.Sub(f.used) > forgetAfter {
+			delete(u.flows, k)
 		}
 	}
 }
