@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # scripts/tools.sh - install Tide's pinned developer tools (buf, the Go
-# protobuf/gRPC code generators and staticcheck) with `go install`.
+# protobuf/gRPC code generators, staticcheck, and for the deploy manifests
+# kustomize and helm) with `go install`.
 #
 # Each tool goes into its own versioned directory OUTSIDE the work tree:
 #
@@ -13,10 +14,14 @@
 #
 # Usage:
 #   scripts/tools.sh [install] [NAME...]
-#       Install all tools (or only NAME...), then print the PATH fragment
-#       (colon-separated bin dirs of ALL tools) on stdout. Progress goes to
-#       stderr, so the output can be captured:
+#       Install the default tools (or only NAME...), then print the PATH
+#       fragment (colon-separated bin dirs of ALL tools) on stdout. Progress
+#       goes to stderr, so the output can be captured:
 #           export PATH="$(scripts/tools.sh):$PATH"
+#       On-demand tools (kustomize, helm: only scripts/render-manifests.sh
+#       needs them, and helm takes minutes to build) are installed only when
+#       named, here or with --bin; `scripts/tools.sh install all` installs
+#       every tool.
 #   scripts/tools.sh --bin-path
 #       Print that PATH fragment without installing anything.
 #   scripts/tools.sh --bin NAME
@@ -49,7 +54,13 @@ TOOL_PINS=(
 	"protoc-gen-go|google.golang.org/protobuf/cmd/protoc-gen-go|v1.36.12"
 	"protoc-gen-go-grpc|google.golang.org/grpc/cmd/protoc-gen-go-grpc|v1.6.2"
 	"staticcheck|honnef.co/go/tools/cmd/staticcheck|v0.8.2" # staticcheck 2026.2.2, built for go 1.26
+	# On demand (see ON_DEMAND): scripts/render-manifests.sh.
+	"kustomize|sigs.k8s.io/kustomize/kustomize/v5|v5.8.2" # v5.8.3 needs go 1.27
+	"helm|helm.sh/helm/v3/cmd/helm|v3.22.0"
 )
+
+# Tools `install` without names skips; they are built when named.
+ON_DEMAND=(kustomize helm)
 
 GO="${GO:-go}"
 TOOLS_DIR="${TIDE_TOOLS_DIR:-${HOME:?HOME or TIDE_TOOLS_DIR must be set}/.cache/tide/tools}"
@@ -120,9 +131,18 @@ install_one() { # NAME
 	rm -rf "$tmp"
 }
 
-install_tools() { # [NAME...]
+default_names() {
+	local name
+	while read -r name; do
+		[[ " ${ON_DEMAND[*]} " == *" $name "* ]] || printf '%s\n' "$name"
+	done < <(all_names)
+}
+
+install_tools() { # [NAME...] ("all": every tool)
 	local name names=("$@")
 	if [[ ${#names[@]} -eq 0 ]]; then
+		mapfile -t names < <(default_names)
+	elif [[ ${#names[@]} -eq 1 && ${names[0]} == all ]]; then
 		mapfile -t names < <(all_names)
 	fi
 	for name in "${names[@]}"; do

@@ -5,6 +5,22 @@ import (
 	"testing"
 )
 
+func TestParseBehaviorTolerances(t *testing.T) {
+	for in, want := range map[string]float64{
+		`{scaleUp: {tolerance: 0}}`: 0, `{scaleUp: {tolerance: 0.05}}`: 0.05, `{scaleUp: {tolerance: "0.1"}}`: 0.1,
+		`{scaleUp: {tolerance: "50m"}}`: 0.05, `{"scaleUp": {"tolerance": "1"}}`: 1,
+	} {
+		b, err := ParseBehavior([]byte(in))
+		if err != nil {
+			t.Errorf("%s: %v", in, err)
+			continue
+		}
+		if got := *b.ScaleUp.Tolerance; got != want {
+			t.Errorf("%s: tolerance %v, want %v", in, got, want)
+		}
+	}
+}
+
 func TestParseBehavior(t *testing.T) {
 	b, err := ParseBehavior([]byte(`
 scaleUp:
@@ -30,6 +46,8 @@ scaleDown:
 		{"negative value", `{scaleDown: {policies: [{type: Percent, value: -5, periodSeconds: 60}]}}`, "behavior.scaleDown.policies[0].value"},
 		{"window above 3600", `{scaleDown: {stabilizationWindowSeconds: 3601}}`, "behavior.scaleDown.stabilizationWindowSeconds"},
 		{"negative tolerance", `{scaleUp: {tolerance: -0.1}}`, "behavior.scaleUp.tolerance"},
+		{"negative quantity tolerance", `{scaleUp: {tolerance: "-50m"}}`, "behavior.scaleUp.tolerance"},
+		{"tolerance not a quantity", `{scaleUp: {tolerance: "ten percent"}}`, ""},
 		{"unknown field", `{scaleUp: {stabilisationWindowSeconds: 10}}`, ""},
 		{"not yaml", `{scaleUp: [`, ""},
 	} {

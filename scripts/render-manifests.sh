@@ -1,0 +1,223 @@
+#!/usr/bin/env bash
+# scripts/render-manifests.sh - render every deploy/ manifest into OUTDIR,
+# one file per rendering, for review or `kubectl apply --dry-run=server -f`.
+#
+# Usage:
+#   scripts/render-manifests.sh OUTDIR
+#
+# Writes:
+#   kustomize-base.yaml, kustomize-<overlay>.yaml    kustomize build of
+#                                                    deploy/kustomize/base and
+#                                                    each overlays/<overlay>
+#   helm-default.yaml                                helm template, default values
+#   helm-hpa-tls.yaml                                helm template with
+#                                                    hpaAwareness=true,
+#                                                    tls.enabled=true (and
+#                                                    namespace.create=true):
+#                                                    the objects of overlays/keda
+#   example-<name>.yaml                              deploy/examples/<name>.yaml
+#
+# It runs `helm lint --strict` on the chart (default and enabled values) and
+# checks every document of every file: it must parse as YAML and carry
+# apiVersion, kind and metadata.name, and built-in kinds must use a GA API
+# version and decode strictly into their Kubernetes 1.36 Go types (unknown or
+# misspelt fields fail; keda.sh objects are left to the API server). Any
+# error fails the run, and OUTDIR is only updated when everything succeeded;
+# files of a previous run with these prefixes are replaced.
+#
+# kustomize and helm are the versions pinned in scripts/tools.sh (built on
+# first use). Helm runs with its cache and config in a scratch directory, so
+# the caller's ~/.config/helm is neither read nor written.
+#
+# Environment:
+#   GO               go command to use (default: go)
+#   TIDE_NAMESPACE   namespace of the Helm renderings (default: tide-system)
+#   TIDE_RELEASE     Helm release name (default: tide, which names the
+#                    objects as the kustomize base does)
+#   KUBE_VERSION     Kubernetes version for helm (default: v1.36.0)
+
+set -euo pipefail
+
+log() { printf 'render-manifests: %s\n' "$*" >&2; }
+die() {
+	log "error: $*"
+	exit 1
+}
+
+[[ $# -eq 1 && -n "$1" && "$1" != -* ]] || die "usage: $0 OUTDIR"
+outdir="$1"
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+GO="${GO:-go}"
+namespace="${TIDE_NAMESPACE:-tide-system}"
+release="${TIDE_RELEASE:-tide}"
+kube_version="${KUBE_VERSION:-v1.36.0}"
+
+kustomize="$("$root/scripts/tools.sh" --bin kustomize)" || die "cannot install kustomize"
+helm="$("$root/scripts/tools.sh" --bin helm)" || die "cannot install helm"
+
+mkdir -p "$outdir"
+outdir="$(cd "$outdir" && pwd)"
+work="$(mktemp -d "${TMPDIR:-/tmp}/tide-render.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+stage="$work/out"
+mkdir -p "$stage"
+export HELM_CACHE_HOME="$work/helm/cache" HELM_CONFIG_HOME="$work/helm/config" HELM_DATA_HOME="$work/helm/data"
+
+# emit NAME: fail unless the staged rendering is non-empty.
+emit() {
+	[[ -s "$stage/$1" ]] || die "$1: empty rendering"
+	log "rendered $1 ($(grep -c '^kind:' "$stage/$1") objects)"
+}
+
+# Kustomize: the base and every overlay.
+"$kustomize" build "$root/deploy/kustomize/base" >"$stage/kustomize-base.yaml" ||
+	die "kustomize build deploy/kustomize/base failed"
+emit kustomize-base.yaml
+shopt -s nullglob
+overlays=("$root"/deploy/kustomize/overlays/*/)
+[[ ${#overlays[@]} -gt 0 ]] || die "no overlays under deploy/kustomize/overlays"
+for dir in "${overlays[@]}"; do
+	name="$(basename "$dir")"
+	"$kustomize" build "$dir" >"$stage/kustomize-$name.yaml" ||
+		die "kustomize build deploy/kustomize/overlays/$name failed"
+	emit "kustomize-$name.yaml"
+done
+
+# Helm: lint, then render with the default and with the enabled values.
+chart="$root/deploy/helm/tide"
+enabled=(--set hpaAwareness=true --set tls.enabled=true --set namespace.create=true)
+"$helm" lint --strict --kube-version "$kube_version" "$chart" >"$work/lint.log" 2>&1 ||
+	{ cat "$work/lint.log" >&2; die "helm lint (default values) failed"; }
+"$helm" lint --strict --kube-version "$kube_version" "${enabled[@]}" "$chart" >>"$work/lint.log" 2>&1 ||
+	{ cat "$work/lint.log" >&2; die "helm lint (hpaAwareness, tls) failed"; }
+log "helm lint --strict: $(grep -c 'chart(s) linted, 0 chart(s) failed' "$work/lint.log") of 2 runs clean"
+"$helm" template "$release" "$chart" --namespace "$namespace" --kube-version "$kube_version" \
+	>"$stage/helm-default.yaml" || die "helm template (default values) failed"
+emit helm-default.yaml
+"$helm" template "$release" "$chart" --namespace "$namespace" --kube-version "$kube_version" "${enabled[@]}" \
+	>"$stage/helm-hpa-tls.yaml" || die "helm template (hpaAwareness, tls) failed"
+emit helm-hpa-tls.yaml
+
+# Examples, as they are.
+examples=("$root"/deploy/examples/*.yaml)
+[[ ${#examples[@]} -gt 0 ]] || die "no examples under deploy/examples"
+for f in "${examples[@]}"; do
+	cp "$f" "$stage/example-$(basename "$f")"
+	emit "example-$(basename "$f")"
+done
+
+# Check every document. The checker is a throwaway main package run inside
+# Tide's module, so it uses the k8s.io/api and sigs.k8s.io/yaml versions
+# go.mod already requires and adds nothing to it.
+mkdir -p "$work/check"
+cat >"$work/check/main.go" <<'EOF'
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/yaml"
+)
+
+var sep = regexp.MustCompile(`(?m)^---[ \t]*(#.*)?$`)
+
+func main() {
+	failed := false
+	for _, path := range os.Args[1:] {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			failed = true
+			continue
+		}
+		n := 0
+		for i, doc := range sep.Split(string(b), -1) {
+			if err := check(doc); err != nil {
+				fmt.Fprintf(os.Stderr, "%s: document %d: %v\n", filepath.Base(path), i+1, err)
+				failed = true
+			} else if strings.TrimSpace(stripComments(doc)) != "" {
+				n++
+			}
+		}
+		if n == 0 {
+			fmt.Fprintf(os.Stderr, "%s: no objects\n", filepath.Base(path))
+			failed = true
+		}
+		fmt.Fprintf(os.Stderr, "render-manifests: checked %s: %d objects\n", filepath.Base(path), n)
+	}
+	if failed {
+		os.Exit(1)
+	}
+}
+
+func stripComments(doc string) string {
+	var out []string
+	for _, l := range strings.Split(doc, "\n") {
+		if !strings.HasPrefix(strings.TrimSpace(l), "#") {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+func check(doc string) error {
+	if strings.TrimSpace(stripComments(doc)) == "" {
+		return nil
+	}
+	var head struct {
+		APIVersion string `json:"apiVersion"`
+		Kind       string `json:"kind"`
+		Metadata   struct {
+			Name string `json:"name"`
+		} `json:"metadata"`
+	}
+	if err := yaml.Unmarshal([]byte(doc), &head); err != nil {
+		return fmt.Errorf("not YAML: %w", err)
+	}
+	if head.APIVersion == "" || head.Kind == "" || head.Metadata.Name == "" {
+		return fmt.Errorf("missing apiVersion, kind or metadata.name (%q, %q, %q)", head.APIVersion, head.Kind, head.Metadata.Name)
+	}
+	gv, err := schema.ParseGroupVersion(head.APIVersion)
+	if err != nil {
+		return fmt.Errorf("apiVersion %q: %w", head.APIVersion, err)
+	}
+	gvk := gv.WithKind(head.Kind)
+	if !scheme.Scheme.Recognizes(gvk) {
+		if gv.Group == "keda.sh" {
+			return nil // no Go types here; the API server checks the CRD schema
+		}
+		if strings.Contains(gv.Group, ".") && !strings.HasSuffix(gv.Group, ".k8s.io") {
+			return fmt.Errorf("%s: a custom resource this check does not know", gvk)
+		}
+		return fmt.Errorf("%s: not a Kubernetes 1.36 kind (wrong apiVersion?)", gvk)
+	}
+	if strings.Contains(gv.Version, "alpha") || strings.Contains(gv.Version, "beta") {
+		// Most pre-GA versions client-go still knows (policy/v1beta1,
+		// autoscaling/v2beta2, ...) are no longer served, the others are
+		// off by default.
+		return fmt.Errorf("%s: a pre-GA API version; use the GA one", gvk)
+	}
+	obj, err := scheme.Scheme.New(gvk)
+	if err != nil {
+		return err
+	}
+	if err := yaml.UnmarshalStrict([]byte(doc), obj); err != nil {
+		return fmt.Errorf("%s %s: %w", head.Kind, head.Metadata.Name, err)
+	}
+	return nil
+}
+EOF
+(cd "$root" && GOWORK=off "$GO" run "$work/check/main.go" "$stage"/*.yaml) ||
+	die "rendered manifests failed the check (see above)"
+
+# Everything passed: replace the previous run's files.
+rm -f "$outdir"/kustomize-*.yaml "$outdir"/helm-*.yaml "$outdir"/example-*.yaml
+cp "$stage"/*.yaml "$outdir"/
+log "wrote $(find "$stage" -name '*.yaml' | wc -l) files to $outdir"
