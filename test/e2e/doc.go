@@ -1,0 +1,10 @@
+// Package e2e runs Tide where its users run it: a real control plane
+// (etcd, kube-apiserver, kube-controller-manager) and KEDA v2.21.0's real
+// operator and metrics adapter, all built from the Go module proxy by
+// scripts/e2e-build.sh and started on loopback by package cluster. The
+// tests drive Deployments through ScaledObjects that point at a Tide
+// process and watch .spec.replicas.
+//
+// It is its own module: the KEDA and Kubernetes trees it builds stay out
+// of the product's go.mod.
+package e2e
