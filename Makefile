@@ -13,7 +13,7 @@ FUZZ_TARGETS := ./pkg/sources/kafka:FuzzParse ./pkg/sources/redis:FuzzParse ./pk
 	./pkg/sources/inference:FuzzPush ./pkg/server:FuzzTriggerParse ./pkg/hpa:FuzzAverageValueReplicas ./pkg/hpa:FuzzSync \
 	./pkg/hpa:FuzzParseBehavior ./pkg/lagtime:FuzzStep
 
-.PHONY: demo test deps tools proto proto-check lint unit fuzz kedacompat bench build
+.PHONY: demo test deps tools proto proto-check lint unit fuzz kedacompat e2e e2e-build bench build
 
 demo:
 	$(GO) run ./cmd/scaler demo
@@ -21,7 +21,7 @@ demo:
 build:
 	$(GO) build -o bin/scaler ./cmd/scaler
 
-test: deps tools proto-check lint unit fuzz kedacompat
+test: deps tools proto-check lint unit fuzz kedacompat e2e
 
 deps:
 	scripts/deps.sh
@@ -43,6 +43,7 @@ lint:
 	$(GO) vet ./...
 	cd test/kedacompat && $(GO) vet ./...
 	cd benchmarks && $(GO) vet ./...
+	cd test/e2e && $(GO) vet ./...
 	"$$(scripts/tools.sh --bin staticcheck)" ./...
 
 unit:
@@ -58,6 +59,14 @@ fuzz:
 
 kedacompat:
 	cd test/kedacompat && $(GO) test -race -count=1 ./...
+
+# The control plane and KEDA are built from the module proxy once per
+# machine and version (cold: ~40 min on 2 cores; cached in ~/.cache/tide/e2e).
+e2e-build:
+	scripts/e2e-build.sh
+
+e2e:
+	bin="$$(scripts/e2e-build.sh)" && cd test/e2e && TIDE_E2E_BIN="$$bin" $(GO) test -count=1 -timeout 30m ./...
 
 # Go benchmarks (see benchmarks/README.md for the figures and how to read them).
 bench:

@@ -182,6 +182,9 @@ current-context: e2e
 }
 
 func httpOK(ctx context.Context, client *http.Client, url, bearer string) error {
+	if client == nil {
+		client = http.DefaultClient
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err
