@@ -15,15 +15,27 @@
 #                                                    tls.enabled=true (and
 #                                                    namespace.create=true):
 #                                                    the objects of overlays/keda
+#   helm-standalone.yaml                             helm template with
+#                                                    deploy/helm/tide/ci/
+#                                                    standalone-values.yaml
+#                                                    (standalone.enabled=true,
+#                                                    the example trigger): the
+#                                                    objects of
+#                                                    overlays/standalone
 #   example-<name>.yaml                              deploy/examples/<name>.yaml
 #
-# It runs `helm lint --strict` on the chart (default and enabled values) and
-# checks every document of every file: it must parse as YAML and carry
-# apiVersion, kind and metadata.name, and built-in kinds must use a GA API
-# version and decode strictly into their Kubernetes 1.36 Go types (unknown or
-# misspelt fields fail; keda.sh objects are left to the API server). Any
-# error fails the run, and OUTDIR is only updated when everything succeeded;
-# files of a previous run with these prefixes are replaced.
+# It runs `helm lint --strict` on the chart (default, KEDA and standalone
+# values) and checks every document of every file: it must parse as YAML and
+# carry apiVersion, kind and metadata.name, and built-in kinds must use a GA
+# API version and decode strictly into their Kubernetes 1.36 Go types
+# (unknown or misspelt fields fail; keda.sh objects are left to the API
+# server). An APIService (apiregistration.k8s.io/v1, not in client-go's
+# scheme) decodes strictly into a copy of its type, must be named
+# <version>.<group> and must point at a Service of the same file; a
+# ConfigMap with a key triggers.yaml must pass the scaler's own trigger
+# validation (pkg/externalmetrics.ParseConfig). Any error fails the run, and
+# OUTDIR is only updated when everything succeeded; files of a previous run
+# with these prefixes are replaced.
 #
 # kustomize and helm are the versions pinned in scripts/tools.sh (built on
 # first use). Helm runs with its cache and config in a scratch directory, so
@@ -84,22 +96,28 @@ for dir in "${overlays[@]}"; do
 	emit "kustomize-$name.yaml"
 done
 
-# Helm: lint, then render with the default and with the enabled values.
+# Helm: lint, then render with the default, the KEDA and the standalone values.
 chart="$root/deploy/helm/tide"
 enabled=(--set hpaAwareness=true --set tls.enabled=true --set namespace.create=true)
+standalone=(-f "$chart/ci/standalone-values.yaml")
 "$helm" lint --strict --kube-version "$kube_version" "$chart" >"$work/lint.log" 2>&1 ||
 	{ cat "$work/lint.log" >&2; die "helm lint (default values) failed"; }
 "$helm" lint --strict --kube-version "$kube_version" "${enabled[@]}" "$chart" >>"$work/lint.log" 2>&1 ||
 	{ cat "$work/lint.log" >&2; die "helm lint (hpaAwareness, tls) failed"; }
-log "helm lint --strict: $(grep -c 'chart(s) linted, 0 chart(s) failed' "$work/lint.log") of 2 runs clean"
+"$helm" lint --strict --kube-version "$kube_version" "${standalone[@]}" "$chart" >>"$work/lint.log" 2>&1 ||
+	{ cat "$work/lint.log" >&2; die "helm lint (standalone) failed"; }
+log "helm lint --strict: $(grep -c 'chart(s) linted, 0 chart(s) failed' "$work/lint.log") of 3 runs clean"
 "$helm" template "$release" "$chart" --namespace "$namespace" --kube-version "$kube_version" \
 	>"$stage/helm-default.yaml" || die "helm template (default values) failed"
 emit helm-default.yaml
 "$helm" template "$release" "$chart" --namespace "$namespace" --kube-version "$kube_version" "${enabled[@]}" \
 	>"$stage/helm-hpa-tls.yaml" || die "helm template (hpaAwareness, tls) failed"
 emit helm-hpa-tls.yaml
+"$helm" template "$release" "$chart" --namespace "$namespace" --kube-version "$kube_version" "${standalone[@]}" \
+	>"$stage/helm-standalone.yaml" || die "helm template (standalone) failed"
+emit helm-standalone.yaml
 
-# Examples, as they are.
+# Examples, as they are (standalone-hpa.yaml included).
 examples=("$root"/deploy/examples/*.yaml)
 [[ ${#examples[@]} -gt 0 ]] || die "no examples under deploy/examples"
 for f in "${examples[@]}"; do
@@ -109,7 +127,8 @@ done
 
 # Check every document. The checker is a throwaway main package run inside
 # Tide's module, so it uses the k8s.io/api and sigs.k8s.io/yaml versions
-# go.mod already requires and adds nothing to it.
+# go.mod already requires, and Tide's own trigger validation, and adds
+# nothing to it.
 mkdir -p "$work/check"
 cat >"$work/check/main.go" <<'EOF'
 package main
@@ -121,10 +140,50 @@ import (
 	"regexp"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/yaml"
+
+	"github.com/tide-scaler/tide/pkg/externalmetrics"
 )
+
+// apiService mirrors apiregistration.k8s.io/v1 APIService
+// (k8s.io/kube-aggregator, which go.mod does not require), field for field,
+// so that a strict decode catches unknown or misspelt fields.
+type apiService struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+	Spec              struct {
+		Service *struct {
+			Namespace string `json:"namespace,omitempty"`
+			Name      string `json:"name,omitempty"`
+			Port      *int32 `json:"port,omitempty"`
+		} `json:"service,omitempty"`
+		Group                 string `json:"group,omitempty"`
+		Version               string `json:"version,omitempty"`
+		InsecureSkipTLSVerify bool   `json:"insecureSkipTLSVerify,omitempty"`
+		CABundle              []byte `json:"caBundle,omitempty"`
+		GroupPriorityMinimum  int32  `json:"groupPriorityMinimum"`
+		VersionPriority       int32  `json:"versionPriority"`
+	} `json:"spec,omitempty"`
+	Status struct {
+		Conditions []struct {
+			Type               string      `json:"type"`
+			Status             string      `json:"status"`
+			LastTransitionTime metav1.Time `json:"lastTransitionTime,omitempty"`
+			Reason             string      `json:"reason,omitempty"`
+			Message            string      `json:"message,omitempty"`
+		} `json:"conditions,omitempty"`
+	} `json:"status,omitempty"`
+}
+
+// file collects what one rendering's documents refer to across documents.
+type file struct {
+	services map[string][]int32 // namespace/name -> ports
+	refs     []string           // errors to report unless the Service exists: "namespace/name port"
+}
 
 var sep = regexp.MustCompile(`(?m)^---[ \t]*(#.*)?$`)
 
@@ -138,8 +197,9 @@ func main() {
 			continue
 		}
 		n := 0
+		f := &file{services: map[string][]int32{}}
 		for i, doc := range sep.Split(string(b), -1) {
-			if err := check(doc); err != nil {
+			if err := f.check(doc); err != nil {
 				fmt.Fprintf(os.Stderr, "%s: document %d: %v\n", filepath.Base(path), i+1, err)
 				failed = true
 			} else if strings.TrimSpace(stripComments(doc)) != "" {
@@ -149,6 +209,19 @@ func main() {
 		if n == 0 {
 			fmt.Fprintf(os.Stderr, "%s: no objects\n", filepath.Base(path))
 			failed = true
+		}
+		for _, ref := range f.refs {
+			var key string
+			var port int32
+			fmt.Sscanf(ref, "%s %d", &key, &port)
+			found := false
+			for _, p := range f.services[key] {
+				found = found || p == port
+			}
+			if !found {
+				fmt.Fprintf(os.Stderr, "%s: an APIService points at Service %s port %d, which this file does not define\n", filepath.Base(path), key, port)
+				failed = true
+			}
 		}
 		fmt.Fprintf(os.Stderr, "render-manifests: checked %s: %d objects\n", filepath.Base(path), n)
 	}
@@ -167,7 +240,7 @@ func stripComments(doc string) string {
 	return strings.Join(out, "\n")
 }
 
-func check(doc string) error {
+func (f *file) check(doc string) error {
 	if strings.TrimSpace(stripComments(doc)) == "" {
 		return nil
 	}
@@ -189,6 +262,28 @@ func check(doc string) error {
 		return fmt.Errorf("apiVersion %q: %w", head.APIVersion, err)
 	}
 	gvk := gv.WithKind(head.Kind)
+	if gvk == (schema.GroupVersionKind{Group: "apiregistration.k8s.io", Version: "v1", Kind: "APIService"}) {
+		var as apiService
+		if err := yaml.UnmarshalStrict([]byte(doc), &as); err != nil {
+			return fmt.Errorf("APIService %s: %w", head.Metadata.Name, err)
+		}
+		s := as.Spec
+		if want := s.Version + "." + s.Group; as.Name != want {
+			return fmt.Errorf("APIService %s: must be named %q (<version>.<group>)", as.Name, want)
+		}
+		if s.InsecureSkipTLSVerify && len(s.CABundle) > 0 {
+			return fmt.Errorf("APIService %s: insecureSkipTLSVerify may not be true with a caBundle", as.Name)
+		}
+		if s.Service == nil || s.Service.Name == "" || s.Service.Namespace == "" {
+			return fmt.Errorf("APIService %s: spec.service needs a name and a namespace", as.Name)
+		}
+		port := int32(443)
+		if s.Service.Port != nil {
+			port = *s.Service.Port
+		}
+		f.refs = append(f.refs, fmt.Sprintf("%s/%s %d", s.Service.Namespace, s.Service.Name, port))
+		return nil
+	}
 	if !scheme.Scheme.Recognizes(gvk) {
 		if gv.Group == "keda.sh" {
 			return nil // no Go types here; the API server checks the CRD schema
@@ -210,6 +305,20 @@ func check(doc string) error {
 	}
 	if err := yaml.UnmarshalStrict([]byte(doc), obj); err != nil {
 		return fmt.Errorf("%s %s: %w", head.Kind, head.Metadata.Name, err)
+	}
+	switch o := obj.(type) {
+	case *corev1.Service:
+		key := o.Namespace + "/" + o.Name
+		for _, p := range o.Spec.Ports {
+			f.services[key] = append(f.services[key], p.Port)
+		}
+	case *corev1.ConfigMap:
+		// The standalone trigger file, checked as the scaler loads it.
+		if data, ok := o.Data["triggers.yaml"]; ok {
+			if _, err := externalmetrics.ParseConfig([]byte(data), nil); err != nil {
+				return fmt.Errorf("ConfigMap %s: triggers.yaml: %w", o.Name, err)
+			}
+		}
 	}
 	return nil
 }

@@ -28,7 +28,7 @@ type awareFlags struct {
 
 func (a *awareFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&a.enabled, "hpa-awareness", false, "read each ScaledObject's HPA (RBAC: get HPAs, scale subresources, scaledobjects) and export the predicted replicas, the limiting rule and configuration warnings")
-	fs.StringVar(&a.kubeconfig, "kubeconfig", "", "kubeconfig for HPA awareness (default: the pod's service account)")
+	fs.StringVar(&a.kubeconfig, "kubeconfig", "", "kubeconfig for --hpa-awareness and --external-metrics-config (default: the pod's service account)")
 	fs.Float64Var(&a.tolerance, "hpa-tolerance", 0.1, "the cluster's --horizontal-pod-autoscaler-tolerance, for the HPA model")
 	fs.BoolVar(&a.gate, "hpa-configurable-tolerance", true, "whether the cluster's HPAConfigurableTolerance gate is on (default on from Kubernetes 1.35)")
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -30,6 +31,7 @@ type serveConfig struct {
 	maxTriggers        int
 	pushTokenFile      string
 	aware              awareFlags
+	standalone         standaloneFlags
 	log                logFlags
 }
 
@@ -49,6 +51,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.maxTriggers, "max-triggers", 100000, "most distinct triggers held at once (0: no limit)")
 	fs.StringVar(&c.pushTokenFile, "push-token-file", "", "file holding the bearer token of POST /v1/push, where gateways push request counts for inference triggers (unset: no push endpoint)")
 	c.aware.register(fs)
+	c.standalone.register(fs)
 	c.log.register(fs)
 }
 
@@ -68,7 +71,7 @@ func (c *serveConfig) validate() error {
 		return fmt.Errorf("--max-triggers %d: must not be negative", c.maxTriggers)
 	}
 	c.engine.IdleTTL = c.idleTriggerTTL
-	return c.aware.validate()
+	return errors.Join(c.aware.validate(), c.standalone.validate())
 }
 
 func runServe(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
@@ -128,7 +131,21 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, started func(
 	if started != nil {
 		started(srv)
 	}
-	return srv.Run(ctx)
+	if cfg.standalone.config == "" {
+		return srv.Run(ctx)
+	}
+	// Without KEDA: the external metrics API and the leader's loops run
+	// beside the gRPC server; the first to fail stops the others.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	standaloneErr := make(chan error, 1)
+	go func() {
+		defer cancel()
+		standaloneErr <- runStandalone(ctx, cfg.standalone, cfg.aware.kubeconfig, eng, parsers, log)
+	}()
+	runErr := srv.Run(ctx)
+	cancel()
+	return errors.Join(runErr, <-standaloneErr)
 }
 
 // inferenceEnv lends inference triggers Kubernetes discovery and, with

@@ -44,7 +44,10 @@ type Trigger struct {
 	MaxReplicas int32
 	// CooldownPeriod is how long demand must stay inactive before 1 -> 0.
 	CooldownPeriod time.Duration
-	Metadata       map[string]string
+	// NodeLeadTime, when set, keeps node headroom for the demand expected
+	// this far ahead (a CapacityBuffer or balloon pods; pkg/nodehints).
+	NodeLeadTime time.Duration
+	Metadata     map[string]string
 
 	parsed *server.ParsedTrigger // set by validate
 }
@@ -157,6 +160,9 @@ func (c *Config) validate(parsers map[string]server.Parser) error {
 			fail(p+".minReplicas", strconv.Itoa(int(t.MinReplicas)), "must not be negative")
 		case t.MaxReplicas >= 1 && t.MinReplicas > t.MaxReplicas:
 			fail(p+".minReplicas", strconv.Itoa(int(t.MinReplicas)), "must not exceed maxReplicas (%d)", t.MaxReplicas)
+		}
+		if t.NodeLeadTime < 0 || t.NodeLeadTime > time.Hour {
+			fail(p+".nodeLeadTime", t.NodeLeadTime.String(), "must be between 0 and 1h")
 		}
 		if t.CooldownPeriod < 0 {
 			fail(p+".cooldownPeriod", t.CooldownPeriod.String(), "must not be negative")

@@ -29,6 +29,7 @@ type (
 		MinReplicas    any             `json:"minReplicas"`
 		MaxReplicas    any             `json:"maxReplicas"`
 		CooldownPeriod any             `json:"cooldownPeriod"`
+		NodeLeadTime   any             `json:"nodeLeadTime"`
 		Metadata       map[string]any  `json:"metadata"`
 	}
 	fileTarget struct {
@@ -78,6 +79,7 @@ func decode(data []byte) (*Config, error) {
 		t.MinReplicas = d.int32("minReplicas", ft.MinReplicas, DefaultMinReplicas)
 		t.MaxReplicas = d.int32("maxReplicas", ft.MaxReplicas, 0)
 		t.CooldownPeriod = d.duration("cooldownPeriod", ft.CooldownPeriod, DefaultCooldownPeriod)
+		t.NodeLeadTime = d.duration("nodeLeadTime", ft.NodeLeadTime, 0)
 		t.Metadata = d.metadata(ft.Metadata)
 		errs = append(errs, d.errs...)
 	}

@@ -92,3 +92,6 @@ func freePort() (int, error) {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
+
+// FreePort is freePort for tests that start their own servers.
+func FreePort() (int, error) { return freePort() }

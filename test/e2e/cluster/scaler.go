@@ -54,7 +54,7 @@ func (s *Scaler) Start(ctx context.Context) error {
 		"--grpc-addr", s.Addr(), "--http-addr", "127.0.0.1:" + strconv.Itoa(s.HTTP),
 		"--poll-interval", "500ms", "--shutdown-timeout", "5s", "--log-level", "debug",
 	}, s.Args...)
-	p, err := start(s.Dir, "scaler-"+strconv.Itoa(s.starts), s.Bin, args, nil)
+	p, err := start(s.Dir, "scaler-"+strconv.Itoa(s.GRPCPort)+"-"+strconv.Itoa(s.starts), s.Bin, args, nil)
 	if err != nil {
 		return err
 	}

@@ -50,3 +50,8 @@ app.kubernetes.io/part-of: tide
 {{- define "tide.image" -}}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
 {{- end }}
+
+{{/* The ConfigMap holding standalone mode's triggers.yaml. */}}
+{{- define "tide.triggersConfigMap" -}}
+{{- default (printf "%s-triggers" (include "tide.fullname" .)) .Values.standalone.existingConfigMap }}
+{{- end }}
