@@ -16,39 +16,55 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/tide-scaler/tide/test/e2e/cluster"
 )
 
-// TestStandalone: a cluster without KEDA. A plain autoscaling/v2 HPA reads
-// our external metric; the scaler owns 0 -> 1 and 1 -> 0 under a Lease
-// held by one of two replicas; balloon pods keep headroom while the HPA's
-// rate limit holds the workload below the predicted demand; killing the
-// leader hands over to the other replica without a flap.
-func TestStandalone(t *testing.T) {
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
-	defer cancel()
+// standaloneEnv is a cluster without KEDA, a Kafka topic with 6
+// partitions, a paused Deployment with a plain HPA on our external metric
+// (scale-up limited to 1 pod per 3 s, so demand runs ahead of the count:
+// the headroom the node hints keep) and n scaler replicas serving it.
+type standaloneEnv struct {
+	t        *testing.T
+	ctx      context.Context
+	c        *cluster.Cluster
+	cl       *kgo.Client
+	scalers  []*cluster.Scaler
+	ids      []string
+	apiPorts []int
+}
+
+const (
+	saNS, saName, saGroup, saTopic = "default", "orders", "standalone-workers", "standalone-orders"
+)
+
+func newStandaloneEnv(t *testing.T, ctx context.Context, replicas int, before func(*cluster.Cluster)) *standaloneEnv {
+	t.Helper()
 	cdir, err := os.MkdirTemp("", "tide-e2e-standalone-")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() {
+	t.Cleanup(func() {
 		if !t.Failed() {
 			os.RemoveAll(cdir)
 		} else {
 			t.Logf("logs kept in %s", cdir)
 		}
-	}()
+	})
 	c, err := cluster.Start(ctx, kube.Bin, cdir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Stop()
-
-	const ns, name, group = "default", "orders", "standalone-workers"
-	cl := topic(t, "standalone-orders", group, 6)
-	dir := cdir
-	config := filepath.Join(dir, "triggers.yaml")
+	t.Cleanup(c.Stop)
+	if before != nil {
+		before(c)
+	}
+	e := &standaloneEnv{t: t, ctx: ctx, c: c, cl: topic(t, saTopic+"-"+strconv.Itoa(replicas), saGroup, 6)}
+	config := filepath.Join(cdir, "triggers.yaml")
 	if err := os.WriteFile(config, []byte(fmt.Sprintf(`triggers:
 - name: orders
   namespace: default
@@ -62,44 +78,43 @@ func TestStandalone(t *testing.T) {
     source: kafka
     bootstrapServers: %q
     consumerGroup: %q
-    topic: standalone-orders
+    topic: %s-%d
     lagThreshold: "10"
-`, strings.Join(kafka.ListenAddrs(), ","), group)), 0o600); err != nil {
+`, strings.Join(kafka.ListenAddrs(), ","), saGroup, saTopic, replicas)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-
-	// Two replicas; the APIService points at the first one's API.
-	var scalers []*cluster.Scaler
-	var apiPorts []int
-	for _, id := range []string{"replica-a", "replica-b"} {
+	for i := range replicas {
+		id := "replica-" + string(rune('a'+i))
 		port, err := cluster.FreePort()
 		if err != nil {
 			t.Fatal(err)
 		}
-		s, err := cluster.NewScaler(scaler.Bin, dir, "--kubeconfig", c.Kubeconfig,
+		s, err := cluster.NewScaler(scaler.Bin, cdir, "--kubeconfig", c.Kubeconfig,
 			"--external-metrics-config", config, "--external-metrics-port", strconv.Itoa(port),
-			"--external-metrics-bind-address", "127.0.0.1", "--external-metrics-cert-dir", filepath.Join(dir, id),
-			"--lease-namespace", ns, "--lease-identity", id, "--standalone-interval", "500ms")
+			"--external-metrics-bind-address", "127.0.0.1", "--external-metrics-cert-dir", filepath.Join(cdir, id),
+			"--lease-namespace", saNS, "--lease-identity", id, "--standalone-interval", "500ms")
 		if err != nil {
 			t.Fatal(err)
 		}
 		if err := s.Start(ctx); err != nil {
 			t.Fatal(err)
 		}
-		defer s.Stop()
-		scalers, apiPorts = append(scalers, s), append(apiPorts, port)
+		t.Cleanup(func() { _ = s.Stop() })
+		e.scalers, e.ids, e.apiPorts = append(e.scalers, s), append(e.ids, id), append(e.apiPorts, port)
 	}
-	if err := c.RegisterExternalMetrics(ctx, ns, apiPorts[0]); err != nil {
+	if err := c.RegisterExternalMetrics(ctx, saNS, e.apiPorts[0]); err != nil {
 		t.Fatal(err)
 	}
+	e.workload()
+	return e
+}
 
-	// The workload, paused at 0, and a plain HPA on our metric. Its
-	// scale-up is rate-limited to 1 pod per 3 s, so demand runs ahead of
-	// the replica count for a while: the balloon's headroom.
+func (e *standaloneEnv) workload() {
+	t, c, ctx := e.t, e.c, e.ctx
 	zero := int32(0)
-	labels := map[string]string{"app": name}
-	_, err = c.Client.AppsV1().Deployments(ns).Create(ctx, &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+	labels := map[string]string{"app": saName}
+	_, err := c.Client.AppsV1().Deployments(saNS).Create(ctx, &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: saName, Namespace: saNS},
 		Spec: appsv1.DeploymentSpec{Replicas: &zero, Selector: &metav1.LabelSelector{MatchLabels: labels},
 			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{Containers: []corev1.Container{{
 				Name: "worker", Image: "registry.invalid/worker:1",
@@ -110,10 +125,10 @@ func TestStandalone(t *testing.T) {
 		t.Fatal(err)
 	}
 	one, zeroWindow := int32(1), int32(0)
-	_, err = c.Client.AutoscalingV2().HorizontalPodAutoscalers(ns).Create(ctx, &autoscalingv2.HorizontalPodAutoscaler{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+	_, err = c.Client.AutoscalingV2().HorizontalPodAutoscalers(saNS).Create(ctx, &autoscalingv2.HorizontalPodAutoscaler{
+		ObjectMeta: metav1.ObjectMeta{Name: saName, Namespace: saNS},
 		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
-			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: name},
+			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: saName},
 			MinReplicas:    &one, MaxReplicas: 6,
 			Metrics: []autoscalingv2.MetricSpec{{Type: autoscalingv2.ExternalMetricSourceType, External: &autoscalingv2.ExternalMetricSource{
 				Metric: autoscalingv2.MetricIdentifier{Name: "orders-lag", Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"trigger": "orders"}}},
@@ -130,43 +145,59 @@ func TestStandalone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec := func() int32 {
-		d, err := c.Client.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return *d.Spec.Replicas
-	}
-	wait := func(what string, timeout time.Duration, cond func() bool) {
-		t.Helper()
-		deadline := time.Now().Add(timeout)
-		for !cond() {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: not after %s (replicas %d)\n%s\nreplica-a:\n%s\nreplica-b:\n%s", what, timeout, spec(), hpaStatus(c, ns, name),
-					scalers[0].Proc().Tail(15), scalers[1].Proc().Tail(15))
-			}
-			time.Sleep(100 * time.Millisecond) // polling the API server for an event
-		}
-	}
+}
 
-	wait("a leader is elected", 60*time.Second, func() bool { return leaseHolder(c, ns) != "" })
-	leader := leaseHolder(c, ns)
+func (e *standaloneEnv) spec() int32 {
+	d, err := e.c.Client.AppsV1().Deployments(saNS).Get(e.ctx, saName, metav1.GetOptions{})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return *d.Spec.Replicas
+}
+
+func (e *standaloneEnv) wait(what string, timeout time.Duration, cond func() bool) {
+	e.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			var tails strings.Builder
+			for i, s := range e.scalers {
+				fmt.Fprintf(&tails, "%s:\n%s\n", e.ids[i], s.Proc().Tail(15))
+			}
+			e.t.Fatalf("%s: not after %s (replicas %d)\n%s\n%s", what, timeout, e.spec(), hpaStatus(e.c, saNS, saName), tails.String())
+		}
+		time.Sleep(100 * time.Millisecond) // polling the API server for an event
+	}
+}
+
+// TestStandalone: a cluster without KEDA. A plain autoscaling/v2 HPA reads
+// our external metric; the scaler owns 0 -> 1 and 1 -> 0 under a Lease
+// held by one of two replicas; balloon pods keep headroom while the HPA's
+// rate limit holds the workload below the predicted demand; killing the
+// leader hands over to the other replica without a flap.
+func TestStandalone(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
+	defer cancel()
+	e := newStandaloneEnv(t, ctx, 2, nil)
+	c := e.c
+	e.wait("a leader is elected", 60*time.Second, func() bool { return leaseHolder(c, saNS) != "" })
+	leader := leaseHolder(c, saNS)
 	t.Logf("leader: %s", leader)
 
-	produce(t, cl, 100) // lag 100 over 6 partitions: 6 replicas (capped)
-	wait("0 -> 1 by the scaler", 30*time.Second, func() bool { return spec() >= 1 })
+	produce(t, e.cl, 100) // lag 100 over 6 partitions: 6 replicas (capped)
+	e.wait("0 -> 1 by the scaler", 30*time.Second, func() bool { return e.spec() >= 1 })
 	balloonSeen := int32(0)
-	wait("the HPA scales to 6 while the balloon holds headroom", 90*time.Second, func() bool {
-		if b, err := c.Client.AppsV1().Deployments(ns).Get(ctx, name+"-tide-balloon", metav1.GetOptions{}); err == nil && b.Spec.Replicas != nil {
+	e.wait("the HPA scales to 6 while the balloon holds headroom", 90*time.Second, func() bool {
+		if b, err := c.Client.AppsV1().Deployments(saNS).Get(ctx, saName+"-tide-balloon", metav1.GetOptions{}); err == nil && b.Spec.Replicas != nil {
 			balloonSeen = max(balloonSeen, *b.Spec.Replicas)
 		}
-		return spec() == 6
+		return e.spec() == 6
 	})
 	if balloonSeen == 0 {
 		t.Errorf("no balloon replicas while the HPA ramped up 1 pod per 3 s towards a demand of 6")
 	}
-	wait("the balloon goes once the workload has caught up", 60*time.Second, func() bool {
-		_, err := c.Client.AppsV1().Deployments(ns).Get(ctx, name+"-tide-balloon", metav1.GetOptions{})
+	e.wait("the balloon goes once the workload has caught up", 60*time.Second, func() bool {
+		_, err := c.Client.AppsV1().Deployments(saNS).Get(ctx, saName+"-tide-balloon", metav1.GetOptions{})
 		return apierrors.IsNotFound(err)
 	})
 	pc, err := c.Client.SchedulingV1().PriorityClasses().Get(ctx, "tide-balloon", metav1.GetOptions{})
@@ -178,38 +209,78 @@ func TestStandalone(t *testing.T) {
 	// APIService is re-pointed at the survivor, as a Service's endpoints
 	// would drop the dead pod.
 	survivor := 0
-	for i, s := range scalers {
-		if leader == []string{"replica-a", "replica-b"}[i] {
+	for i, s := range e.scalers {
+		if e.ids[i] == leader {
 			s.Kill()
 		} else {
 			survivor = i
 		}
 	}
-	if err := c.RegisterExternalMetrics(ctx, ns, apiPorts[survivor]); err != nil {
+	if err := c.RegisterExternalMetrics(ctx, saNS, e.apiPorts[survivor]); err != nil {
 		t.Fatal(err)
 	}
-	wait("the other replica takes the Lease", 60*time.Second, func() bool { h := leaseHolder(c, ns); return h != "" && h != leader })
-	if r := spec(); r != 6 {
+	e.wait("the other replica takes the Lease", 60*time.Second, func() bool { h := leaseHolder(c, saNS); return h != "" && h != leader })
+	if r := e.spec(); r != 6 {
 		t.Errorf("replicas %d after the handover, want 6 (no flap)", r)
 	}
 
-	commitAll(t, cl, "standalone-orders", group)
-	wait("the HPA goes to its minimum, 1", 60*time.Second, func() bool { return spec() == 1 })
-	wait("1 -> 0 by the new leader after the cooldown", 60*time.Second, func() bool { return spec() == 0 })
+	commitAll(t, e.cl, saTopic+"-2", saGroup)
+	e.wait("the HPA goes to its minimum, 1", 60*time.Second, func() bool { return e.spec() == 1 })
+	e.wait("1 -> 0 by the new leader after the cooldown", 60*time.Second, func() bool { return e.spec() == 0 })
 
-	evs, err := c.Client.CoreV1().Events(ns).List(ctx, metav1.ListOptions{})
+	evs, err := c.Client.CoreV1().Events(saNS).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	counts := map[string]int32{}
-	for _, e := range evs.Items {
-		if e.InvolvedObject.Name == name {
-			counts[e.Reason] += max(e.Count, 1)
+	for _, ev := range evs.Items {
+		if ev.InvolvedObject.Name == saName {
+			counts[ev.Reason] += max(ev.Count, 1)
 		}
 	}
 	if counts["TideScaledFromZero"] != 1 || counts["TideScaledToZero"] != 1 {
 		t.Errorf("events %v, want exactly one TideScaledFromZero and one TideScaledToZero (one writer)", counts)
 	}
+}
+
+// TestStandaloneCapacityBuffer: with the CapacityBuffer CRD installed the
+// headroom goes into a CapacityBuffer for the workload instead of balloon
+// pods, and the buffer is removed once the workload has caught up.
+func TestStandaloneCapacityBuffer(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
+	defer cancel()
+	e := newStandaloneEnv(t, ctx, 1, func(c *cluster.Cluster) {
+		if out, err := c.Kubectl(ctx, "apply", "-f", "testdata/capacitybuffer-crd.yaml"); err != nil {
+			t.Fatalf("install the CapacityBuffer CRD: %v\n%s", err, out)
+		}
+		if out, err := c.Kubectl(ctx, "wait", "--for=condition=Established", "crd/capacitybuffers.autoscaling.x-k8s.io", "--timeout=30s"); err != nil {
+			t.Fatalf("CRD not established: %v\n%s", err, out)
+		}
+	})
+	gvr := schema.GroupVersionResource{Group: "autoscaling.x-k8s.io", Version: "v1beta1", Resource: "capacitybuffers"}
+	produce(t, e.cl, 100)
+	var bufferSeen int64
+	e.wait("the HPA scales to 6 while a CapacityBuffer holds headroom", 90*time.Second, func() bool {
+		if b, err := e.c.Dynamic.Resource(gvr).Namespace(saNS).Get(ctx, saName+"-tide-buffer", metav1.GetOptions{}); err == nil {
+			r, _, _ := unstructured.NestedInt64(b.Object, "spec", "replicas")
+			kind, _, _ := unstructured.NestedString(b.Object, "spec", "scalableRef", "kind")
+			if kind != "Deployment" {
+				t.Fatalf("buffer's scalableRef kind %q, want Deployment", kind)
+			}
+			bufferSeen = max(bufferSeen, r)
+		}
+		return e.spec() == 6
+	})
+	if bufferSeen == 0 {
+		t.Error("no CapacityBuffer replicas while the HPA ramped up towards a demand of 6")
+	}
+	if _, err := e.c.Client.AppsV1().Deployments(saNS).Get(ctx, saName+"-tide-balloon", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("a balloon Deployment exists although the CapacityBuffer CRD is installed (%v)", err)
+	}
+	e.wait("the buffer goes once the workload has caught up", 60*time.Second, func() bool {
+		_, err := e.c.Dynamic.Resource(gvr).Namespace(saNS).Get(ctx, saName+"-tide-buffer", metav1.GetOptions{})
+		return apierrors.IsNotFound(err)
+	})
 }
 
 func leaseHolder(c *cluster.Cluster, ns string) string {
