@@ -21,6 +21,9 @@ const (
 	// opt-in (minReplicas: 0), so a missing key never idles a workload.
 	DefaultMinReplicas    = 1
 	DefaultCooldownPeriod = 5 * time.Minute
+	// DefaultNodeLeadTime is the lead time of nodeHints: true: about what
+	// a cloud node takes to join and become ready.
+	DefaultNodeLeadTime = 3 * time.Minute
 )
 
 // Config is the standalone configuration: the triggers whose metrics the

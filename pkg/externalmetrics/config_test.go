@@ -213,3 +213,36 @@ func FuzzConfig(f *testing.F) {
 		}
 	})
 }
+
+func TestNodeHintsDefault(t *testing.T) {
+	for _, tc := range []struct {
+		extra string
+		want  time.Duration
+		err   string
+	}{
+		{"", 0, ""},
+		{"  nodeHints: true\n", DefaultNodeLeadTime, ""},
+		{"  nodeHints: false\n", 0, ""},
+		{"  nodeHints: true\n  nodeLeadTime: 90s\n", 90 * time.Second, ""},
+		{"  nodeLeadTime: 2m\n", 2 * time.Minute, ""},
+		{"  nodeHints: sure\n", 0, "triggers[0].nodeHints"},
+		{"  nodeLeadTime: 2h\n", 0, "triggers[0].nodeLeadTime"},
+	} {
+		doc := "triggers:\n- name: q\n  namespace: ns\n  scaleTarget: {apiVersion: apps/v1, kind: Deployment, name: q}\n  maxReplicas: 3\n" +
+			tc.extra + "  metadata: {source: redis, address: \"r:6379\", listName: jobs}\n"
+		c, err := ParseConfig([]byte(doc), nil)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%q: err %v, want one naming %s", tc.extra, err, tc.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%q: %v", tc.extra, err)
+			continue
+		}
+		if got := c.Triggers[0].NodeLeadTime; got != tc.want {
+			t.Errorf("%q: nodeLeadTime %v, want %v", tc.extra, got, tc.want)
+		}
+	}
+}

@@ -30,6 +30,7 @@ type (
 		MaxReplicas    any             `json:"maxReplicas"`
 		CooldownPeriod any             `json:"cooldownPeriod"`
 		NodeLeadTime   any             `json:"nodeLeadTime"`
+		NodeHints      any             `json:"nodeHints"`
 		Metadata       map[string]any  `json:"metadata"`
 	}
 	fileTarget struct {
@@ -79,7 +80,19 @@ func decode(data []byte) (*Config, error) {
 		t.MinReplicas = d.int32("minReplicas", ft.MinReplicas, DefaultMinReplicas)
 		t.MaxReplicas = d.int32("maxReplicas", ft.MaxReplicas, 0)
 		t.CooldownPeriod = d.duration("cooldownPeriod", ft.CooldownPeriod, DefaultCooldownPeriod)
-		t.NodeLeadTime = d.duration("nodeLeadTime", ft.NodeLeadTime, 0)
+		// nodeHints: true turns headroom on with the default lead time;
+		// a nodeLeadTime turns it on with its own.
+		def := time.Duration(0)
+		switch h := ft.NodeHints.(type) {
+		case nil:
+		case bool:
+			if h {
+				def = DefaultNodeLeadTime
+			}
+		default:
+			d.fail("nodeHints", h, "want true or false")
+		}
+		t.NodeLeadTime = d.duration("nodeLeadTime", ft.NodeLeadTime, def)
 		t.Metadata = d.metadata(ft.Metadata)
 		errs = append(errs, d.errs...)
 	}
