@@ -1,0 +1,423 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/tide-scaler/tide/internal/fdcapture"
+	"github.com/tide-scaler/tide/internal/testredis"
+	pb "github.com/tide-scaler/tide/proto/externalscaler"
+)
+
+// secretMarker is the one credential every secret-bearing input carries: it
+// must never come back out of the scaler.
+const secretMarker = "MARKER-s3cr3t-7f3a9c"
+
+// controlMarker is sent as the value of a key that is NOT a secret; invalid
+// metadata errors name the key and the value, so it must come back. It
+// proves the capture of each path actually sees echoed values.
+const controlMarker = "CONTROL-n0ts3cr3t-4b1d"
+
+// lockedBuffer is a bytes.Buffer safe for the scaler's concurrent writers.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// streams collects every captured output by name.
+type streams struct {
+	mu  sync.Mutex
+	out map[string]*lockedBuffer
+}
+
+func (s *streams) get(name string) *lockedBuffer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.out == nil {
+		s.out = map[string]*lockedBuffer{}
+	}
+	if s.out[name] == nil {
+		s.out[name] = &lockedBuffer{}
+	}
+	return s.out[name]
+}
+
+func (s *streams) printf(name, format string, args ...any) {
+	fmt.Fprintf(s.get(name), format+"\n", args...)
+}
+
+// assertNoMarker fails naming every stream that holds the secret, with the
+// offending lines.
+func (s *streams) assertNoMarker(t *testing.T) {
+	t.Helper()
+	s.mu.Lock()
+	names := make([]string, 0, len(s.out))
+	for n := range s.out {
+		names = append(names, n)
+	}
+	s.mu.Unlock()
+	sort.Strings(names)
+	for _, n := range names {
+		text := s.get(n).String()
+		if !strings.Contains(text, secretMarker) {
+			t.Logf("stream %-28s %7d bytes, no secret", n, len(text))
+			continue
+		}
+		var lines []string
+		for _, l := range strings.Split(text, "\n") {
+			if strings.Contains(l, secretMarker) {
+				lines = append(lines, "    "+l)
+			}
+		}
+		t.Errorf("SECRET LEAK in stream %q (%d lines):\n%s", n, len(lines), strings.Join(lines, "\n"))
+	}
+}
+
+// waitFor polls cond every 10 ms until it holds or d passes.
+func waitFor(d time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(d)
+	for {
+		if cond() {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// secretVariants gives the marker as password, passwordFromEnv (as KEDA
+// forwards it: the resolved value) and passwordFile.
+func secretVariants(passwordFile string) map[string]map[string]string {
+	return map[string]map[string]string{
+		"password":        {"password": secretMarker},
+		"passwordFromEnv": {"passwordFromEnv": secretMarker},
+		"passwordFile":    {"passwordFile": passwordFile},
+	}
+}
+
+func merge(ms ...map[string]string) map[string]string {
+	out := map[string]string{}
+	for _, m := range ms {
+		for k, v := range m {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+type secretTrigger struct {
+	name    string
+	md      map[string]string
+	control bool // carries controlMarker in a non-secret key; its error must echo it
+}
+
+func secretTriggers(t *testing.T, redisAddr, passwordFile string) []secretTrigger {
+	var out []secretTrigger
+	for v, secret := range secretVariants(passwordFile) {
+		out = append(out,
+			secretTrigger{name: "kafka-unreachable-" + v, md: merge(map[string]string{
+				"source": "kafka", "bootstrapServers": "127.0.0.1:1", "consumerGroup": "g-" + v, "topic": "orders",
+				"sasl": "plaintext", "username": "alice"}, secret)},
+			secretTrigger{name: "redis-wrongpass-" + v, md: merge(map[string]string{
+				"source": "redis", "address": redisAddr, "listName": "jobs-" + v}, secret)},
+			secretTrigger{name: "redis-unreachable-" + v, md: merge(map[string]string{
+				"source": "redis", "address": "127.0.0.1:1", "listName": "jobs-" + v}, secret)},
+		)
+	}
+	out = append(out,
+		// Invalid metadata next to a secret: the error names the bad key,
+		// never the credential.
+		secretTrigger{name: "kafka-bad-sasl", md: map[string]string{
+			"source": "kafka", "bootstrapServers": "127.0.0.1:1", "consumerGroup": "g", "topic": "orders",
+			"sasl": "bogus", "username": "alice", "password": secretMarker}},
+		secretTrigger{name: "kafka-password-no-sasl-user", md: map[string]string{
+			"source": "kafka", "bootstrapServers": "127.0.0.1:1", "consumerGroup": "g", "topic": "orders",
+			"sasl": "plaintext", "password": secretMarker}},
+		secretTrigger{name: "kafka-ca-not-pem", md: map[string]string{
+			"source": "kafka", "bootstrapServers": "127.0.0.1:1", "consumerGroup": "g", "topic": "orders",
+			"tls": "enable", "ca": secretMarker}},
+		secretTrigger{name: "redis-ca-not-pem", md: map[string]string{
+			"source": "redis", "address": "127.0.0.1:1", "listName": "jobs", "enableTLS": "true", "ca": secretMarker}},
+		secretTrigger{name: "redis-keyPassword", md: map[string]string{
+			"source": "redis", "address": "127.0.0.1:1", "listName": "jobs", "keyPassword": secretMarker}},
+		// Positive control: a non-secret bad value is echoed.
+		secretTrigger{name: "control-bad-lagThreshold", control: true, md: map[string]string{
+			"source": "kafka", "bootstrapServers": "127.0.0.1:1", "consumerGroup": "g", "topic": "orders",
+			"lagThreshold": controlMarker, "sasl": "plaintext", "username": "alice", "password": secretMarker}},
+	)
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out
+}
+
+// TestSecretsNeverLeak sends one marker secret as every credential through
+// serve (all RPCs, /metrics, /v1/push, debug logs) and explain, and checks
+// the marker appears in none of what comes back.
+func TestSecretsNeverLeak(t *testing.T) {
+	dir := t.TempDir()
+	passwordFile := filepath.Join(dir, "password")
+	tokenFile := filepath.Join(dir, "push-token")
+	for _, p := range []string{passwordFile, tokenFile} {
+		if err := os.WriteFile(p, []byte(secretMarker+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const otherPass = "other-pass-0d9e"
+	rs := testredis.Start(t, testredis.Config{Args: []string{"--requirepass", otherPass}, Password: otherPass})
+	triggers := secretTriggers(t, rs.Addr, passwordFile)
+
+	// Positive control on the inputs: the marker really is in what we send.
+	var sent strings.Builder
+	for _, tr := range triggers {
+		fmt.Fprintf(&sent, "%v\n", tr.md)
+	}
+	if b, _ := os.ReadFile(passwordFile); !strings.Contains(sent.String()+string(b), secretMarker) {
+		t.Fatal("control: the marker is not in the inputs; the test would prove nothing")
+	}
+
+	// Libraries may log on their own (go-redis's pool logger writes to the
+	// process's stderr): capture fd 2 too.
+	var out streams
+	stopStderr, err := fdcapture.Stderr()
+	if err != nil {
+		t.Fatalf("capture stderr: %v", err)
+	}
+	stopped := false
+	stop := func() {
+		if !stopped {
+			stopped = true
+			out.get("process fd 2 (library loggers)").Write([]byte(stopStderr()))
+		}
+	}
+	defer stop()
+	t.Run("serve", func(t *testing.T) { secretServe(t, &out, triggers, tokenFile) })
+	t.Run("explain", func(t *testing.T) { secretExplain(t, &out, triggers) })
+	stop()
+	if fdcapture.Supported && !strings.Contains(out.get("process fd 2 (library loggers)").String(), "redis:") {
+		t.Error("control: go-redis's own logger wrote nothing to the captured fd 2; is the capture working?")
+	}
+	out.assertNoMarker(t)
+	if t.Failed() {
+		t.Log("a stream above holds the marker secret: a credential leaks; see the lines quoted")
+	}
+}
+
+var servingLine = regexp.MustCompile(`msg=serving grpc=(\S+) http=(\S+)`)
+
+func secretServe(t *testing.T, out *streams, triggers []secretTrigger, tokenFile string) {
+	ctx, cancel := context.WithCancel(context.Background())
+	stderr, stdout := out.get("serve/stderr (debug log)"), out.get("serve/stdout")
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0",
+			"--log-level", "debug", "--push-token-file", tokenFile, "--poll-interval", "200ms",
+			"--first-sample-timeout", "1s", "--stream-repeat", "200ms", "--shutdown-timeout", "2s"},
+			env(nil), stdout, stderr)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			out.printf("serve/return", "%v", err)
+		case <-time.After(10 * time.Second):
+			t.Error("serve did not stop")
+		}
+	})
+	var grpcAddr, httpAddr string
+	if !waitFor(10*time.Second, func() bool {
+		m := servingLine.FindStringSubmatch(stderr.String())
+		if m != nil {
+			grpcAddr, httpAddr = m[1], m[2]
+		}
+		return m != nil
+	}) {
+		select {
+		case err := <-done:
+			t.Fatalf("serve exited: %v\n%s", err, stderr.String())
+		default:
+		}
+		t.Fatalf("serve never logged its addresses:\n%s", stderr.String())
+	}
+
+	conn, err := grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	client := pb.NewExternalScalerClient(conn)
+
+	var wg sync.WaitGroup
+	for _, tr := range triggers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			secretRPCs(t, out, client, tr, stderr)
+		}()
+	}
+	wg.Wait()
+
+	// HTTP: /metrics (labels), /healthz, /readyz and the push endpoint.
+	hc := &http.Client{Timeout: 5 * time.Second}
+	do := func(name, method, path, auth, body string) (int, string) {
+		req, err := http.NewRequest(method, "http://"+httpAddr+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			out.printf("http/"+name, "error: %v", err)
+			t.Errorf("%s: %v", name, err)
+			return 0, ""
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		var hdr bytes.Buffer
+		_ = resp.Header.Write(&hdr)
+		out.printf("http/"+name, "%s\n%s\n%s", resp.Status, hdr.String(), b)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := do("push-wrong-token", "POST", "/v1/push", "Bearer not-the-token", `{"model":"m","count":1}`); code != http.StatusUnauthorized {
+		t.Errorf("push with a wrong token: %d %q; want 401", code, body)
+	}
+	if code, body := do("push-marker-as-basic", "POST", "/v1/push", "Basic "+secretMarker, `{"model":"m","count":1}`); code != http.StatusUnauthorized {
+		t.Errorf("push with Basic auth: %d %q; want 401", code, body)
+	}
+	if code, body := do("push-right-token", "POST", "/v1/push", "Bearer "+secretMarker, `{"model":"m","count":1}`); code != http.StatusNoContent {
+		t.Errorf("push with the token: %d %q; want 204", code, body)
+	}
+	if code, body := do("push-right-token-bad-body", "POST", "/v1/push", "Bearer "+secretMarker, `{"model":"m","count":"x","extra":1}`); code != http.StatusBadRequest {
+		t.Errorf("push with a bad body: %d %q; want 400", code, body)
+	}
+	do("healthz", "GET", "/healthz", "", "")
+	do("readyz", "GET", "/readyz", "", "")
+	if code, body := do("metrics", "GET", "/metrics", "", ""); code != http.StatusOK || !strings.Contains(body, "tide_") {
+		t.Errorf("/metrics: %d, no tide_ series", code)
+	}
+	// Positive control on the log capture: serve logs at debug level, and
+	// the failing streams were logged.
+	if log := stderr.String(); !strings.Contains(log, "level=DEBUG") {
+		t.Errorf("control: no debug lines captured from serve:\n%s", log)
+	}
+}
+
+// secretRPCs calls every RPC for one trigger and records responses and
+// errors.
+func secretRPCs(t *testing.T, out *streams, client pb.ExternalScalerClient, tr secretTrigger, stderr *lockedBuffer) {
+	name := "grpc/" + tr.name
+	ref := &pb.ScaledObjectRef{Name: tr.name, Namespace: "secrets", ScalerMetadata: tr.md}
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
+	defer cancel()
+
+	spec, err := client.GetMetricSpec(ctx, ref)
+	out.printf(name, "GetMetricSpec: %v err=%v", spec, err)
+	if tr.control {
+		if err == nil || !strings.Contains(err.Error(), controlMarker) {
+			t.Errorf("control %s: GetMetricSpec error %v does not echo the bad non-secret value", tr.name, err)
+		}
+	}
+	metricName := "unknown"
+	if len(spec.GetMetricSpecs()) > 0 {
+		metricName = spec.GetMetricSpecs()[0].GetMetricName()
+	}
+	m, err := client.GetMetrics(ctx, &pb.GetMetricsRequest{ScaledObjectRef: ref, MetricName: metricName})
+	out.printf(name, "GetMetrics(%s): %v err=%v", metricName, m, err)
+	if err == nil && !tr.control {
+		t.Errorf("%s: GetMetrics succeeded against a failing upstream: %v", tr.name, m)
+	}
+	a, err := client.IsActive(ctx, ref)
+	out.printf(name, "IsActive: %v err=%v", a, err)
+
+	sctx, scancel := context.WithTimeout(ctx, 3*time.Second)
+	defer scancel()
+	stream, err := client.StreamIsActive(sctx, ref)
+	if err != nil {
+		out.printf(name, "StreamIsActive: err=%v", err)
+		return
+	}
+	recv := make(chan struct{})
+	go func() {
+		defer close(recv)
+		for {
+			r, err := stream.Recv()
+			out.printf(name, "StreamIsActive.Recv: %v err=%v", r, err)
+			if err != nil {
+				return
+			}
+		}
+	}()
+	// Keep the stream open until the scaler has logged a failed sample for
+	// it (or the stream ended), so the debug log path is exercised.
+	waitFor(2*time.Second, func() bool {
+		select {
+		case <-recv:
+			return true
+		default:
+		}
+		return strings.Contains(stderr.String(), "scaledobject="+tr.name+" ")
+	})
+	scancel()
+	<-recv
+}
+
+func secretExplain(t *testing.T, out *streams, triggers []secretTrigger) {
+	var wg sync.WaitGroup
+	for _, tr := range triggers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			args := []string{"explain", "--timeout", "2s", "--log-level", "debug"}
+			keys := make([]string, 0, len(tr.md))
+			for k := range tr.md {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				args = append(args, "-m", k+"="+tr.md[k])
+			}
+			stdout, stderr := out.get("explain/"+tr.name+"/stdout"), out.get("explain/"+tr.name+"/stderr")
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			err := run(ctx, args, env(nil), stdout, stderr)
+			out.printf("explain/"+tr.name+"/error", "%v", err)
+			if tr.control && (err == nil || !strings.Contains(err.Error(), controlMarker)) {
+				t.Errorf("control %s: explain error %v does not echo the bad non-secret value", tr.name, err)
+			}
+			if err == nil && !tr.control {
+				// A failing upstream may still be explained (as an error
+				// line); record, don't require an error.
+				out.printf("explain/"+tr.name+"/error", "explain returned nil")
+			}
+		}()
+	}
+	wg.Wait()
+}
