@@ -228,18 +228,24 @@ func TestStandalone(t *testing.T) {
 	e.wait("the HPA goes to its minimum, 1", 60*time.Second, func() bool { return e.spec() == 1 })
 	e.wait("1 -> 0 by the new leader after the cooldown", 60*time.Second, func() bool { return e.spec() == 0 })
 
-	evs, err := c.Client.CoreV1().Events(saNS).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	counts := map[string]int32{}
-	for _, ev := range evs.Items {
-		if ev.InvolvedObject.Name == saName {
-			counts[ev.Reason] += max(ev.Count, 1)
+	// Events are recorded asynchronously: wait for the second one, then
+	// check that each write has exactly one.
+	counts := func() map[string]int32 {
+		evs, err := c.Client.CoreV1().Events(saNS).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
 		}
+		n := map[string]int32{}
+		for _, ev := range evs.Items {
+			if ev.InvolvedObject.Name == saName {
+				n[ev.Reason] += max(ev.Count, 1)
+			}
+		}
+		return n
 	}
-	if counts["TideScaledFromZero"] != 1 || counts["TideScaledToZero"] != 1 {
-		t.Errorf("events %v, want exactly one TideScaledFromZero and one TideScaledToZero (one writer)", counts)
+	e.wait("the TideScaledToZero Event", 30*time.Second, func() bool { return counts()["TideScaledToZero"] > 0 })
+	if n := counts(); n["TideScaledFromZero"] != 1 || n["TideScaledToZero"] != 1 {
+		t.Errorf("events %v, want exactly one TideScaledFromZero and one TideScaledToZero (one writer)", n)
 	}
 }
 
