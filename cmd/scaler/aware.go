@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
@@ -56,22 +57,30 @@ func restConfig(kubeconfig string) (*rest.Config, error) {
 	return cfg, nil
 }
 
-// lookup builds the HPA reader: typed and dynamic clients and a discovery
-// RESTMapper for scale targets of any kind.
-func (a *awareFlags) lookup(log *slog.Logger) (*kube.Lookup, error) {
-	cfg, err := restConfig(a.kubeconfig)
+// kubeClients are the typed and dynamic clients and a discovery
+// RESTMapper (for scale targets of any kind) of the kubeconfig's cluster.
+func kubeClients(kubeconfig string) (kubernetes.Interface, dynamic.Interface, meta.RESTMapper, error) {
+	cfg, err := restConfig(kubeconfig)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	kc, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("kubernetes client: %w", err)
+		return nil, nil, nil, fmt.Errorf("kubernetes client: %w", err)
 	}
 	dc, err := dynamic.NewForConfig(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("dynamic client: %w", err)
+		return nil, nil, nil, fmt.Errorf("dynamic client: %w", err)
 	}
-	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(kc.Discovery()))
+	return kc, dc, restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(kc.Discovery())), nil
+}
+
+// lookup builds the HPA reader.
+func (a *awareFlags) lookup(log *slog.Logger) (*kube.Lookup, error) {
+	kc, dc, mapper, err := kubeClients(a.kubeconfig)
+	if err != nil {
+		return nil, err
+	}
 	return kube.NewLookup(kc, dc, mapper, kube.Options{Logger: log}), nil
 }
 

@@ -10,11 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"k8s.io/client-go/discovery/cached/memory"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/restmapper"
-
 	"github.com/tide-scaler/tide/pkg/externalmetrics"
 	"github.com/tide-scaler/tide/pkg/server"
 	"github.com/tide-scaler/tide/pkg/standalone"
@@ -70,19 +65,10 @@ func (s *standaloneFlags) validate() error {
 // runStandalone serves the external metrics API and runs the leader's
 // loops until ctx ends. Both read the engine the gRPC service reads.
 func runStandalone(ctx context.Context, s standaloneFlags, kubeconfig string, r server.Reader, parsers map[string]server.Parser, log *slog.Logger) error {
-	cfg, err := restConfig(kubeconfig)
+	kc, dc, mapper, err := kubeClients(kubeconfig)
 	if err != nil {
 		return err
 	}
-	kc, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return fmt.Errorf("kubernetes client: %w", err)
-	}
-	dc, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		return fmt.Errorf("dynamic client: %w", err)
-	}
-	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(kc.Discovery()))
 	file, err := externalmetrics.OpenConfigFile(s.config, parsers, log)
 	if err != nil {
 		return err
@@ -99,7 +85,7 @@ func runStandalone(ctx context.Context, s standaloneFlags, kubeconfig string, r 
 	wg.Go(func() {
 		defer cancel()
 		errs[0] = externalmetrics.Serve(ctx, externalmetrics.Options{
-			ConfigFile: s.config, SecurePort: s.port, BindAddress: s.bindAddress, CertDir: s.certDir,
+			ConfigFile: s.config, Config: file, SecurePort: s.port, BindAddress: s.bindAddress, CertDir: s.certDir,
 			TLSCertFile: s.certFile, TLSKeyFile: s.keyFile, Kubeconfig: kubeconfig,
 			Reader: r, Parsers: parsers, Logger: log,
 		})

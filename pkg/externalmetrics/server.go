@@ -23,6 +23,10 @@ type Options struct {
 	// ConfigFile is the YAML trigger configuration, reloaded when it
 	// changes (a mounted ConfigMap in Kubernetes).
 	ConfigFile string
+	// Config, when set, is an already open ConfigFile whose owner watches
+	// it: Serve reads it instead of opening and watching ConfigFile a
+	// second time (the standalone loops share the same file).
+	Config *ConfigFile
 	// ReloadInterval is how often ConfigFile is checked (default
 	// DefaultReloadInterval).
 	ReloadInterval time.Duration
@@ -79,9 +83,12 @@ func Serve(ctx context.Context, o Options) error {
 	if o.ReloadInterval <= 0 {
 		o.ReloadInterval = DefaultReloadInterval
 	}
-	cf, err := OpenConfigFile(o.ConfigFile, o.Parsers, o.Logger)
-	if err != nil {
-		return fmt.Errorf("external metrics config: %w", err)
+	cf, watch := o.Config, o.Config == nil
+	if watch {
+		var err error
+		if cf, err = OpenConfigFile(o.ConfigFile, o.Parsers, o.Logger); err != nil {
+			return fmt.Errorf("external metrics config: %w", err)
+		}
 	}
 	adapter, err := newAdapter(o)
 	if err != nil {
@@ -94,11 +101,13 @@ func Serve(ctx context.Context, o Options) error {
 	if _, err := adapter.Server(); err != nil {
 		return fmt.Errorf("external metrics API: %w", err)
 	}
-	watchCtx, stopWatch := context.WithCancel(ctx)
-	defer stopWatch()
-	ticker := time.NewTicker(o.ReloadInterval)
-	defer ticker.Stop()
-	go cf.Watch(watchCtx, ticker.C)
+	if watch {
+		watchCtx, stopWatch := context.WithCancel(ctx)
+		defer stopWatch()
+		ticker := time.NewTicker(o.ReloadInterval)
+		defer ticker.Stop()
+		go cf.Watch(watchCtx, ticker.C)
+	}
 
 	o.Logger.Info("serving external metrics API", "config", o.ConfigFile, "triggers", len(cf.Current().Triggers))
 	return adapter.Run(ctx)

@@ -131,3 +131,10 @@ func ceilReplicas(x float64) int32 {
 func nonNegative(r int32) int32 {
 	return max(r, 0)
 }
+
+// FromZero is the replica count the AverageValue arithmetic derives from a
+// plain value and target with no replicas running: what a source decides
+// for metricMode replicas, in the HPA's own milli units.
+func FromZero(value, target float64) int64 {
+	return int64(AverageValueReplicas(Milli(value), Milli(target), 0, DefaultTolerances))
+}

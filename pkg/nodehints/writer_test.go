@@ -5,7 +5,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -18,21 +17,11 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	kubefake "k8s.io/client-go/kubernetes/fake"
+
+	"github.com/tide-scaler/tide/internal/testclock"
 )
 
 var bufferGVR = schema.GroupVersionResource{Group: "autoscaling.x-k8s.io", Version: "v1beta1", Resource: "capacitybuffers"}
-
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // mapper is what discovery would say: apps always, CapacityBuffer when the
 // CRD is installed.
@@ -72,7 +61,7 @@ type wrig struct {
 	w     *Writer
 	kc    *kubefake.Clientset
 	dc    *dynamicfake.FakeDynamicClient
-	clock *clock
+	clock *testclock.Clock
 }
 
 func newWriterRig(t *testing.T, m meta.RESTMapper, objs ...runtime.Object) *wrig {
@@ -80,7 +69,7 @@ func newWriterRig(t *testing.T, m meta.RESTMapper, objs ...runtime.Object) *wrig
 	kc := kubefake.NewClientset(objs...)
 	dc := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
 		map[schema.GroupVersionResource]string{bufferGVR: "CapacityBufferList"})
-	c := &clock{now: t0}
+	c := testclock.New(t0)
 	return &wrig{w: NewWriter(kc, dc, m, Options{Now: c.Now}), kc: kc, dc: dc, clock: c}
 }
 

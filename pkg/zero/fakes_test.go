@@ -19,21 +19,9 @@ import (
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	kubefake "k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/tide-scaler/tide/internal/testclock"
 )
-
-// clock is the injected time source; tests move it instead of sleeping
-// through a cooldown.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // scales is a fake API server's scale subresource for Deployments: the
 // dynamic fake's tracker has no subresources, so reactors answer GET and
@@ -181,7 +169,7 @@ type rig struct {
 	scales *scales
 	dc     *dynamicfake.FakeDynamicClient
 	act    *activity
-	clock  *clock
+	clock  *testclock.Clock
 }
 
 func newRig(replicas map[string]int32) *rig {
@@ -189,7 +177,7 @@ func newRig(replicas map[string]int32) *rig {
 	return &rig{
 		kc: kubefake.NewClientset(), scales: s, dc: newDynamic(s),
 		act:   &activity{lag: map[string]int{}, err: map[string]error{}},
-		clock: &clock{now: t0},
+		clock: testclock.New(t0),
 	}
 }
 

@@ -18,28 +18,16 @@ import (
 	kubefake "k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/tide-scaler/tide/internal/testclock"
 	"github.com/tide-scaler/tide/pkg/hpa"
 )
-
-// clock is an injected time source; tests move it instead of sleeping.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // cluster is a fake API server holding HPAs, ScaledObjects and the scale of
 // Deployment "worker".
 type cluster struct {
 	kc    *kubefake.Clientset
 	dc    *dynamicfake.FakeDynamicClient
-	clock *clock
+	clock *testclock.Clock
 	l     *Lookup
 }
 
@@ -83,7 +71,7 @@ func newCluster(t *testing.T, hpas []*autoscalingv2.HorizontalPodAutoscaler, sos
 	})
 	mapper := meta.NewDefaultRESTMapper([]schema.GroupVersion{{Group: "apps", Version: "v1"}})
 	mapper.Add(schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"}, meta.RESTScopeNamespace)
-	c := &clock{now: t0}
+	c := testclock.New(t0)
 	return &cluster{kc: kc, dc: dc, clock: c,
 		l: NewLookup(kc, dc, mapper, Options{Now: c.Now, CacheTTL: 15 * time.Second})}
 }

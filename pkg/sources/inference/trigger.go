@@ -44,7 +44,7 @@ func (t *Trigger) Activation() float64 { return t.activation }
 // and cheap; the windows already ran in the upstream.
 func (t *Trigger) Evaluate(s sources.Sample) sources.Measurement {
 	m := sources.Measurement{Value: s.Value, Active: s.Activity > t.activation,
-		Replicas: int64(hpa.AverageValueReplicas(hpa.Milli(s.Value), hpa.Milli(t.target), 0, hpa.DefaultTolerances))}
+		Replicas: hpa.FromZero(s.Value, t.target)}
 	if t.mode != ModePrometheus && len(s.Parts) > 0 && s.Parts[0].Name == "decision" {
 		m.Reason = s.Parts[0].Info
 	}

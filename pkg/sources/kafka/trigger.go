@@ -50,7 +50,7 @@ func (t *Trigger) Evaluate(s sources.Sample) sources.Measurement {
 	if t.evenDistribution && s.Capacity > 0 && m.Value > 0 {
 		m = t.snap(m, s.Capacity)
 	}
-	m.Replicas = fromZero(m.Value, t.lagThreshold)
+	m.Replicas = hpa.FromZero(m.Value, t.lagThreshold)
 	if t.lagTarget > 0 {
 		m = t.byLagTarget(s, m)
 	}
@@ -99,18 +99,12 @@ const (
 	RuleLagTarget        = "LagTarget"
 )
 
-// fromZero is the replica count the HPA's AverageValue arithmetic derives
-// from value and target with no replicas running.
-func fromZero(value, target float64) int64 {
-	return int64(hpa.AverageValueReplicas(hpa.Milli(value), hpa.Milli(target), 0, hpa.DefaultTolerances))
-}
-
 // snap raises m.Value so that the HPA, scaling from zero, proposes the
 // smallest factor of n partitions at or above what it proposes for m.Value.
 // A proposal of n or more needs no snapping: n is its own factor, and only
 // allowIdleConsumers leads beyond n, which asked for idle consumers.
 func (t *Trigger) snap(m sources.Measurement, n int) sources.Measurement {
-	r := int(hpa.AverageValueReplicas(hpa.Milli(m.Value), hpa.Milli(t.lagThreshold), 0, hpa.DefaultTolerances))
+	r := int(hpa.FromZero(m.Value, t.lagThreshold))
 	if r <= 0 || r >= n {
 		return m
 	}

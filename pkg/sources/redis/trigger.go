@@ -31,7 +31,7 @@ func (t *Trigger) Evaluate(s sources.Sample) sources.Measurement {
 	m := sources.Measurement{
 		Value:    s.Value,
 		Active:   s.Activity > t.activation,
-		Replicas: fromZero(s.Value, t.target),
+		Replicas: hpa.FromZero(s.Value, t.target),
 	}
 	if t.lagTarget > 0 {
 		m = t.byLagTarget(s, m)
@@ -67,12 +67,6 @@ func (t *Trigger) byLagTarget(s sources.Sample, m sources.Measurement) sources.M
 // Activation is the activation threshold: activationListLength or
 // activationLagCount.
 func (t *Trigger) Activation() float64 { return t.activation }
-
-// fromZero is the replica count the HPA's AverageValue arithmetic derives
-// from value and target with no replicas running.
-func fromZero(value, target float64) int64 {
-	return int64(hpa.AverageValueReplicas(hpa.Milli(value), hpa.Milli(target), 0, hpa.DefaultTolerances))
-}
 
 // metricName builds the default name of q, lowercased with every character
 // outside [a-z0-9.-] replaced by '-'. Names longer than 60 characters keep
