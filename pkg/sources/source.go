@@ -29,7 +29,7 @@ type Sample struct {
 	// (Kafka); nil when the source does not, or has not seen two polls yet.
 	Flow *Flow
 	// Notes are conditions worth telling a human once, such as "consumer
-	// group has no committed offsets". The engine logs each distinct note
+	// group has committed offsets for a topic that does not exist". The engine logs each distinct note
 	// once per query and exports it as a metric label.
 	Notes []string
 }

@@ -67,19 +67,17 @@ func TestPollSeveralGroupsAndTopics(t *testing.T) {
 	}
 }
 
-// TestPollGroupWithoutCommitsOrTopic: no error, zero, and a note.
+// TestPollGroupWithoutCommitsOrTopic: a topic-less query whose group never
+// committed has an unknown lag: NotFound naming the group, never a zero.
 func TestPollGroupWithoutCommitsOrTopic(t *testing.T) {
 	c := startCluster(t)
 	c.createTopic(t, 2, "events")
 	c.produce(t, "events", map[int32]int{0: 3})
 	tr := mustParse(t, c, map[string]string{"consumerGroup": "nobody"})
 	res := pollAt(t, open(t, tr), tr)
-	s := mustSample(t, res[0])
-	if s.Value != 0 || s.Activity != 0 || len(s.Parts) != 0 {
-		t.Errorf("sample %+v, want zero", s)
-	}
-	if len(s.Notes) != 1 || s.Notes[0] != noteNoCommits {
-		t.Errorf("notes %q, want %q", s.Notes, noteNoCommits)
+	err := res[0].Err
+	if !errors.Is(err, sources.ErrNotFound) || !strings.Contains(err.Error(), `"nobody"`) || !strings.Contains(err.Error(), "set topic") {
+		t.Fatalf("err = %v, want ErrNotFound naming the group and the fix", err)
 	}
 }
 

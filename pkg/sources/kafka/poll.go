@@ -11,11 +11,14 @@ import (
 	"github.com/tide-scaler/tide/pkg/sources"
 )
 
-// Notes a sample may carry; the engine logs each once per query.
-const (
-	noteNoCommits = "consumer group has no committed offsets and no topic is set"
-	noteGoneTopic = "consumer group has committed offsets for topic %q, which does not exist: ignored"
-)
+// noteGoneTopic is a note a sample may carry; the engine logs each once per
+// query.
+const noteGoneTopic = "consumer group has committed offsets for topic %q, which does not exist: ignored"
+
+// errNothingToMeasure fails a topic-less query whose group has no commits on
+// any existing topic. Its lag is unknown, not zero: a zero would scale the
+// consumers away (or keep them at zero, where they never commit), silently.
+var errNothingToMeasure = fmt.Errorf("has no committed offsets on any existing topic and the trigger sets no topic, so its lag is unknown (set topic): %w", sources.ErrNotFound)
 
 // Poll reads every query in one batched round: topic metadata (cached),
 // one OffsetFetch per consumer group, then one ListOffsets per partition
@@ -212,9 +215,6 @@ func (p *poll) resolveTopics(ctx context.Context) error {
 			}
 		}
 		slices.Sort(p.topics[i])
-		if len(p.topics[i]) == 0 {
-			p.notes[i] = append(p.notes[i], noteNoCommits)
-		}
 	}
 	slices.Sort(need)
 	if err := p.loadMetadata(ctx, slices.Compact(need), false); err != nil {
@@ -236,6 +236,9 @@ func (p *poll) resolveTopics(ctx context.Context) error {
 			}
 		}
 		p.topics[i] = kept
+		if p.queries[i] != nil && len(kept) == 0 {
+			p.fail(i, fmt.Errorf("consumer group %q %w", q.group, errNothingToMeasure))
+		}
 	}
 	return nil
 }
