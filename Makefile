@@ -13,7 +13,7 @@ FUZZ_TARGETS := ./pkg/sources/kafka:FuzzParse ./pkg/sources/redis:FuzzParse ./pk
 	./pkg/sources/inference:FuzzPush ./pkg/server:FuzzTriggerParse ./pkg/hpa:FuzzAverageValueReplicas ./pkg/hpa:FuzzSync \
 	./pkg/hpa:FuzzParseBehavior ./pkg/lagtime:FuzzStep ./pkg/nodehints:FuzzPredict ./pkg/externalmetrics:FuzzConfig
 
-.PHONY: demo test deps tools proto proto-check lint unit fuzz kedacompat e2e e2e-build bench build
+.PHONY: demo test deps tools proto proto-check lint unit fuzz kedacompat e2e e2e-build bench bench-compare build
 
 demo:
 	$(GO) run ./cmd/scaler demo
@@ -43,12 +43,14 @@ lint:
 	$(GO) vet ./...
 	cd test/kedacompat && $(GO) vet ./...
 	cd benchmarks && $(GO) vet ./...
+	cd benchmarks/compare && $(GO) vet ./...
 	cd test/e2e && $(GO) vet ./...
 	"$$(scripts/tools.sh --bin staticcheck)" ./...
 
 unit:
 	$(GO) test -race -count=1 ./...
 	cd benchmarks && $(GO) test -count=1 ./...   # the benchmark harnesses' own checks (fast)
+	cd benchmarks/compare && $(GO) test -count=1 ./...   # the side-by-side harness's report and schedule
 
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
@@ -71,3 +73,15 @@ e2e:
 # Go benchmarks (see benchmarks/README.md for the figures and how to read them).
 bench:
 	cd benchmarks && $(GO) test -run '^$$' -bench . -benchmem -count 5 -timeout 30m ./...
+
+# Tide side by side with KEDA v2.21.0's kafka, apache-kafka and redis
+# scalers on the same brokers, as ratios (benchmarks/results/README.md).
+# KEDA's dependency tree stays in benchmarks/compare's own go.mod; its first
+# build (also paid once by `make lint`, which vets it) takes ~17 min on 2
+# cores, then the Go build cache has it.
+BENCH_COMPARE_FLAGS ?=
+bench-compare: deps
+	cd benchmarks/compare && $(GO) build -o $(CURDIR)/bin/compare . && \
+		BENCH_COMPARE_COMMAND="make bench-compare$(if $(BENCH_COMPARE_FLAGS), BENCH_COMPARE_FLAGS='$(BENCH_COMPARE_FLAGS)')" \
+		$(CURDIR)/bin/compare run -out ../results -root $(CURDIR) $(BENCH_COMPARE_FLAGS)
+
