@@ -74,6 +74,14 @@ e2e:
 bench:
 	cd benchmarks && $(GO) test -run '^$$' -bench . -benchmem -count 5 -timeout 30m ./...
 
+# The real scaler binary holding 10,000 triggers (Kafka, Redis, inference)
+# and 10,000 StreamIsActive streams for 60 s, then SIGTERM (benchmarks/README.md
+# section 7; needs redis-server). Sizes: make load LOAD_FLAGS='-quick'.
+LOAD_FLAGS ?=
+.PHONY: load
+load:
+	cd benchmarks && $(GO) run ./load $(LOAD_FLAGS)
+
 # Tide side by side with KEDA v2.21.0's kafka, apache-kafka and redis
 # scalers on the same brokers, as ratios (benchmarks/results/README.md).
 # KEDA's dependency tree stays in benchmarks/compare's own go.mod; its first

@@ -16,9 +16,10 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/credentials"
 
 	"github.com/tide-scaler/tide/internal/fdcapture"
+	"github.com/tide-scaler/tide/internal/testpki"
 	"github.com/tide-scaler/tide/internal/testredis"
 	pb "github.com/tide-scaler/tide/proto/externalscaler"
 )
@@ -54,6 +55,9 @@ func (l *lockedBuffer) String() string {
 type streams struct {
 	mu  sync.Mutex
 	out map[string]*lockedBuffer
+	// keys are further secrets searched for beside the marker: lines of
+	// private keys' base64, which cannot carry the marker.
+	keys []string
 }
 
 func (s *streams) get(name string) *lockedBuffer {
@@ -83,20 +87,41 @@ func (s *streams) assertNoMarker(t *testing.T) {
 	}
 	s.mu.Unlock()
 	sort.Strings(names)
+	secrets := append([]string{secretMarker}, s.keys...)
+	leaks := func(l string) bool {
+		for _, sec := range secrets {
+			if strings.Contains(l, sec) {
+				return true
+			}
+		}
+		return false
+	}
 	for _, n := range names {
 		text := s.get(n).String()
-		if !strings.Contains(text, secretMarker) {
+		if !leaks(text) {
 			t.Logf("stream %-28s %7d bytes, no secret", n, len(text))
 			continue
 		}
 		var lines []string
 		for _, l := range strings.Split(text, "\n") {
-			if strings.Contains(l, secretMarker) {
+			if leaks(l) {
 				lines = append(lines, "    "+l)
 			}
 		}
 		t.Errorf("SECRET LEAK in stream %q (%d lines):\n%s", n, len(lines), strings.Join(lines, "\n"))
 	}
+}
+
+// keyMaterial is the base64 lines of a PEM private key: any one of them
+// in the output means the key leaked.
+func keyMaterial(pemKey string) []string {
+	var out []string
+	for _, l := range strings.Split(strings.TrimSpace(pemKey), "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "-----") {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // waitFor polls cond every 10 ms until it holds or d passes.
@@ -177,6 +202,88 @@ func secretTriggers(t *testing.T, redisAddr, passwordFile string) []secretTrigge
 	return out
 }
 
+// keyVariants gives a PEM value as key, keyFromEnv (the resolved value) and
+// keyFile.
+func keyVariants(key, pemValue, file string) map[string]map[string]string {
+	return map[string]map[string]string{
+		key:             {key: pemValue},
+		key + "FromEnv": {key + "FromEnv": pemValue},
+		key + "File":    {key + "File": file},
+	}
+}
+
+// moreSecretTriggers covers inference triggers (KEDA's prometheus auth
+// keys, which the inference source does not read, and credentials in
+// URLs), TLS private keys and Redis sentinel credentials. Private keys
+// cannot carry the marker: their base64 lines are searched for instead
+// (streams.keys).
+func moreSecretTriggers(sentinelAddr, otherPass, markerKeyFile string, pki, other *testpki.PKI) []secretTrigger {
+	var out []secretTrigger
+	prom := map[string]string{"source": "inference", "mode": "prometheus", "serverAddress": "http://127.0.0.1:1",
+		"query": "sum(vllm:num_requests_waiting)", "threshold": "4"}
+	for v, secret := range map[string]map[string]string{
+		"inline":  {"authModes": "bearer,basic", "username": "alice", "bearerToken": secretMarker, "password": secretMarker, "customAuthHeader": "X-Auth", "customAuthValue": secretMarker},
+		"FromEnv": {"authModes": "bearer,basic", "username": "alice", "bearerTokenFromEnv": secretMarker, "passwordFromEnv": secretMarker},
+	} {
+		out = append(out, secretTrigger{name: "inference-prom-keda-auth-" + v, md: merge(prom, secret)})
+	}
+	out = append(out,
+		secretTrigger{name: "inference-prom-url-credentials", md: merge(prom, map[string]string{
+			"serverAddress": "http://alice:" + secretMarker + "@127.0.0.1:1"})},
+		secretTrigger{name: "inference-scrape-url-credentials", md: map[string]string{
+			"source": "inference", "targets": "http://alice:" + secretMarker + "@127.0.0.1:1/metrics", "targetWaiting": "4"}},
+	)
+	for v, key := range keyVariants("key", pki.ClientKey, pki.ClientKeyFile) {
+		out = append(out,
+			secretTrigger{name: "redis-tls-" + v, md: merge(map[string]string{
+				"source": "redis", "address": "127.0.0.1:1", "listName": "jobs-" + v, "enableTLS": "true",
+				"ca": pki.CA, "cert": pki.ClientCert}, key)},
+			secretTrigger{name: "kafka-tls-" + v, md: merge(map[string]string{
+				"source": "kafka", "bootstrapServers": "127.0.0.1:1", "consumerGroup": "g-" + v, "topic": "orders",
+				"tls": "enable", "ca": pki.CA, "cert": pki.ClientCert}, key)},
+		)
+	}
+	out = append(out,
+		secretTrigger{name: "redis-tls-key-of-another-pair", md: map[string]string{
+			"source": "redis", "address": "127.0.0.1:1", "listName": "jobs", "enableTLS": "true",
+			"cert": pki.ClientCert, "key": other.ClientKey}},
+		secretTrigger{name: "kafka-tls-key-of-another-pair", md: map[string]string{
+			"source": "kafka", "bootstrapServers": "127.0.0.1:1", "consumerGroup": "g", "topic": "orders",
+			"tls": "enable", "cert": pki.ClientCert, "key": other.ClientKey}},
+		secretTrigger{name: "kafka-tls-key-marker-pem", md: map[string]string{
+			"source": "kafka", "bootstrapServers": "127.0.0.1:1", "consumerGroup": "g", "topic": "orders",
+			"tls": "enable", "cert": pki.ClientCert, "key": markerPEM}},
+		secretTrigger{name: "redis-tls-keyFile-marker-pem", md: map[string]string{
+			"source": "redis", "address": "127.0.0.1:1", "listName": "jobs", "enableTLS": "true",
+			"cert": pki.ClientCert, "keyFile": markerKeyFile}},
+		secretTrigger{name: "redis-sentinelPassword-without-sentinel", md: map[string]string{
+			"source": "redis", "address": "127.0.0.1:1", "listName": "jobs", "sentinelPassword": secretMarker}},
+		// The sentinel accepts otherPass; the master behind it, too: the
+		// marker as the master's password fails at the master.
+		secretTrigger{name: "redis-sentinel-master-wrongpass", md: map[string]string{
+			"source": "redis", "redisType": "sentinel", "address": sentinelAddr, "sentinelMaster": "mymaster",
+			"listName": "jobs", "sentinelPassword": otherPass, "password": secretMarker}},
+	)
+	for v, secret := range map[string]map[string]string{
+		"sentinelPassword":        {"sentinelPassword": secretMarker},
+		"sentinelPasswordFromEnv": {"sentinelPasswordFromEnv": secretMarker},
+	} {
+		out = append(out,
+			secretTrigger{name: "redis-sentinel-wrongpass-" + v, md: merge(map[string]string{
+				"source": "redis", "redisType": "sentinel", "address": sentinelAddr, "sentinelMaster": "mymaster",
+				"listName": "jobs-" + v, "sentinelUsername": "default", "password": otherPass}, secret)},
+			secretTrigger{name: "redis-sentinel-unreachable-" + v, md: merge(map[string]string{
+				"source": "redis", "redisType": "sentinel", "address": "127.0.0.1:1", "sentinelMaster": "mymaster",
+				"listName": "jobs-" + v}, secret)},
+		)
+	}
+	return out
+}
+
+// markerPEM is a private key block whose body is the marker: invalid key
+// material that must not be echoed by the error that rejects it.
+const markerPEM = "-----BEGIN EC PRIVATE KEY-----\n" + secretMarker + "\n-----END EC PRIVATE KEY-----\n"
+
 // TestSecretsNeverLeak sends one marker secret as every credential through
 // serve (all RPCs, /metrics, /v1/push, debug logs) and explain, and checks
 // the marker appears in none of what comes back.
@@ -189,9 +296,19 @@ func TestSecretsNeverLeak(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	markerKeyFile := filepath.Join(dir, "marker-key.pem")
+	if err := os.WriteFile(markerKeyFile, []byte(markerPEM), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	const otherPass = "other-pass-0d9e"
 	rs := testredis.Start(t, testredis.Config{Args: []string{"--requirepass", otherPass}, Password: otherPass})
-	triggers := secretTriggers(t, rs.Addr, passwordFile)
+	sn := testredis.StartSentinel(t, rs, testredis.SentinelConfig{Master: "mymaster", MasterPassword: otherPass, Password: otherPass})
+	// pki serves and authenticates serve's gRPC and HTTP and is the TLS
+	// material of triggers; other's key is a mismatched one.
+	pki, other := testpki.New(t), testpki.New(t)
+	triggers := append(secretTriggers(t, rs.Addr, passwordFile),
+		moreSecretTriggers(sn.Addr, otherPass, markerKeyFile, pki, other)...)
+	sort.Slice(triggers, func(i, j int) bool { return triggers[i].name < triggers[j].name })
 
 	// Positive control on the inputs: the marker really is in what we send.
 	var sent strings.Builder
@@ -205,6 +322,14 @@ func TestSecretsNeverLeak(t *testing.T) {
 	// Libraries may log on their own (go-redis's pool logger writes to the
 	// process's stderr): capture fd 2 too.
 	var out streams
+	for _, k := range []string{pki.ServerKey, pki.ClientKey, other.ClientKey} {
+		out.keys = append(out.keys, keyMaterial(k)...)
+	}
+	// Positive control on the key search: the client key's lines are in
+	// what the TLS triggers send.
+	if lines := keyMaterial(pki.ClientKey); len(lines) < 2 || !strings.Contains(sent.String(), lines[1]) {
+		t.Fatal("control: the client key's base64 is not in the inputs; the key search would prove nothing")
+	}
 	stopStderr, err := fdcapture.Stderr()
 	if err != nil {
 		t.Fatalf("capture stderr: %v", err)
@@ -217,11 +342,25 @@ func TestSecretsNeverLeak(t *testing.T) {
 		}
 	}
 	defer stop()
-	t.Run("serve", func(t *testing.T) { secretServe(t, &out, triggers, tokenFile) })
+	t.Run("serve", func(t *testing.T) { secretServe(t, &out, triggers, tokenFile, pki) })
 	t.Run("explain", func(t *testing.T) { secretExplain(t, &out, triggers) })
 	stop()
 	if fdcapture.Supported && !strings.Contains(out.get("process fd 2 (library loggers)").String(), "redis:") {
 		t.Error("control: go-redis's own logger wrote nothing to the captured fd 2; is the capture working?")
+	}
+	// Positive controls on the new paths: the sentinel refused the marker
+	// as its password, and the credential-bearing URLs were rejected by an
+	// error naming their key.
+	for stream, want := range map[string]string{
+		"grpc/redis-sentinel-wrongpass-sentinelPassword":        "WRONGPASS",
+		"grpc/redis-sentinel-wrongpass-sentinelPasswordFromEnv": "WRONGPASS",
+		"grpc/inference-prom-url-credentials":                   `metadata key "serverAddress"`,
+		"grpc/inference-scrape-url-credentials":                 `metadata key "targets"`,
+		"grpc/inference-prom-keda-auth-inline":                  "prometheus://127.0.0.1:1",
+	} {
+		if !strings.Contains(out.get(stream).String(), want) {
+			t.Errorf("control: stream %s does not mention %q:\n%s", stream, want, out.get(stream).String())
+		}
 	}
 	out.assertNoMarker(t)
 	if t.Failed() {
@@ -231,14 +370,18 @@ func TestSecretsNeverLeak(t *testing.T) {
 
 var servingLine = regexp.MustCompile(`msg=serving grpc=(\S+) http=(\S+)`)
 
-func secretServe(t *testing.T, out *streams, triggers []secretTrigger, tokenFile string) {
+func secretServe(t *testing.T, out *streams, triggers []secretTrigger, tokenFile string, pki *testpki.PKI) {
 	ctx, cancel := context.WithCancel(context.Background())
 	stderr, stdout := out.get("serve/stderr (debug log)"), out.get("serve/stdout")
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"serve", "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0",
 			"--log-level", "debug", "--push-token-file", tokenFile, "--poll-interval", "200ms",
-			"--first-sample-timeout", "1s", "--stream-repeat", "200ms", "--shutdown-timeout", "2s"},
+			"--first-sample-timeout", "1s", "--stream-repeat", "200ms", "--shutdown-timeout", "2s",
+			// Both listeners serve mTLS from key files whose contents must
+			// never be logged.
+			"--tls-cert", pki.ServerCertFile, "--tls-key", pki.ServerKeyFile, "--tls-client-ca", pki.CAFile,
+			"--http-tls-cert", pki.ServerCertFile, "--http-tls-key", pki.ServerKeyFile, "--http-tls-client-ca", pki.CAFile},
 			env(nil), stdout, stderr)
 	}()
 	t.Cleanup(func() {
@@ -266,7 +409,7 @@ func secretServe(t *testing.T, out *streams, triggers []secretTrigger, tokenFile
 		t.Fatalf("serve never logged its addresses:\n%s", stderr.String())
 	}
 
-	conn, err := grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(credentials.NewTLS(pki.ClientTLS(t))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,9 +427,9 @@ func secretServe(t *testing.T, out *streams, triggers []secretTrigger, tokenFile
 	wg.Wait()
 
 	// HTTP: /metrics (labels), /healthz, /readyz and the push endpoint.
-	hc := &http.Client{Timeout: 5 * time.Second}
+	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: pki.ClientTLS(t)}}
 	do := func(name, method, path, auth, body string) (int, string) {
-		req, err := http.NewRequest(method, "http://"+httpAddr+path, strings.NewReader(body))
+		req, err := http.NewRequest(method, "https://"+httpAddr+path, strings.NewReader(body))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -24,11 +24,13 @@ import (
 type serveConfig struct {
 	grpcAddr, httpAddr string
 	tls                server.TLSFiles
+	httpTLS            httpTLSFlags
 	engine             sources.Options
 	shutdownTimeout    time.Duration
 	idleTriggerTTL     time.Duration
 	streamRepeat       time.Duration
 	maxTriggers        int
+	maxStreams         int // per client connection
 	pushTokenFile      string
 	aware              awareFlags
 	standalone         standaloneFlags
@@ -41,6 +43,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.tls.Cert, "tls-cert", "", "PEM certificate for gRPC TLS (reloaded when the file changes)")
 	fs.StringVar(&c.tls.Key, "tls-key", "", "PEM private key for gRPC TLS")
 	fs.StringVar(&c.tls.ClientCA, "tls-client-ca", "", "PEM CA bundle; when set, clients must present a certificate it signed (mTLS)")
+	c.httpTLS.register(fs)
 	fs.DurationVar(&c.engine.PollInterval, "poll-interval", 2*time.Second, "how often each upstream is polled")
 	fs.DurationVar(&c.engine.PollTimeout, "poll-timeout", 0, "deadline of one poll (default: the poll interval)")
 	fs.DurationVar(&c.engine.FirstSampleTimeout, "first-sample-timeout", 2*time.Second, "deadline of the synchronous first sample of a new trigger")
@@ -49,6 +52,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long SIGTERM may take to drain streams and RPCs")
 	fs.DurationVar(&c.streamRepeat, "stream-repeat", 5*time.Second, "how often StreamIsActive repeats true while active")
 	fs.IntVar(&c.maxTriggers, "max-triggers", 100000, "most distinct triggers held at once (0: no limit)")
+	fs.IntVar(&c.maxStreams, "max-streams-per-client", 20000, "most StreamIsActive streams one client connection holds open at once (0: no limit)")
 	fs.StringVar(&c.pushTokenFile, "push-token-file", "", "file holding the bearer token of POST /v1/push, where gateways push request counts for inference triggers (unset: no push endpoint)")
 	c.aware.register(fs)
 	c.standalone.register(fs)
@@ -69,6 +73,9 @@ func (c *serveConfig) validate() error {
 	}
 	if c.maxTriggers < 0 {
 		return fmt.Errorf("--max-triggers %d: must not be negative", c.maxTriggers)
+	}
+	if c.maxStreams < 0 {
+		return fmt.Errorf("--max-streams-per-client %d: must not be negative", c.maxStreams)
 	}
 	c.engine.IdleTTL = c.idleTriggerTTL
 	return errors.Join(c.aware.validate(), c.standalone.validate())
@@ -95,6 +102,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 // serve runs the scaler until ctx ends. started, when not nil, is called
 // with the bound server once it is listening.
 func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, started func(*server.Server)) error {
+	httpTLS, err := cfg.httpTLS.config()
+	if err != nil {
+		return err
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	met := metrics.New(reg)
@@ -111,6 +122,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, started func(
 	}
 	parsers := server.DefaultParsers()
 	parsers["inference"] = server.InferenceParser(env)
+	parsers = withoutURLCredentials(parsers)
 	aware, err := cfg.aware.config(log, &cfg)
 	if err != nil {
 		return err
@@ -121,12 +133,16 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, started func(
 		ShutdownTimeout: cfg.shutdownTimeout, IdleTriggerTTL: cfg.idleTriggerTTL,
 		Service: server.ServiceConfig{
 			Reader: eng, Metrics: met, StreamRepeat: cfg.streamRepeat, MaxTriggers: cfg.maxTriggers, Parsers: parsers,
-			Awareness: aware,
+			Awareness: aware, MaxStreamsPerClient: cfg.maxStreams,
 		},
 		Gatherer: reg, Handlers: handlers, Logger: log,
 	})
 	if err != nil {
 		return err
+	}
+	if httpTLS != nil {
+		srv.ServeHTTPTLS(httpTLS)
+		log.Info("http endpoints serve TLS", "clientCertificates", httpTLS.ClientCAs != nil)
 	}
 	if started != nil {
 		started(srv)

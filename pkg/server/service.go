@@ -31,6 +31,9 @@ type ServiceConfig struct {
 	StreamRepeat time.Duration
 	// MaxTriggers bounds the parsed-trigger cache (0 = unbounded).
 	MaxTriggers int
+	// MaxStreamsPerClient bounds the StreamIsActive streams one client
+	// connection (peer address) holds open at once (0 = unbounded).
+	MaxStreamsPerClient int
 	// Awareness, when set, predicts each ScaledObject's HPA (needs RBAC to
 	// read HPAs and scale subresources).
 	Awareness *AwarenessConfig
@@ -41,6 +44,7 @@ type Service struct {
 	pb.UnimplementedExternalScalerServer
 	cfg      ServiceConfig
 	triggers *triggerCache
+	streams  *streamLimiter
 	drain    chan struct{}
 
 	// ctx ends the followers of stateful triggers (Close).
@@ -68,7 +72,8 @@ func NewService(cfg ServiceConfig) *Service {
 	tc := newTriggerCache(cfg.Parsers, cfg.MaxTriggers)
 	tc.size = cfg.Metrics.Triggers
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Service{cfg: cfg, triggers: tc, drain: make(chan struct{}), ctx: ctx, cancel: cancel}
+	s := &Service{cfg: cfg, triggers: tc, streams: newStreamLimiter(cfg.MaxStreamsPerClient),
+		drain: make(chan struct{}), ctx: ctx, cancel: cancel}
 	if cfg.Awareness != nil {
 		s.aware = newAwareness(*cfg.Awareness, cfg.Metrics, cfg.Logger)
 	}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"math/rand/v2"
 	"time"
 
 	"google.golang.org/grpc"
@@ -13,8 +14,16 @@ import (
 // It sends the current state when the first sample is known, every change
 // after that, and repeats `true` every StreamRepeat while active. KEDA
 // ignores `false` (scale-in always comes from polling), but sending it keeps
-// the stream honest for other clients.
+// the stream honest for other clients. A client connection holds at most
+// MaxStreamsPerClient of them; one more is ResourceExhausted.
 func (s *Service) StreamIsActive(ref *pb.ScaledObjectRef, stream grpc.ServerStreamingServer[pb.IsActiveResponse]) error {
+	// The per-client limit comes first: a rejected stream parses nothing,
+	// watches nothing and holds no ticker.
+	release, err := s.streams.acquire(stream.Context())
+	if err != nil {
+		return toStatus(err)
+	}
+	defer release()
 	p, err := s.trigger(ref)
 	if err != nil {
 		return toStatus(err)
@@ -29,7 +38,10 @@ func (s *Service) StreamIsActive(ref *pb.ScaledObjectRef, stream grpc.ServerStre
 	defer gauge.Dec()
 
 	ctx := stream.Context()
-	repeat := time.NewTicker(s.cfg.StreamRepeat)
+	// Streams opened together (KEDA reconnecting after a restart) would
+	// repeat in lockstep, a burst of one message per stream every period; a
+	// random first delay spreads their repeats over the period.
+	repeat := time.NewTimer(1 + rand.N(s.cfg.StreamRepeat))
 	defer repeat.Stop()
 	known, active := false, false
 	send := func(v bool) error {
@@ -59,6 +71,7 @@ func (s *Service) StreamIsActive(ref *pb.ScaledObjectRef, stream grpc.ServerStre
 				}
 			}
 		case <-repeat.C:
+			repeat.Reset(s.cfg.StreamRepeat)
 			if active {
 				if err := send(true); err != nil {
 					return err

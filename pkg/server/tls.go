@@ -87,3 +87,14 @@ func (k *keyPair) get() (*tls.Certificate, error) {
 	k.loaded, k.stamp = &c, stamp
 	return k.loaded, nil
 }
+
+// ServeHTTPTLS makes the HTTP listener (/metrics, /healthz, /readyz and
+// Config.Handlers) serve TLS with tc, typically from TLSFiles.Config, so the
+// key pair is re-read when it rotates and, with ClientCAs set, a client
+// without a certificate signed by them never reaches a handler. Call it after
+// New and before Run.
+func (s *Server) ServeHTTPTLS(tc *tls.Config) {
+	tc = tc.Clone()
+	tc.NextProtos = []string{"http/1.1"}
+	s.httpLis = tls.NewListener(s.httpLis, tc)
+}

@@ -167,15 +167,24 @@ func (e *Engine) Stats() Stats {
 // answer applies the staleness rules to an entry's state.
 func (e *Engine) answer(u *upstream, st *state, now time.Time) (Sample, error) {
 	if st.hasGood {
+		// A sample stamped after now means the clock went back since the
+		// poll: its true age is unknown, so it counts by its distance from
+		// now rather than as fresh until the clock catches up with it.
 		age := now.Sub(st.good.Time)
+		ahead := age < 0
+		age = age.Abs()
 		if st.err == nil {
 			if age > e.opts.staleAfter(u) {
+				if ahead {
+					return Sample{}, fmt.Errorf("%s: last sample is stamped %s ahead of the clock, which went back: %w",
+						u.ep.Name, age.Round(time.Millisecond), ErrUnavailable)
+				}
 				return Sample{}, fmt.Errorf("%s: last sample is %s old, polling has stalled: %w",
 					u.ep.Name, age.Round(time.Millisecond), ErrUnavailable)
 			}
 			return st.good, nil
 		}
-		if age <= e.opts.MaxStaleness {
+		if e.opts.MaxStaleness > 0 && age <= e.opts.MaxStaleness {
 			return st.good, nil
 		}
 	}

@@ -229,3 +229,29 @@ func TestSanitizeName(t *testing.T) {
 		t.Errorf("sanitizeName = %q", got)
 	}
 }
+
+// TestURLCredentialsNeverEchoed: a rejected URL's password is not in the
+// error, whichever key holds it.
+func TestURLCredentialsNeverEchoed(t *testing.T) {
+	const secret = "s3cr3t-marker"
+	cases := []struct {
+		name string
+		md   map[string]string
+	}{
+		{name: "serverAddress", md: map[string]string{"serverAddress": "http://alice:" + secret + "@prom:9090", "query": "sum(x)", "threshold": "1"}},
+		{name: "targets", md: map[string]string{"targets": "http://a:9000/metrics,http://bob:" + secret + "@b:9000/metrics"}},
+		{name: "targets with service", md: map[string]string{"targets": "http://bob:" + secret + "@b:9000/metrics", "service": "vllm"}},
+		{name: "unparsable", md: map[string]string{"targets": "http://bob:" + secret + "@b:9000/%zz"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse(sources.Metadata(tc.md), Env{})
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if strings.Contains(err.Error(), secret) {
+				t.Fatalf("error quotes the password: %v", err)
+			}
+		})
+	}
+}

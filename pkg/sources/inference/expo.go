@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"google.golang.org/protobuf/encoding/protodelim"
 	"io"
 	"math"
 	"mime"
@@ -135,15 +136,19 @@ func parseProto(body []byte, f expfmt.Format, wanted map[string]bool) (expositio
 	if f.FormatType() != expfmt.TypeProtoDelim {
 		return nil, fmt.Errorf("unsupported protobuf exposition %q", f)
 	}
-	dec := expfmt.NewDecoder(bytes.NewReader(body), f)
+	// Decoded with protodelim directly rather than expfmt's decoder, which
+	// reads with no size limit: a 14-byte body announcing a 2^62-byte message
+	// would allocate that much, or panic in makeslice.
+	r := bytes.NewReader(body)
+	opts := protodelim.UnmarshalOptions{MaxSize: maxScrapeBytes}
 	fams := map[string]*dto.MetricFamily{}
 	for {
 		mf := &dto.MetricFamily{}
-		if err := dec.Decode(mf); err != nil {
+		if err := opts.UnmarshalFrom(r, mf); err != nil {
 			if errors.Is(err, io.EOF) {
 				break
 			}
-			return nil, err
+			return nil, fmt.Errorf("malformed protobuf exposition: %w", err)
 		}
 		fams[mf.GetName()] = mf
 	}

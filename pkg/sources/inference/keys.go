@@ -87,9 +87,27 @@ var metricNameOK = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:.]*$`)
 func httpURL(key, raw string) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.Fragment != "" {
-		return nil, sources.Invalid(key, raw, "want an absolute http:// or https:// URL without credentials")
+		return nil, sources.Invalid(key, shown(raw), "want an absolute http:// or https:// URL without credentials")
 	}
 	return u, nil
+}
+
+// shown is a comma list of URLs as an error may quote it: each URL without
+// its userinfo, which may hold a password, and an unparsable element that
+// has an @ replaced whole.
+func shown(raw string) string {
+	parts := strings.Split(raw, ",")
+	for i, p := range parts {
+		u, err := url.Parse(strings.TrimSpace(p))
+		switch {
+		case err == nil && u.User != nil:
+			u.User = nil
+			parts[i] = u.String() + " (credentials removed)"
+		case err != nil && strings.Contains(p, "@"):
+			parts[i] = "(unparsable URL with credentials)"
+		}
+	}
+	return strings.Join(parts, ",")
 }
 
 // dnsLabel matches Kubernetes namespace and Service names (RFC 1123 label).

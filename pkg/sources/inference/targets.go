@@ -92,7 +92,7 @@ func parseTargets(md sources.Metadata, env Env) (*scrapeTargets, error) {
 	}
 	switch {
 	case md.Has("targets") && md.Has("service"):
-		return nil, sources.Invalid("targets", md["targets"], "set either targets or service, not both")
+		return nil, sources.Invalid("targets", shown(md["targets"]), "set either targets or service, not both")
 	case md.Has("targets"):
 		err = t.parseStatic(md)
 	case md.Has("service"):
@@ -117,7 +117,7 @@ func parseTargets(md sources.Metadata, env Env) (*scrapeTargets, error) {
 
 func (t *scrapeTargets) parseStatic(md sources.Metadata) error {
 	if md.Has("namespace") || md.Has("port") || md.Has("scheme") {
-		return sources.Invalid("targets", md["targets"], "namespace, port and scheme apply to service discovery only; put them in the URLs")
+		return sources.Invalid("targets", shown(md["targets"]), "namespace, port and scheme apply to service discovery only; put them in the URLs")
 	}
 	for _, raw := range md.List("targets") {
 		u, err := httpURL("targets", raw)
@@ -130,7 +130,7 @@ func (t *scrapeTargets) parseStatic(md sources.Metadata) error {
 		t.static = append(t.static, u.String())
 	}
 	if len(t.static) == 0 {
-		return sources.Invalid("targets", md["targets"], "lists no URL")
+		return sources.Invalid("targets", shown(md["targets"]), "lists no URL")
 	}
 	slices.Sort(t.static)
 	t.static = slices.Compact(t.static)

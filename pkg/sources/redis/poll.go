@@ -41,6 +41,13 @@ func (u *Upstream) Poll(ctx context.Context, now time.Time, queries []sources.Qu
 	}
 	p.run(ctx)
 	u.forget(now)
+	if u.cluster != nil && slices.ContainsFunc(p.results, func(r sources.Result) bool { return r.Err != nil }) {
+		// go-redis refreshes its slot map on a MOVED reply or every 60 s,
+		// and a dead master never answers MOVED: without this, a poll keeps
+		// dialling it for up to a minute after the cluster promoted its
+		// replica. The reload runs in the background for the next poll.
+		u.cluster.ReloadState(ctx)
+	}
 	return p.results
 }
 
