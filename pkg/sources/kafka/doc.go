@@ -9,7 +9,9 @@
 //
 //   - topic metadata only for the watched topics, cached and refreshed every
 //     30 s of poll time, or at once after a leader or unknown-topic error;
-//   - one OffsetFetch per distinct consumer group;
+//   - one OffsetFetch per distinct consumer group, sent to its coordinator,
+//     which is looked up (FindCoordinator) only the first time and after an
+//     error, not before every request as kafka-go's Client does;
 //   - one ListOffsets per partition leader for the log end offsets of every
 //     watched partition, and a second one per leader only when some query
 //     needs log start offsets (earliest policy, uncommitted partitions).

@@ -26,52 +26,61 @@ type commit struct {
 // groupCommits is one group's commits by topic and partition.
 type groupCommits map[string]map[int32]commit
 
-// fetchCommits reads a group's commits with one OffsetFetch: for the given
-// topic partitions, or, with topics nil, for every topic the group has
-// committed. kafka-go sends a nil topic list as a null array, which brokers
-// (2.0+, and kfake from v2) answer with every committed partition.
+// fetchCommits reads a group's commits with one OffsetFetch to its
+// coordinator: for the given topic partitions, or, with topics nil, for every
+// topic the group has committed.
 //
 // A group the broker does not know has committed nothing: kfake answers
-// GROUP_ID_NOT_FOUND for it, real brokers offsets of -1 without an error.
-// Coordinator errors (moved, loading, unavailable) are retried once, which
-// makes kafka-go look the coordinator up again.
+// GROUP_ID_NOT_FOUND for it (top level or per partition), real brokers
+// offsets of -1 without an error. Any error forgets the cached coordinator;
+// coordinator errors (moved, loading, unavailable) are retried once at once,
+// with a fresh lookup, and a failed connection is the next poll's.
 func (u *Upstream) fetchCommits(ctx context.Context, group string, topics map[string][]int) (groupCommits, error) {
 	var err error
 	for range 2 {
-		u.stats.offsetFetch.Add(1)
-		var res *kafkago.OffsetFetchResponse
-		res, err = u.client.OffsetFetch(ctx, &kafkago.OffsetFetchRequest{GroupID: group, Topics: topics})
-		if err == nil {
-			err = res.Error
+		var (
+			id int32
+			cs groupCommits
+		)
+		if id, err = u.coordinator(ctx, group); err == nil {
+			u.stats.offsetFetch.Add(1)
+			cs, err = u.offsetFetch(ctx, id, group, topics)
 		}
 		switch {
 		case err == nil:
-			return commitsOf(res), nil
+			return withoutUnknownGroup(cs), nil
 		case errors.Is(err, kafkago.GroupIdNotFound):
 			return groupCommits{}, nil
-		case ctx.Err() != nil || !coordinatorMoved(err):
+		}
+		u.coords.forget(group)
+		if ctx.Err() != nil || !coordinatorMoved(err) {
 			return nil, u.netError(err)
 		}
 	}
 	return nil, u.netError(err)
 }
 
+// withoutUnknownGroup drops partitions whose only news is that the group is
+// unknown (kfake answers GROUP_ID_NOT_FOUND per partition on older
+// versions): such a group has committed nothing.
+func withoutUnknownGroup(cs groupCommits) groupCommits {
+	for t, ps := range cs {
+		for p, c := range ps {
+			if errors.Is(c.err, kafkago.GroupIdNotFound) {
+				delete(ps, p)
+			}
+		}
+		if len(ps) == 0 {
+			delete(cs, t)
+		}
+	}
+	return cs
+}
+
 func coordinatorMoved(err error) bool {
 	return errors.Is(err, kafkago.NotCoordinatorForGroup) ||
 		errors.Is(err, kafkago.GroupCoordinatorNotAvailable) ||
 		errors.Is(err, kafkago.GroupLoadInProgress)
-}
-
-func commitsOf(res *kafkago.OffsetFetchResponse) groupCommits {
-	out := make(groupCommits, len(res.Topics))
-	for topic, ps := range res.Topics {
-		m := make(map[int32]commit, len(ps))
-		for _, p := range ps {
-			m[int32(p.Partition)] = commit{offset: p.CommittedOffset, err: p.Error}
-		}
-		out[topic] = m
-	}
-	return out
 }
 
 // Special ListOffsets timestamps.

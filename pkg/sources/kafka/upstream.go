@@ -22,6 +22,7 @@ type Upstream struct {
 	addr      net.Addr
 	nextID    atomic.Int32 // correlation ids of raw calls
 	stats     counters
+	coords    coordinators
 
 	mu   sync.Mutex
 	meta metadataCache
@@ -50,13 +51,16 @@ type Stats struct {
 	Polls               int64
 	MetadataRequests    int64
 	OffsetFetchRequests int64
-	ListOffsetsRequests int64
+	// FindCoordinatorRequests are sent when a group's coordinator is not
+	// known yet, or after an error forgot it.
+	FindCoordinatorRequests int64
+	ListOffsetsRequests     int64
 	// DescribeGroupsRequests are sent only for queries with lagTarget.
 	DescribeGroupsRequests int64
 }
 
 type counters struct {
-	polls, metadata, offsetFetch, listOffsets, describeGroups atomic.Int64
+	polls, metadata, offsetFetch, findCoordinator, listOffsets, describeGroups atomic.Int64
 }
 
 func newUpstream(c *cluster, tr *kafkago.Transport) *Upstream {
@@ -74,11 +78,12 @@ func newUpstream(c *cluster, tr *kafkago.Transport) *Upstream {
 // Stats returns the request counters, for benchmarks and telemetry.
 func (u *Upstream) Stats() Stats {
 	return Stats{
-		Polls:                  u.stats.polls.Load(),
-		MetadataRequests:       u.stats.metadata.Load(),
-		OffsetFetchRequests:    u.stats.offsetFetch.Load(),
-		ListOffsetsRequests:    u.stats.listOffsets.Load(),
-		DescribeGroupsRequests: u.stats.describeGroups.Load(),
+		Polls:                   u.stats.polls.Load(),
+		MetadataRequests:        u.stats.metadata.Load(),
+		OffsetFetchRequests:     u.stats.offsetFetch.Load(),
+		FindCoordinatorRequests: u.stats.findCoordinator.Load(),
+		ListOffsetsRequests:     u.stats.listOffsets.Load(),
+		DescribeGroupsRequests:  u.stats.describeGroups.Load(),
 	}
 }
 
