@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -103,11 +104,7 @@ func (rc *requestCounter) add(name string) {
 func (rc *requestCounter) snapshot() map[string]int {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
-	out := make(map[string]int, len(rc.byKey))
-	for k, v := range rc.byKey {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(rc.byKey)
 }
 
 // openSockets counts this process's open sockets (listeners included).

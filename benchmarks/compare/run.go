@@ -284,18 +284,18 @@ func ints(s string) ([]int, error) {
 
 func medianFootprint(fs []Footprint) Footprint {
 	pick := func(get func(Footprint) int64) int64 {
-		xs := make([]int64, len(fs))
+		xs := make([]float64, len(fs))
 		for i, f := range fs {
-			xs[i] = get(f)
+			xs[i] = float64(get(f))
 		}
-		slices.Sort(xs)
-		return xs[len(xs)/2]
+		return int64(median(xs))
 	}
 	return Footprint{
 		RSS:        pick(func(f Footprint) int64 { return f.RSS }),
 		PeakRSS:    pick(func(f Footprint) int64 { return f.PeakRSS }),
 		Heap:       pick(func(f Footprint) int64 { return f.Heap }),
 		Goroutines: int(pick(func(f Footprint) int64 { return int64(f.Goroutines) })),
+		FDs:        int(pick(func(f Footprint) int64 { return int64(f.FDs) })),
 	}
 }
 

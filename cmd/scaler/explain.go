@@ -164,7 +164,7 @@ func explain(ctx context.Context, f explainFlags, in explainInput, logger *slog.
 	read := func() (server.Explanation, error) {
 		rctx, cancel := context.WithTimeout(ctx, f.timeout)
 		defer cancel()
-		return server.Explain(rctx, eng, withoutURLCredentials(server.DefaultParsers()), in.metadata)
+		return server.Explain(rctx, eng, server.DefaultParsers(), in.metadata)
 	}
 	e, err := read()
 	if err != nil {

@@ -122,7 +122,6 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, started func(
 	}
 	parsers := server.DefaultParsers()
 	parsers["inference"] = server.InferenceParser(env)
-	parsers = withoutURLCredentials(parsers)
 	aware, err := cfg.aware.config(log, &cfg)
 	if err != nil {
 		return err

@@ -24,13 +24,23 @@ type Cluster struct {
 // and knows every other.
 func StartCluster(t testing.TB, masters int) *Cluster {
 	t.Helper()
+	return startCluster(t, masters, 0, 5*time.Second)
+}
+
+// startCluster starts masters masters with replicas replicas each and the
+// given cluster-node-timeout, creates the cluster with redis-cli and waits
+// until every node reports it healthy and complete.
+func startCluster(t testing.TB, masters, replicas int, nodeTimeout time.Duration) *Cluster {
+	t.Helper()
 	requireBinary(t, "redis-cli")
 	c := &Cluster{t: t}
-	addrs := make([]string, masters)
-	for i := range masters {
+	n := masters * (1 + replicas)
+	addrs := make([]string, n)
+	for i := range n {
 		s := newServer(t, Config{}, func(s *Server, port int) []string {
 			return append(s.baseArgs(port), "--cluster-enabled", "yes",
-				"--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000",
+				"--cluster-config-file", "nodes.conf",
+				"--cluster-node-timeout", strconv.Itoa(int(nodeTimeout.Milliseconds())),
 				"--cluster-port", strconv.Itoa(freePort(t)))
 		})
 		s.launchFree()
@@ -40,19 +50,20 @@ func StartCluster(t testing.TB, masters int) *Cluster {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	args := append([]string{"--cluster", "create"}, addrs...)
-	args = append(args, "--cluster-replicas", "0", "--cluster-yes")
+	args = append(args, "--cluster-replicas", strconv.Itoa(replicas), "--cluster-yes")
 	if out, err := exec.CommandContext(ctx, "redis-cli", args...).CombinedOutput(); err != nil {
 		t.Fatalf("testredis: redis-cli --cluster create: %v\n%s", err, out)
 	}
-	c.waitOK(ctx, masters)
+	c.waitOK(ctx, masters, n)
 	return c
 }
 
-// waitOK waits until every node reports the cluster healthy and complete.
-func (c *Cluster) waitOK(ctx context.Context, masters int) {
+// waitOK waits until every node reports the cluster healthy, complete, with
+// nodes known nodes and masters masters.
+func (c *Cluster) waitOK(ctx context.Context, masters, nodes int) {
 	c.t.Helper()
 	want := []string{"cluster_state:ok", "cluster_slots_assigned:16384",
-		"cluster_known_nodes:" + strconv.Itoa(masters), "cluster_size:" + strconv.Itoa(masters)}
+		"cluster_known_nodes:" + strconv.Itoa(nodes), "cluster_size:" + strconv.Itoa(masters)}
 	for _, n := range c.Nodes {
 		var last string
 		for {

@@ -3,7 +3,6 @@ package testredis
 import (
 	"context"
 	"fmt"
-	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -95,44 +94,10 @@ func (s *Server) WaitInfo(ctx context.Context, section, field, want string) erro
 // ReplicaOf to pair them.
 func StartReplicatedCluster(t testing.TB, masters int, nodeTimeout time.Duration) *Cluster {
 	t.Helper()
-	requireBinary(t, "redis-cli")
-	c := &Cluster{t: t}
-	n := 2 * masters
-	addrs := make([]string, n)
-	for i := range n {
-		s := newServer(t, Config{}, func(s *Server, port int) []string {
-			return append(s.baseArgs(port), "--cluster-enabled", "yes",
-				"--cluster-config-file", "nodes.conf",
-				"--cluster-node-timeout", strconv.Itoa(int(nodeTimeout.Milliseconds())),
-				"--cluster-port", strconv.Itoa(freePort(t)))
-		})
-		s.launchFree()
-		c.Nodes = append(c.Nodes, s)
-		addrs[i] = s.Addr
-	}
+	c := startCluster(t, masters, 1, nodeTimeout)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	args := append([]string{"--cluster", "create"}, addrs...)
-	args = append(args, "--cluster-replicas", "1", "--cluster-yes")
-	if out, err := exec.CommandContext(ctx, "redis-cli", args...).CombinedOutput(); err != nil {
-		t.Fatalf("testredis: redis-cli --cluster create: %v\n%s", err, out)
-	}
-	want := []string{"cluster_state:ok", "cluster_slots_assigned:16384",
-		"cluster_known_nodes:" + strconv.Itoa(n), "cluster_size:" + strconv.Itoa(masters)}
 	for _, s := range c.Nodes {
-		var last string
-		for {
-			info, err := s.Client().ClusterInfo(ctx).Result()
-			last = fmt.Sprint(info, err)
-			if err == nil && containsAll(info, want) {
-				break
-			}
-			select {
-			case <-ctx.Done():
-				t.Fatalf("testredis: cluster node %s not ready: %s", s.Addr, last)
-			case <-time.After(retryEvery):
-			}
-		}
 		role, err := s.Info(ctx, "replication", "role")
 		if err != nil {
 			t.Fatalf("testredis: %v", err)

@@ -128,15 +128,24 @@ func startServerWith(t *testing.T, adjust func(*ServiceConfig)) *harness {
 	if adjust != nil {
 		adjust(&sc)
 	}
-	srv, err := New(Config{
+	h := runServer(t, Config{
 		GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second,
 		Service: sc, Gatherer: reg, Logger: log,
 	})
+	h.src = src
+	return h
+}
+
+// runServer builds and runs the server of cfg, with a gRPC client on it;
+// both stop at cleanup.
+func runServer(t *testing.T, cfg Config) *harness {
+	t.Helper()
+	srv, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	h := &harness{src: src, srv: srv, cancel: cancel, done: make(chan error, 1)}
+	h := &harness{srv: srv, cancel: cancel, done: make(chan error, 1)}
 	go func() { h.done <- srv.Run(ctx) }()
 	conn, err := grpc.NewClient(srv.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {

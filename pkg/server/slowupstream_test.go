@@ -16,9 +16,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
 	"github.com/tide-scaler/tide/internal/testredis"
@@ -161,28 +159,12 @@ func startSlowServer(t *testing.T, opts sources.Options) *harness {
 	t.Cleanup(func() { eng.Close() })
 	parsers := DefaultParsers()
 	parsers["inference"] = InferenceParser(inference.Env{})
-	srv, err := New(Config{
+	return runServer(t, Config{
 		GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second, IdleTriggerTTL: 10 * time.Minute,
 		Service: ServiceConfig{Reader: eng, Metrics: met, StreamRepeat: 5 * time.Second, MaxTriggers: 100000,
 			Parsers: parsers, MaxStreamsPerClient: 20000},
 		Gatherer: reg, Logger: log,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	h := &harness{srv: srv, cancel: cancel, done: make(chan error, 1)}
-	go func() { h.done <- srv.Run(ctx) }()
-	conn, err := grpc.NewClient(srv.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.client = pb.NewExternalScalerClient(conn)
-	t.Cleanup(func() {
-		conn.Close()
-		h.stop(t)
-	})
-	return h
 }
 
 // slowBound bounds every wait of the test: a failure bound, never a claim
