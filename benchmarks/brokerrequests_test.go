@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/tide-scaler/tide/pkg/metadata"
 	"github.com/tide-scaler/tide/pkg/metrics"
 	"github.com/tide-scaler/tide/pkg/sources"
 	"github.com/tide-scaler/tide/pkg/sources/kafka"
@@ -81,7 +82,7 @@ func parseTriggers(tb testing.TB, c *lagCluster, n int) []*kafka.Trigger {
 	tb.Helper()
 	trs := make([]*kafka.Trigger, n)
 	for i := range trs {
-		tr, err := kafka.Parse(sources.Metadata(triggerMetadata(c, i)))
+		tr, err := kafka.Parse(metadata.Metadata(triggerMetadata(c, i)))
 		if err != nil {
 			tb.Fatal(err)
 		}

@@ -20,6 +20,9 @@ import (
 	"github.com/tide-scaler/tide/pkg/metrics"
 	"github.com/tide-scaler/tide/pkg/server"
 	"github.com/tide-scaler/tide/pkg/sources"
+	"github.com/tide-scaler/tide/pkg/sources/inference"
+	"github.com/tide-scaler/tide/pkg/trigger"
+	"github.com/tide-scaler/tide/pkg/trigger/builtin"
 	pb "github.com/tide-scaler/tide/proto/externalscaler"
 )
 
@@ -66,6 +69,7 @@ func BenchmarkGetMetrics(b *testing.B) {
 // scalerEnv is one in-process scaler with n warmed triggers and a client.
 type scalerEnv struct {
 	eng    *sources.Engine
+	cache  *trigger.Cache
 	cancel context.CancelFunc
 	done   chan error
 	conn   *grpc.ClientConn
@@ -112,10 +116,12 @@ func startScaler(n, queries int, md func(i int) map[string]string, want func(i i
 			env.close()
 		}
 	}()
+	env.cache = trigger.NewCache(trigger.CacheConfig{Registry: builtin.Registry(inference.Env{}), Reader: env.eng,
+		Max: 100000, Size: met.Triggers})
 	srv, err := server.New(server.Config{
 		GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0",
 		ShutdownTimeout: 5 * time.Second,
-		Service:         server.ServiceConfig{Reader: env.eng, Metrics: met, MaxTriggers: 100000},
+		Service:         server.ServiceConfig{Triggers: env.cache, Metrics: met},
 		Gatherer:        reg, Logger: discard,
 	})
 	if err != nil {
@@ -224,6 +230,9 @@ func (env *scalerEnv) close() {
 	if env.cancel != nil {
 		env.cancel()
 		<-env.done
+	}
+	if env.cache != nil {
+		env.cache.Close()
 	}
 	env.eng.Close()
 }

@@ -2,9 +2,8 @@ package main
 
 import (
 	"crypto/tls"
+	"errors"
 	"flag"
-	"fmt"
-	"os"
 
 	"github.com/tide-scaler/tide/pkg/server"
 )
@@ -23,36 +22,21 @@ func (h *httpTLSFlags) register(fs *flag.FlagSet) {
 
 // config is the listener's TLS configuration, nil when the flags are unset.
 // Every error names the flag at fault and never quotes a file's contents.
-// The key pair is loaded (and re-read on rotation) by server.TLSFiles.
 func (h *httpTLSFlags) config() (*tls.Config, error) {
-	f := h.files
-	switch {
-	case f.Cert == "" && f.Key == "" && f.ClientCA == "":
+	if !h.files.Enabled() {
 		return nil, nil
-	case f.Cert == "" || f.Key == "":
-		return nil, fmt.Errorf("--http-tls-cert and --http-tls-key are needed together (got --http-tls-cert %q, --http-tls-key %q)", f.Cert, f.Key)
 	}
-	for _, c := range []struct{ flag, path string }{
-		{"--http-tls-cert", f.Cert}, {"--http-tls-key", f.Key}, {"--http-tls-client-ca", f.ClientCA},
-	} {
-		if c.path == "" {
-			continue
-		}
-		fh, err := os.Open(c.path)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", c.flag, err)
-		}
-		fh.Close()
+	tc, err := h.files.Config()
+	return tc, flagError(err, "--http-tls-cert", "--http-tls-key", "--http-tls-client-ca")
+}
+
+// flagError names the flags of a server.FileError: cert, key and ca are
+// the flags of TLSFiles' Cert, Key and ClientCA.
+func flagError(err error, cert, key, ca string) error {
+	var fe *server.FileError
+	if !errors.As(err, &fe) {
+		return err
 	}
-	// The pair alone first, so that a bad pair and a bad CA are told apart:
-	// once the pair loads, the CA (readable, checked above) is all that can
-	// fail.
-	if _, err := (server.TLSFiles{Cert: f.Cert, Key: f.Key}).Config(); err != nil {
-		return nil, fmt.Errorf("--http-tls-cert %s, --http-tls-key %s: %w", f.Cert, f.Key, err)
-	}
-	tc, err := f.Config()
-	if err != nil {
-		return nil, fmt.Errorf("--http-tls-client-ca %s holds no PEM certificate", f.ClientCA)
-	}
-	return tc, nil
+	flags := map[string]string{"Cert": cert, "Key": key, "ClientCA": ca}
+	return errors.New(fe.Format(func(field string) string { return flags[field] }))
 }

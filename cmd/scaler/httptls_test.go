@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tide-scaler/tide/internal/cli"
 	"github.com/tide-scaler/tide/internal/testpki"
 	"github.com/tide-scaler/tide/pkg/server"
 )
@@ -26,7 +27,7 @@ func startServe(t *testing.T, args ...string) *server.Server {
 	var cfg serveConfig
 	cfg.register(fs)
 	args = append([]string{"--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--shutdown-timeout", "2s"}, args...)
-	if err := parseFlags(fs, args, env(nil)); err != nil {
+	if err := cli.ParseFlags(fs, args, env(nil)); err != nil {
 		t.Fatal(err)
 	}
 	if err := cfg.validate(); err != nil {
@@ -228,7 +229,7 @@ func TestHTTPTLSFlagErrors(t *testing.T) {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	var cfg serveConfig
 	cfg.register(fs)
-	if err := parseFlags(fs, nil, env(map[string]string{"TIDE_HTTP_TLS_CERT": "/c", "TIDE_HTTP_TLS_KEY": "/k", "TIDE_HTTP_TLS_CLIENT_CA": "/ca"})); err != nil {
+	if err := cli.ParseFlags(fs, nil, env(map[string]string{"TIDE_HTTP_TLS_CERT": "/c", "TIDE_HTTP_TLS_KEY": "/k", "TIDE_HTTP_TLS_CLIENT_CA": "/ca"})); err != nil {
 		t.Fatal(err)
 	}
 	if f := cfg.httpTLS.files; f != (server.TLSFiles{Cert: "/c", Key: "/k", ClientCA: "/ca"}) {

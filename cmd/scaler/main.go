@@ -1,11 +1,14 @@
-// Command scaler is Tide: a KEDA external scaler that serves Kafka
-// consumer-group lag (and, later, Redis and inference demand) from a shared
-// background poller.
+// Command scaler is Tide: a KEDA external scaler for Kafka consumer-group
+// lag, Redis queue depth and inference load, read by a shared background
+// poller; without KEDA it also serves the external metrics API and owns
+// 0 <-> 1 and node headroom.
 //
 //	scaler serve     run the gRPC external scaler and its HTTP endpoints
-//	scaler demo      run an in-process Kafka, the scaler and a simulated fleet
 //	scaler explain   show what the scaler makes of one trigger and what the HPA does with it
 //	scaler version   print the version
+//
+// The demo is its own command (cmd/tide-demo), so this binary links no demo
+// machinery.
 package main
 
 import (
@@ -17,6 +20,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/tide-scaler/tide/internal/cli"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -37,13 +42,13 @@ const usage = `usage: scaler <command> [flags]
 
 commands:
   serve     run the KEDA external scaler (gRPC) with /metrics, /healthz, /readyz
-  demo      run an embedded Kafka, the scaler and a simulated consumer fleet
   explain   read one trigger now and show the sample, the metric sent and the
             HPA model's next replica count with the rule that decides it
   version   print the version
 
 Run "scaler <command> -h" for a command's flags. Every flag can also be set
 from the environment as TIDE_<FLAG>, e.g. TIDE_GRPC_ADDR for --grpc-addr.
+The demo is a command of its own: go run ./cmd/tide-demo
 `
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -54,10 +59,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "serve":
 		return runServe(ctx, rest, getenv, stderr)
-	case "demo":
-		return runDemo(ctx, rest, getenv, stdout, stderr)
 	case "explain":
-		return runExplain(ctx, rest, getenv, stdout, stderr)
+		return cli.Explain(ctx, rest, getenv, stdout, stderr, cli.ExplainHooks{})
 	case "version", "--version":
 		fmt.Fprintln(stdout, "tide scaler", version)
 		return nil

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tide-scaler/tide/internal/cli"
 )
 
 func env(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
@@ -41,7 +43,7 @@ func TestServeFlagsFromEnvironment(t *testing.T) {
 			fs.SetOutput(io.Discard)
 			var cfg serveConfig
 			cfg.register(fs)
-			err := parseFlags(fs, tc.args, env(tc.env))
+			err := cli.ParseFlags(fs, tc.args, env(tc.env))
 			if err == nil {
 				err = cfg.validate()
 			}

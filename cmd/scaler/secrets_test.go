@@ -356,7 +356,9 @@ func TestSecretsNeverLeak(t *testing.T) {
 		"grpc/redis-sentinel-wrongpass-sentinelPasswordFromEnv": "WRONGPASS",
 		"grpc/inference-prom-url-credentials":                   `metadata key "serverAddress"`,
 		"grpc/inference-scrape-url-credentials":                 `metadata key "targets"`,
-		"grpc/inference-prom-keda-auth-inline":                  "prometheus://127.0.0.1:1",
+		// KEDA's Prometheus auth keys are not read yet: an unknown key is
+		// refused by name, its secret value never repeated.
+		"grpc/inference-prom-keda-auth-inline": `metadata key "authModes": is not a key of source inference`,
 	} {
 		if !strings.Contains(out.get(stream).String(), want) {
 			t.Errorf("control: stream %s does not mention %q:\n%s", stream, want, out.get(stream).String())

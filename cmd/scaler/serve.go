@@ -7,17 +7,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-
-	"github.com/tide-scaler/tide/pkg/metrics"
+	"github.com/tide-scaler/tide/internal/app"
+	"github.com/tide-scaler/tide/internal/cli"
 	"github.com/tide-scaler/tide/pkg/server"
 	"github.com/tide-scaler/tide/pkg/sources"
 	"github.com/tide-scaler/tide/pkg/sources/inference"
-	"github.com/tide-scaler/tide/pkg/sources/inference/discovery"
 )
 
 // serveConfig is everything `scaler serve` takes.
@@ -32,9 +28,10 @@ type serveConfig struct {
 	maxTriggers        int
 	maxStreams         int // per client connection
 	pushTokenFile      string
+	kubeconfig         string
 	aware              awareFlags
 	standalone         standaloneFlags
-	log                logFlags
+	log                cli.LogFlags
 }
 
 func (c *serveConfig) register(fs *flag.FlagSet) {
@@ -54,9 +51,10 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.maxTriggers, "max-triggers", 100000, "most distinct triggers held at once (0: no limit)")
 	fs.IntVar(&c.maxStreams, "max-streams-per-client", 20000, "most StreamIsActive streams one client connection holds open at once (0: no limit)")
 	fs.StringVar(&c.pushTokenFile, "push-token-file", "", "file holding the bearer token of POST /v1/push, where gateways push request counts for inference triggers (unset: no push endpoint)")
+	fs.StringVar(&c.kubeconfig, "kubeconfig", "", "kubeconfig for every Kubernetes client of the process: --hpa-awareness, --external-metrics-config and inference Service discovery (default: the pod's service account)")
 	c.aware.register(fs)
 	c.standalone.register(fs)
-	c.log.register(fs)
+	c.log.Register(fs)
 }
 
 func (c *serveConfig) validate() error {
@@ -86,13 +84,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	fs.SetOutput(stderr)
 	var cfg serveConfig
 	cfg.register(fs)
-	if err := parseFlags(fs, args, getenv); err != nil {
+	if err := cli.ParseFlags(fs, args, getenv); err != nil {
 		return err
 	}
 	if err := cfg.validate(); err != nil {
 		return err
 	}
-	log, err := cfg.log.logger(stderr)
+	log, err := cfg.log.Logger(stderr)
 	if err != nil {
 		return err
 	}
@@ -102,78 +100,38 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 // serve runs the scaler until ctx ends. started, when not nil, is called
 // with the bound server once it is listening.
 func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, started func(*server.Server)) error {
-	httpTLS, err := cfg.httpTLS.config()
+	ac, err := cfg.appConfig()
 	if err != nil {
 		return err
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	met := metrics.New(reg)
-
-	cfg.engine.Metrics, cfg.engine.Logger = met, log
-	eng := sources.NewEngine(cfg.engine)
-	defer eng.Close()
-
-	kube := discovery.New(discovery.InCluster) // the client is made on first use
-	defer kube.Close()
-	env, handlers, err := inferenceEnv(cfg.pushTokenFile, kube, time.Now)
-	if err != nil {
-		return err
+	if ac.HTTPTLS != nil {
+		log.Info("http endpoints serve TLS", "clientCertificates", ac.HTTPTLS.ClientCAs != nil)
 	}
-	parsers := server.DefaultParsers()
-	parsers["inference"] = server.InferenceParser(env)
-	aware, err := cfg.aware.config(log, &cfg)
-	if err != nil {
-		return err
-	}
-
-	srv, err := server.New(server.Config{
-		GRPCAddr: cfg.grpcAddr, HTTPAddr: cfg.httpAddr, TLS: cfg.tls,
-		ShutdownTimeout: cfg.shutdownTimeout, IdleTriggerTTL: cfg.idleTriggerTTL,
-		Service: server.ServiceConfig{
-			Reader: eng, Metrics: met, StreamRepeat: cfg.streamRepeat, MaxTriggers: cfg.maxTriggers, Parsers: parsers,
-			Awareness: aware, MaxStreamsPerClient: cfg.maxStreams,
-		},
-		Gatherer: reg, Handlers: handlers, Logger: log,
-	})
-	if err != nil {
-		return err
-	}
-	if httpTLS != nil {
-		srv.ServeHTTPTLS(httpTLS)
-		log.Info("http endpoints serve TLS", "clientCertificates", httpTLS.ClientCAs != nil)
-	}
-	if started != nil {
-		started(srv)
-	}
-	if cfg.standalone.config == "" {
-		return srv.Run(ctx)
-	}
-	// Without KEDA: the external metrics API and the leader's loops run
-	// beside the gRPC server; the first to fail stops the others.
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	standaloneErr := make(chan error, 1)
-	go func() {
-		defer cancel()
-		standaloneErr <- runStandalone(ctx, cfg.standalone, cfg.aware.kubeconfig, eng, parsers, log)
-	}()
-	runErr := srv.Run(ctx)
-	cancel()
-	return errors.Join(runErr, <-standaloneErr)
+	return app.Run(ctx, ac, log, started)
 }
 
-// inferenceEnv lends inference triggers Kubernetes discovery and, with
-// --push-token-file, the push store and its POST /v1/push route.
-func inferenceEnv(tokenFile string, kube inference.Discovery, now func() time.Time) (inference.Env, map[string]http.Handler, error) {
-	env := inference.Env{Discovery: kube}
-	if tokenFile == "" {
-		return env, nil, nil
+// appConfig turns the flags into the process's configuration, reading the
+// files they name; every error names the flag at fault.
+func (c *serveConfig) appConfig() (app.Config, error) {
+	ac := app.Config{
+		GRPCAddr: c.grpcAddr, HTTPAddr: c.httpAddr, Engine: c.engine,
+		ShutdownTimeout: c.shutdownTimeout, IdleTriggerTTL: c.idleTriggerTTL, StreamRepeat: c.streamRepeat,
+		MaxTriggers: c.maxTriggers, MaxStreams: c.maxStreams, Kubeconfig: c.kubeconfig,
+		Awareness: c.aware.config(), Standalone: c.standalone.config(),
 	}
-	token, err := inference.ReadToken(tokenFile)
-	if err != nil {
-		return env, nil, fmt.Errorf("--push-token-file: %w", err)
+	var err error
+	if c.tls.Enabled() {
+		if ac.GRPCTLS, err = c.tls.Config(); err != nil {
+			return ac, flagError(err, "--tls-cert", "--tls-key", "--tls-client-ca")
+		}
 	}
-	env.Push = inference.NewStore(inference.StoreOptions{Now: now})
-	return env, map[string]http.Handler{inference.PushPattern: env.Push.Handler(token)}, nil
+	if ac.HTTPTLS, err = c.httpTLS.config(); err != nil {
+		return ac, err
+	}
+	if c.pushTokenFile != "" {
+		if ac.PushToken, err = inference.ReadToken(c.pushTokenFile); err != nil {
+			return ac, fmt.Errorf("--push-token-file: %w", err)
+		}
+	}
+	return ac, nil
 }

@@ -3,23 +3,19 @@ package demo
 import (
 	"bytes"
 	"context"
-	"io"
 	"log/slog"
-	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/tide-scaler/tide/internal/app"
 	"github.com/tide-scaler/tide/internal/testredis"
-	"github.com/tide-scaler/tide/pkg/metrics"
 	"github.com/tide-scaler/tide/pkg/server"
 	"github.com/tide-scaler/tide/pkg/sources"
-	"github.com/tide-scaler/tide/pkg/sources/inference"
 )
 
 // TestDemoScalesUpAndBackToZero runs a compressed demo against the real
@@ -32,28 +28,25 @@ func TestDemoScalesUpAndBackToZero(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cluster.Close()
-	reg := prometheus.NewRegistry()
-	met := metrics.New(reg)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	eng := sources.NewEngine(sources.Options{PollInterval: 100 * time.Millisecond, PollTimeout: time.Second, Metrics: met, Logger: log})
-	defer eng.Close()
-	// Wired as serve() wires --push-token-file: the push store behind the
-	// inference parser and POST /v1/push, where the demo's router pushes.
-	store := inference.NewStore(inference.StoreOptions{})
+	// The serving process as the demo command runs it, with a push token:
+	// the demo's router pushes to POST /v1/push.
 	const token = "demo-token"
-	parsers := server.DefaultParsers()
-	parsers["inference"] = server.InferenceParser(inference.Env{Push: store})
-	srv, err := server.New(server.Config{GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0",
-		Service:  server.ServiceConfig{Reader: eng, Metrics: met, Parsers: parsers},
-		Handlers: map[string]http.Handler{inference.PushPattern: store.Handler([]byte(token))},
-		Gatherer: reg, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := app.Config{GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second,
+		IdleTriggerTTL: time.Hour, PushToken: []byte(token),
+		Engine: sources.Options{PollInterval: 100 * time.Millisecond, PollTimeout: time.Second, FirstSampleTimeout: 2 * time.Second}}
 	ctx, cancel := context.WithCancel(context.Background())
+	started := make(chan *server.Server, 1)
 	served := make(chan error, 1)
-	go func() { served <- srv.Run(ctx) }()
+	go func() {
+		served <- app.Run(ctx, cfg, slog.New(slog.DiscardHandler), func(s *server.Server) { started <- s })
+	}()
 	defer func() { cancel(); <-served }()
+	var srv *server.Server
+	select {
+	case srv = <-started:
+	case err := <-served:
+		t.Fatalf("serve: %v", err)
+	}
 
 	var out bytes.Buffer
 	rs := testredis.Start(t, testredis.Config{})

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tide-scaler/tide/internal/vllmfake"
+	"github.com/tide-scaler/tide/pkg/metadata"
 	"github.com/tide-scaler/tide/pkg/sources"
 	"github.com/tide-scaler/tide/pkg/sources/inference"
 )
@@ -116,7 +117,7 @@ func newInferenceWorkload(o InferenceOptions) (*inferenceWorkload, error) {
 		w.pods = append(w.pods, p)
 	}
 	for _, md := range w.Triggers() {
-		tr, err := inference.Parse(sources.Metadata(md), inference.Env{Push: w.store})
+		tr, err := inference.Parse(metadata.Metadata(md), inference.Env{Push: w.store})
 		if err != nil {
 			w.Close()
 			return nil, fmt.Errorf("inference workload: %w", err)

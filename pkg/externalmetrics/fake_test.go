@@ -1,23 +1,29 @@
 package externalmetrics
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"sync"
+	"testing"
 
-	"github.com/tide-scaler/tide/pkg/server"
+	"github.com/tide-scaler/tide/pkg/metadata"
 	"github.com/tide-scaler/tide/pkg/sources"
+	"github.com/tide-scaler/tide/pkg/sources/redis"
+	"github.com/tide-scaler/tide/pkg/trigger"
+	"github.com/tide-scaler/tide/pkg/workload"
 )
 
-// fakeReader is a server.Reader whose samples (or errors) the test sets
+// fakeReader is a trigger.Reader whose samples (or errors) the test sets
 // per queue name. Metadata of its source: source=fake, queue=<name>,
 // target=<float, default 5>, activation=<float>.
 type fakeReader struct {
 	mu      sync.Mutex
 	samples map[string]sources.Sample
 	errs    map[string]error
-	reads   int
 }
 
 func newFakeReader() *fakeReader {
@@ -40,8 +46,7 @@ func (r *fakeReader) fail(queue string, err error) {
 func (r *fakeReader) Read(_ context.Context, q sources.Query) (sources.Sample, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.reads++
-	name := q.(fakeQuery).queue
+	name := string(q.(fakeQuery))
 	if err := r.errs[name]; err != nil {
 		return sources.Sample{}, err
 	}
@@ -56,9 +61,9 @@ func (r *fakeReader) Watch(sources.Query) (<-chan struct{}, func(), error) {
 	return make(chan struct{}), func() {}, nil
 }
 
-type fakeQuery struct{ queue string }
+type fakeQuery string
 
-func (q fakeQuery) Key() string { return "fake/" + q.queue }
+func (q fakeQuery) Key() string { return "fake/" + string(q) }
 func (q fakeQuery) Upstream() sources.Endpoint {
 	return sources.Endpoint{Key: "fake", Name: "fake://queues"}
 }
@@ -72,7 +77,7 @@ type fakeTrigger struct {
 }
 
 func (t *fakeTrigger) Query() sources.Query { return t.q }
-func (t *fakeTrigger) MetricName() string   { return "fake-" + t.q.queue }
+func (t *fakeTrigger) MetricName() string   { return "fake-" + string(t.q) }
 func (t *fakeTrigger) Target() float64      { return t.target }
 func (t *fakeTrigger) Activation() float64  { return t.activation }
 func (t *fakeTrigger) Evaluate(s sources.Sample) sources.Measurement {
@@ -83,7 +88,7 @@ func (t *fakeTrigger) Evaluate(s sources.Sample) sources.Measurement {
 	return sources.Measurement{Value: v, Replicas: int64(math.Ceil(v / t.target))}
 }
 
-func fakeParser(md sources.Metadata) (server.Trigger, error) {
+func fakeParse(md metadata.Metadata) (trigger.Parsed, error) {
 	name, err := md.Required("queue")
 	if err != nil {
 		return nil, err
@@ -96,12 +101,53 @@ func fakeParser(md sources.Metadata) (server.Trigger, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &fakeTrigger{q: fakeQuery{name}, target: target, activation: act}, nil
+	return &fakeTrigger{q: fakeQuery(name), target: target, activation: act}, nil
 }
 
-// testParsers are the built-in parsers plus the fake source.
-func testParsers() map[string]server.Parser {
-	p := server.DefaultParsers()
-	p["fake"] = fakeParser
-	return p
+// newCache is a trigger cache over r with the fake source and redis.
+func newCache(t *testing.T, r trigger.Reader) *trigger.Cache {
+	t.Helper()
+	reg, err := trigger.NewRegistry(
+		trigger.Source{Name: "fake", Keys: []string{"queue", "target", "activation"}, Parse: fakeParse},
+		trigger.Source{Name: "redis", Keys: redis.Keys(), Parse: func(md metadata.Metadata) (trigger.Parsed, error) { return redis.Parse(md) }},
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := trigger.NewCache(trigger.CacheConfig{Registry: reg, Reader: r})
+	t.Cleanup(c.Close)
+	return c
+}
+
+// openWorkloads writes yaml to a file and opens it with cache.
+func openWorkloads(t *testing.T, yaml string, cache *trigger.Cache) *workload.File {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "workloads.yaml")
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := workload.Open(path, cache, workload.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(f.Close)
+	return f
+}
+
+// syncBuffer is a log sink safe to read while the server writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -15,7 +15,8 @@ import (
 	"k8s.io/metrics/pkg/apis/external_metrics"
 	"sigs.k8s.io/custom-metrics-apiserver/pkg/provider"
 
-	"github.com/tide-scaler/tide/pkg/server"
+	"github.com/tide-scaler/tide/pkg/trigger"
+	"github.com/tide-scaler/tide/pkg/workload"
 )
 
 // Labels every value carries; an HPA whose metric matches several triggers
@@ -25,25 +26,26 @@ const (
 	LabelSource  = "source"
 )
 
-// Provider serves the triggers of the current configuration as external
-// metrics. Values come from the same engine and the same evaluation as the
-// gRPC service, so an HPA reading the API directly sees what KEDA would.
+// Provider serves the entries of the current workload configuration as
+// external metrics. Each value is the one the trigger core's shared
+// instance gives (Cache.Read), so an HPA reading the API directly sees
+// what KEDA would get over gRPC for the same metadata.
 type Provider struct {
-	config func() *Config
-	reader server.Reader
+	config func() *workload.Config
+	cache  *trigger.Cache
 	now    func() time.Time
 }
 
 var _ provider.ExternalMetricsProvider = (*Provider)(nil)
 
 // NewProvider serves the configuration config returns at each request (so a
-// reload takes effect on the next one), reading samples through r. now
-// stamps a sample that has no time (default time.Now).
-func NewProvider(config func() *Config, r server.Reader, now func() time.Time) *Provider {
+// reload takes effect on the next one), reading through cache. now stamps a
+// sample that has no time (default time.Now).
+func NewProvider(config func() *workload.Config, cache *trigger.Cache, now func() time.Time) *Provider {
 	if now == nil {
 		now = time.Now
 	}
-	return &Provider{config: config, reader: r, now: now}
+	return &Provider{config: config, cache: cache, now: now}
 }
 
 // ListAllExternalMetrics lists each metric name once, however many triggers
@@ -51,8 +53,8 @@ func NewProvider(config func() *Config, r server.Reader, now func() time.Time) *
 func (p *Provider) ListAllExternalMetrics() []provider.ExternalMetricInfo {
 	c := p.current()
 	var names []string
-	for i := range c.Triggers {
-		names = append(names, c.Triggers[i].Metric())
+	for i := range c.Workloads {
+		names = append(names, c.Workloads[i].Metric())
 	}
 	slices.Sort(names)
 	out := make([]provider.ExternalMetricInfo, 0, len(names))
@@ -63,8 +65,8 @@ func (p *Provider) ListAllExternalMetrics() []provider.ExternalMetricInfo {
 }
 
 // GetExternalMetric answers the HPA for one metric in one namespace with
-// exactly one value: the HPA sums every value it gets, so two triggers
-// answering at once would double the demand. Triggers are matched by
+// exactly one value: the HPA sums every value it gets, so two entries
+// answering at once would double the demand. Entries are matched by
 // namespace and metric name, then by the selector against their labels;
 // none is NotFound, several is a BadRequest asking for a narrower selector.
 // A failing upstream is ServiceUnavailable, never a zero: a zero would scale
@@ -74,11 +76,11 @@ func (p *Provider) GetExternalMetric(ctx context.Context, namespace string, sele
 		selector = labels.Everything()
 	}
 	c := p.current()
-	var found []*Trigger
-	for i := range c.Triggers {
-		t := &c.Triggers[i]
-		if t.Namespace == namespace && t.Metric() == info.Metric && selector.Matches(labelsOf(t)) {
-			found = append(found, t)
+	var found []*workload.Workload
+	for i := range c.Workloads {
+		w := &c.Workloads[i]
+		if w.Namespace == namespace && w.Metric() == info.Metric && selector.Matches(labelsOf(w)) {
+			found = append(found, w)
 		}
 	}
 	switch len(found) {
@@ -87,21 +89,22 @@ func (p *Provider) GetExternalMetric(ctx context.Context, namespace string, sele
 	case 1:
 	default:
 		names := make([]string, len(found))
-		for i, t := range found {
-			names[i] = t.Name
+		for i, w := range found {
+			names[i] = w.Name
 		}
 		return nil, apierrors.NewBadRequest(fmt.Sprintf(
 			"external metric %q in namespace %q matches triggers %s; select one with a label selector such as %s=%s",
 			info.Metric, namespace, strings.Join(names, ", "), LabelTrigger, names[0]))
 	}
-	t := found[0]
-	if t.parsed == nil {
+	w := found[0]
+	t := w.Trigger()
+	if t == nil {
 		// Only a Config built in code and never validated gets here.
-		return nil, apierrors.NewInternalError(fmt.Errorf("trigger %q was not validated", t.Name))
+		return nil, apierrors.NewInternalError(fmt.Errorf("trigger %q was not validated", w.Name))
 	}
-	r, err := t.parsed.Measure(ctx, p.reader)
+	r, err := p.cache.Read(ctx, t)
 	if err != nil {
-		return nil, apierrors.NewServiceUnavailable(fmt.Sprintf("trigger %q: upstream %s: %v", t.Name, t.parsed.Upstream(), err))
+		return nil, apierrors.NewServiceUnavailable(fmt.Sprintf("trigger %q: upstream %s: %v", w.Name, t.Upstream(), err))
 	}
 	ts := r.Sample.Time
 	if ts.IsZero() {
@@ -109,7 +112,7 @@ func (p *Provider) GetExternalMetric(ctx context.Context, namespace string, sele
 	}
 	return &external_metrics.ExternalMetricValueList{Items: []external_metrics.ExternalMetricValue{{
 		MetricName:   info.Metric,
-		MetricLabels: labelsOf(t),
+		MetricLabels: labelsOf(w),
 		Timestamp:    metav1.NewTime(ts),
 		Value:        *milli(r.Value),
 	}}}, nil
@@ -117,15 +120,15 @@ func (p *Provider) GetExternalMetric(ctx context.Context, namespace string, sele
 
 // current never returns nil, so a provider built before its first config
 // serves nothing rather than panicking.
-func (p *Provider) current() *Config {
+func (p *Provider) current() *workload.Config {
 	if c := p.config(); c != nil {
 		return c
 	}
-	return &Config{}
+	return &workload.Config{}
 }
 
-func labelsOf(t *Trigger) labels.Set {
-	return labels.Set{LabelTrigger: t.Name, LabelSource: strings.TrimSpace(t.Metadata["source"])}
+func labelsOf(w *workload.Workload) labels.Set {
+	return labels.Set{LabelTrigger: w.Name, LabelSource: strings.TrimSpace(w.Metadata["source"])}
 }
 
 // notFound is a NotFound status whose message names the metric, the

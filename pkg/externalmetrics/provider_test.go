@@ -7,15 +7,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/custom-metrics-apiserver/pkg/provider"
 
-	"github.com/tide-scaler/tide/pkg/metrics"
-	"github.com/tide-scaler/tide/pkg/server"
 	"github.com/tide-scaler/tide/pkg/sources"
-	pb "github.com/tide-scaler/tide/proto/externalscaler"
+	"github.com/tide-scaler/tide/pkg/trigger"
+	"github.com/tide-scaler/tide/pkg/workload"
 )
 
 // Three triggers share metric "jobs" in shop (told apart by selector), one
@@ -34,14 +32,12 @@ triggers:
    scaleTarget: {apiVersion: apps/v1, kind: Deployment, name: counted}, metadata: {source: fake, queue: counted, target: "5", metricMode: replicas}}
 `
 
-func newTestProvider(t *testing.T) (*Provider, *fakeReader) {
+func newTestProvider(t *testing.T) (*Provider, *fakeReader, *trigger.Cache) {
 	t.Helper()
-	c, err := ParseConfig([]byte(providerConfig), testParsers())
-	if err != nil {
-		t.Fatal(err)
-	}
 	r := newFakeReader()
-	return NewProvider(func() *Config { return c }, r, nil), r
+	cache := newCache(t, r)
+	f := openWorkloads(t, providerConfig, cache)
+	return NewProvider(f.Current, cache, nil), r, cache
 }
 
 func sel(t *testing.T, s string) labels.Selector {
@@ -54,7 +50,7 @@ func sel(t *testing.T, s string) labels.Selector {
 }
 
 func TestListAllExternalMetricsListsEachNameOnce(t *testing.T) {
-	p, _ := newTestProvider(t)
+	p, _, _ := newTestProvider(t)
 	got := p.ListAllExternalMetrics()
 	want := []provider.ExternalMetricInfo{{Metric: "counted"}, {Metric: "jobs"}}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
@@ -63,7 +59,7 @@ func TestListAllExternalMetricsListsEachNameOnce(t *testing.T) {
 }
 
 func TestGetExternalMetricPicksByNamespaceNameAndSelector(t *testing.T) {
-	p, r := newTestProvider(t)
+	p, r, _ := newTestProvider(t)
 	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	r.set("a", sources.Sample{Time: at, Value: 7.25})
 	r.set("b", sources.Sample{Time: at, Value: 40, Capacity: 3}) // capped at 3 x 5
@@ -95,7 +91,7 @@ func TestGetExternalMetricPicksByNamespaceNameAndSelector(t *testing.T) {
 }
 
 func TestGetExternalMetricNotFoundAndAmbiguous(t *testing.T) {
-	p, _ := newTestProvider(t)
+	p, _, _ := newTestProvider(t)
 	for _, tc := range []struct {
 		ns, metric, selector string
 		want                 []string
@@ -129,7 +125,7 @@ func TestGetExternalMetricNotFoundAndAmbiguous(t *testing.T) {
 
 // A failing upstream is an error naming it, never a zero value.
 func TestGetExternalMetricUpstreamErrorIsAnError(t *testing.T) {
-	p, r := newTestProvider(t)
+	p, r, _ := newTestProvider(t)
 	r.fail("a", fmt.Errorf("fake://queues: %w: connection refused", sources.ErrUnavailable))
 	list, err := p.GetExternalMetric(t.Context(), "shop", sel(t, "trigger=jobs-a"), provider.ExternalMetricInfo{Metric: "jobs"})
 	if list != nil || !apierrors.IsServiceUnavailable(err) {
@@ -148,41 +144,42 @@ func TestGetExternalMetricUpstreamErrorIsAnError(t *testing.T) {
 	}
 }
 
-// The value is the one GetMetrics sends for the same metadata, in both
-// modes: the two paths share one evaluation.
-func TestGetExternalMetricEqualsGetMetrics(t *testing.T) {
-	p, r := newTestProvider(t)
-	svc := server.NewService(server.ServiceConfig{Reader: r, Parsers: testParsers(), Metrics: metrics.New(prometheus.NewRegistry())})
-	defer svc.Close()
+// The value is the one the trigger core gives the shared instance, the
+// one the gRPC path gets for the same metadata, in both modes.
+func TestGetExternalMetricIsTheSharedTriggers(t *testing.T) {
+	p, r, cache := newTestProvider(t)
 	c := p.config()
-	for _, depth := range []float64{0, 0.001, 1.001, 23, 40, 1e6} {
-		r.set("a", sources.Sample{Time: time.Unix(1, 0), Value: depth})
-		r.set("counted", sources.Sample{Time: time.Unix(1, 0), Value: depth, Capacity: 4})
-		for _, tc := range []struct{ trigger, metric string }{{"jobs-a", "jobs"}, {"counted", "counted"}} {
-			var md map[string]string
-			for _, tr := range c.Triggers {
-				if tr.Name == tc.trigger {
-					md = tr.Metadata
+	for i, depth := range []float64{0, 0.001, 1.001, 23, 40, 1e6} {
+		at := time.Unix(int64(i+1), 0)
+		r.set("a", sources.Sample{Time: at, Value: depth})
+		r.set("counted", sources.Sample{Time: at, Value: depth, Capacity: 4})
+		for _, tc := range []struct{ entry, metric string }{{"jobs-a", "jobs"}, {"counted", "counted"}} {
+			var w *workload.Workload
+			for i := range c.Workloads {
+				if c.Workloads[i].Name == tc.entry {
+					w = &c.Workloads[i]
 				}
 			}
-			grpc, err := svc.GetMetrics(t.Context(), &pb.GetMetricsRequest{ScaledObjectRef: &pb.ScaledObjectRef{
-				Namespace: "shop", Name: "so", ScalerMetadata: md}})
+			grpc, err := cache.Get(w.Metadata, time.Now()) // what the gRPC face asks
+			if err != nil || grpc != w.Trigger() {
+				t.Fatalf("the gRPC face gets %p, %v; the entry holds %p", grpc, err, w.Trigger())
+			}
+			want, err := cache.Read(t.Context(), grpc)
 			if err != nil {
 				t.Fatal(err)
 			}
-			list, err := p.GetExternalMetric(t.Context(), "shop", sel(t, "trigger="+tc.trigger), provider.ExternalMetricInfo{Metric: tc.metric})
+			list, err := p.GetExternalMetric(t.Context(), "shop", sel(t, "trigger="+tc.entry), provider.ExternalMetricInfo{Metric: tc.metric})
 			if err != nil {
 				t.Fatal(err)
 			}
-			// The API carries milli precision; GetMetrics a float.
-			want := grpc.MetricValues[0].MetricValueFloat
-			if got := list.Items[0].Value.MilliValue(); got != int64(math.Round(want*1000)) {
-				t.Errorf("%s at depth %v: API %vm, GetMetrics %v", tc.trigger, depth, got, want)
+			// The API carries milli precision; the reading a float.
+			if got := list.Items[0].Value.MilliValue(); got != int64(math.Round(want.Value*1000)) {
+				t.Errorf("%s at depth %v: API %vm, reading %v", tc.entry, depth, got, want.Value)
 			}
 		}
 	}
 	// Replicas mode sends the count: ceil(min(23, 4x5)/5) = 4.
-	r.set("counted", sources.Sample{Time: time.Unix(2, 0), Value: 23, Capacity: 4})
+	r.set("counted", sources.Sample{Time: time.Unix(100, 0), Value: 23, Capacity: 4})
 	list, err := p.GetExternalMetric(t.Context(), "shop", nil, provider.ExternalMetricInfo{Metric: "counted"})
 	if err != nil || list.Items[0].Value.String() != "4" {
 		t.Errorf("replicas mode: %v, %v; want 4", list, err)

@@ -11,25 +11,22 @@ import (
 	"github.com/spf13/pflag"
 	"sigs.k8s.io/custom-metrics-apiserver/pkg/cmd"
 
-	"github.com/tide-scaler/tide/pkg/server"
+	"github.com/tide-scaler/tide/pkg/trigger"
+	"github.com/tide-scaler/tide/pkg/workload"
 )
 
 // DefaultSecurePort is the port the API is served on when Options has none;
 // the APIService's Service targets it.
 const DefaultSecurePort = 6443
 
-// Options configure Serve. Only ConfigFile and Reader are required.
+// Options configure Serve. Workloads and Cache are required.
 type Options struct {
-	// ConfigFile is the YAML trigger configuration, reloaded when it
-	// changes (a mounted ConfigMap in Kubernetes).
-	ConfigFile string
-	// Config, when set, is an already open ConfigFile whose owner watches
-	// it: Serve reads it instead of opening and watching ConfigFile a
-	// second time (the standalone loops share the same file).
-	Config *ConfigFile
-	// ReloadInterval is how often ConfigFile is checked (default
-	// DefaultReloadInterval).
-	ReloadInterval time.Duration
+	// Workloads is the open workload file; its owner reloads it, and each
+	// request reads the configuration in force.
+	Workloads *workload.File
+	// Cache is the trigger core's cache the file's entries are held in,
+	// the one the gRPC service reads too.
+	Cache *trigger.Cache
 
 	// SecurePort and BindAddress are where HTTPS is served (default 6443
 	// on all addresses). Listener, when set, is used instead of both.
@@ -49,19 +46,15 @@ type Options struct {
 	// Kubeconfig reaches the kube-apiserver that authenticates
 	// (TokenReview, the front-proxy CA in kube-system's
 	// extension-apiserver-authentication ConfigMap) and authorizes
-	// (SubjectAccessReview) every request. Empty means the in-cluster
-	// service account.
+	// (SubjectAccessReview) every request; empty is the in-cluster service
+	// account. It is a path, not a client: the API server library builds
+	// its delegated authentication and authorization clients from it.
 	Kubeconfig string
 
-	// Reader is the engine the gRPC service reads too (sources.Engine).
-	Reader server.Reader
-	// Parsers parse trigger metadata (default server.DefaultParsers());
-	// pass the gRPC service's, so both accept the same metadata.
-	Parsers map[string]server.Parser
-	// Logger receives Tide's logs (default slog.Default()). The API server
-	// library logs through klog, which is process-global and may only be
-	// redirected before any goroutine logs: to get its lines in the same
-	// format, call klog.SetSlogLogger(logger) first thing in main.
+	// Logger receives Tide's lines (default slog.Default()). The API
+	// server library logs through klog, which Serve leaves alone: its
+	// lines go wherever the process pointed klog, by default klog's own
+	// format on stderr.
 	Logger *slog.Logger
 	// Now stamps values whose sample has no time (default time.Now).
 	Now func() time.Time
@@ -72,44 +65,23 @@ const apiName = "tide-external-metrics"
 
 // Serve runs the external.metrics.k8s.io/v1beta1 API until ctx ends, then
 // stops gracefully (in-flight requests finish). It fails at once when the
-// config file is missing or invalid, or the options are.
+// options are invalid.
 func Serve(ctx context.Context, o Options) error {
-	if o.Reader == nil {
-		return errors.New("externalmetrics: Options.Reader is required")
+	if o.Workloads == nil || o.Cache == nil {
+		return errors.New("externalmetrics: Options.Workloads and Options.Cache are required")
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
-	}
-	if o.ReloadInterval <= 0 {
-		o.ReloadInterval = DefaultReloadInterval
-	}
-	cf, watch := o.Config, o.Config == nil
-	if watch {
-		var err error
-		if cf, err = OpenConfigFile(o.ConfigFile, o.Parsers, o.Logger); err != nil {
-			return fmt.Errorf("external metrics config: %w", err)
-		}
 	}
 	adapter, err := newAdapter(o)
 	if err != nil {
 		return err
 	}
-	adapter.WithExternalMetrics(NewProvider(cf.Current, o.Reader, o.Now))
-
-	// Build the server before watching, so a bad option returns without
-	// leaving a goroutine behind.
+	adapter.WithExternalMetrics(NewProvider(o.Workloads.Current, o.Cache, o.Now))
 	if _, err := adapter.Server(); err != nil {
 		return fmt.Errorf("external metrics API: %w", err)
 	}
-	if watch {
-		watchCtx, stopWatch := context.WithCancel(ctx)
-		defer stopWatch()
-		ticker := time.NewTicker(o.ReloadInterval)
-		defer ticker.Stop()
-		go cf.Watch(watchCtx, ticker.C)
-	}
-
-	o.Logger.Info("serving external metrics API", "config", o.ConfigFile, "triggers", len(cf.Current().Triggers))
+	o.Logger.Info("serving external metrics API", "triggers", len(o.Workloads.Current().Workloads))
 	return adapter.Run(ctx)
 }
 

@@ -133,8 +133,9 @@ func TestServeExternalMetricsAPI(t *testing.T) {
 	}
 	kube, kubeconfig := startFakeKube(t)
 	dir := t.TempDir()
-	configFile := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(configFile, []byte(`
+	reader := newFakeReader()
+	cache := newCache(t, reader)
+	workloads := openWorkloads(t, `
 triggers:
 - name: orders
   namespace: shop
@@ -142,10 +143,7 @@ triggers:
   scaleTarget: {apiVersion: apps/v1, kind: Deployment, name: orders-consumer}
   maxReplicas: 12
   metadata: {source: fake, queue: orders, target: "10"}
-`), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	reader := newFakeReader()
+`, cache)
 	sampled := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	reader.set("orders", sources.Sample{Time: sampled, Value: 105.5})
 
@@ -159,8 +157,8 @@ triggers:
 	served := make(chan error, 1)
 	go func() {
 		served <- Serve(ctx, Options{
-			ConfigFile: configFile, Listener: lis, CertDir: certDir, Kubeconfig: kubeconfig,
-			Reader: reader, Parsers: testParsers(), Logger: slog.New(slog.NewTextHandler(logs, nil)),
+			Workloads: workloads, Cache: cache, Listener: lis, CertDir: certDir, Kubeconfig: kubeconfig,
+			Logger: slog.New(slog.NewTextHandler(logs, nil)),
 		})
 	}()
 	defer func() {
@@ -292,28 +290,21 @@ func waitServing(t *testing.T, base, certFile string, served <-chan error) *http
 
 // Bad options fail Serve at once, before anything listens.
 func TestServeRejectsBadOptions(t *testing.T) {
-	dir := t.TempDir()
-	good := filepath.Join(dir, "good.yaml")
-	if err := os.WriteFile(good, []byte(oneTrigger("a", "q")), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	bad := filepath.Join(dir, "bad.yaml")
-	if err := os.WriteFile(bad, []byte(strings.Replace(oneTrigger("a", "q"), "maxReplicas: 3", "maxReplicas: 0", 1)), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cache := newCache(t, newFakeReader())
+	workloads := openWorkloads(t, "triggers:\n- {name: a, namespace: shop, maxReplicas: 3, "+
+		"scaleTarget: {apiVersion: apps/v1, kind: Deployment, name: w}, metadata: {source: fake, queue: q}}\n", cache)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	for _, tc := range []struct {
 		name string
 		o    Options
 		want string
 	}{
-		{"no reader", Options{ConfigFile: good}, "Reader is required"},
-		{"missing config", Options{ConfigFile: filepath.Join(dir, "none.yaml"), Reader: newFakeReader()}, "none.yaml"},
-		{"invalid config", Options{ConfigFile: bad, Reader: newFakeReader()}, "triggers[0].maxReplicas: 0: must be at least 1"},
-		{"bind address", Options{ConfigFile: good, Reader: newFakeReader(), BindAddress: "localhost"}, `bind address "localhost"`},
-		{"half a key pair", Options{ConfigFile: good, Reader: newFakeReader(), TLSCertFile: "tls.crt"}, "both the certificate and the key"},
+		{"no workloads", Options{Cache: cache}, "Workloads and Options.Cache are required"},
+		{"no cache", Options{Workloads: workloads}, "Workloads and Options.Cache are required"},
+		{"bind address", Options{Workloads: workloads, Cache: cache, BindAddress: "localhost"}, `bind address "localhost"`},
+		{"half a key pair", Options{Workloads: workloads, Cache: cache, TLSCertFile: "tls.crt"}, "both the certificate and the key"},
 	} {
-		tc.o.Parsers, tc.o.Logger = testParsers(), quiet
+		tc.o.Logger = quiet
 		if err := Serve(t.Context(), tc.o); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: err = %v, want it to contain %q", tc.name, err, tc.want)
 		}

@@ -38,7 +38,10 @@
 // controllers, which compute metrics at spec 0 when minReplicas is 0); the
 // scale subresource update failing.
 //
-// The package imports only the standard library, does no I/O and never reads
-// the clock: time is an argument, so every function is deterministic, and all
-// but Sync (which updates the State it is given) are safe for concurrent use.
+// The arithmetic imports only the standard library; ParseBehavior alone reads
+// YAML (sigs.k8s.io/yaml) and quantities (apimachinery's resource package),
+// as the API server does. Nothing does I/O or reads the clock: time is an
+// argument, so every function is deterministic, and all but Sync (which
+// updates the State it is given) are safe for concurrent use. It imports
+// nothing of Tide's.
 package hpa

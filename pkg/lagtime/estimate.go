@@ -121,78 +121,16 @@ func (e Estimate) Last() (Observation, bool) { return e.last, e.seen }
 
 // Step folds o into e and returns the new estimate; e is not changed.
 //
-// The interval from the previous observation to o updates the rates unless
-// it is skipped; o is remembered either way, so the next interval starts
-// from a reading that is comparable with what follows. Skipped, and why:
-//   - o.Time not after the previous time: no duration to divide by; a clock
-//     step or an out-of-order reading re-baselines instead.
-//   - a gap longer than MaxGap: a restart or an outage, whose average is not
-//     the current rate.
-//   - a Shape change (partition added, first commit on a partition): the
-//     sums jump by whole partitions' offsets, which is not throughput.
-//   - Produced or Consumed going backwards: an offset reset or a re-created
-//     topic. Neither a reset nor a rebalance is throughput.
-//
-// A used interval of length Δt moves each rate r toward its sample s by
-// r += alpha*(s-r), alpha = 1 - 2^(-Δt/h): the weight depends on the
-// elapsed time, not on the number of polls, so irregular spacing (a slow
-// poll, a missed one) moves the estimate as much as the time it covers. The
-// first sample initializes a rate directly: a zero prior is not a
-// measurement, and decaying from it would under-report for a half-life.
-//
-// The half-life h is ProduceHalfLife (10 s) for ProduceRate and HalfLife
-// (60 s) for the consumption rates. Production is what the replicas must
-// keep up with now, and the log end moves smoothly, so a short half-life
-// follows a step (seven eighths of it in 30 s, where 60 s would take three
-// minutes) without much noise: a sizing rule fed a trailing rate
-// under-provisions for as long as it trails, and the lag that builds
-// meanwhile must be drained as well. The consumption rates average longer:
-// they are read from committed offsets, which move in commit-sized steps,
-// and PerConsumerRate measures capacity, which changes with the consumers
-// rather than with the traffic. A fall in production is
-// followed as fast as a rise: following it slowly only holds replicas
-// longer, which the HPA's downscale stabilization window already does (in
-// this package's simulation, a rate that rose at 10 s and fell at 60 s
-// drained no sooner and cost more replica-minutes).
-//
-// ProduceRate and ConsumeRate take every used interval, idle ones too: zero
-// arrivals really mean production stopped.
-//
-// PerConsumerRate takes only saturated intervals, because only then is
-// consumption a measure of capacity:
-//   - a backlog at both ends: with none, consumption merely equals
-//     production. Lag is measured against committed offsets, which trail
-//     the work done by up to a commit interval of consumption, so a caught-up
-//     group shows lag between commits; a backlog is lag above twice
-//     max(ProduceRate, ConsumeRate)*CommitInterval (ProduceRate because a
-//     caught-up group consumes what arrives and the log end moves smoothly,
-//     where commits move in steps; twice, for unaligned commits and rate
-//     noise). The first used interval, which has no rates to judge by, is
-//     never saturated;
-//   - a known consumer count, unchanged across the interval: a rebalance
-//     pauses consumption and changes the divisor;
-//   - progress: a backlog without progress is a stalled, dead or stuck
-//     consumer, not its capacity, and must not drive the estimate to 0.
-//     Stall detection belongs to the caller.
-//
-// Summed lag cannot tell a backlog on every consumer from one on a few; a
-// caught-up consumer only keeps pace, so a partly idle group (a skewed
-// assignment, one consumer stalled while the rest are caught up) lowers the
-// sample, an error towards more replicas. A caller that detects a stuck
-// partition should leave it out of the Observation (the Shape change skips
-// the interval where it leaves and where it comes back).
-//
-// The sample is ΔConsumed/Δt/Consumers, measured from one reading that
-// showed committed progress to the next, across saturated intervals only.
-// Committed offsets move in steps (a Kafka client auto-commits every 5 s by
-// default): with 2 s polls an interval sees either nothing or a whole commit
-// of 5 s of work, and dividing that by its 2 s would overstate capacity 2.5
-// times, and under-provision as much. Between two readings that each showed
-// progress the commits inside are whole, so the ratio is right on average.
-// A span whose start showed no progress could end with a commit of work done
-// before it, so it is not sampled. A span without progress for longer than
-// StallAfter was a stall, not commit spacing, and is not sampled either: the
-// next span starts where progress resumed.
+// An interval is skipped when it is not throughput: no time passed (a
+// clock step), a gap above MaxGap (an outage), a Shape change (partitions
+// added or first committed) or offsets going backwards (a reset). Rates
+// move by weights of elapsed time, not of poll count, so irregular polling
+// moves them as much as the time it covers. ProduceRate follows a step
+// within ProduceHalfLife; the consumption rates average over HalfLife.
+// PerConsumerRate samples only saturated intervals (a backlog at both ends,
+// a steady known consumer count, progress), measured between readings that
+// both showed a commit, since commits arrive in steps. docs/lagtime.md
+// gives the reasoning behind each rule.
 func (e Estimate) Step(o Observation, cfg Config) Estimate {
 	cfg = cfg.withDefaults()
 	prev, seen := e.last, e.seen

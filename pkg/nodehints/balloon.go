@@ -13,6 +13,8 @@ import (
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/tide-scaler/tide/pkg/scale"
 )
 
 // Balloon settings.
@@ -38,9 +40,9 @@ const (
 )
 
 // balloonName is the balloon Deployment the writer owns for t.
-func balloonName(t Target) string { return objectName(t.Name, BalloonSuffix) }
+func balloonName(t scale.Target) string { return objectName(t.Name, BalloonSuffix) }
 
-func (w *Writer) syncBalloon(ctx context.Context, t Target, headroom int32) error {
+func (w *Writer) syncBalloon(ctx context.Context, t scale.Target, headroom int32) error {
 	deps := w.kc.AppsV1().Deployments(t.Namespace)
 	name := balloonName(t)
 	cur, err := deps.Get(ctx, name, metav1.GetOptions{})
@@ -70,6 +72,9 @@ func (w *Writer) syncBalloon(ctx context.Context, t Target, headroom int32) erro
 		return err
 	}
 	if cur == nil {
+		if err := live(ctx); err != nil {
+			return err
+		}
 		if _, err := deps.Create(ctx, want, metav1.CreateOptions{}); err != nil {
 			return fmt.Errorf("create balloon Deployment %s/%s: %w", t.Namespace, name, err)
 		}
@@ -85,6 +90,9 @@ func (w *Writer) syncBalloon(ctx context.Context, t Target, headroom int32) erro
 	upd := cur.DeepCopy()
 	upd.Labels, upd.Annotations = mergeMaps(upd.Labels, want.Labels), mergeMaps(upd.Annotations, want.Annotations)
 	upd.Spec = want.Spec
+	if err := live(ctx); err != nil {
+		return err
+	}
 	if _, err := deps.Update(ctx, upd, metav1.UpdateOptions{}); err != nil {
 		return fmt.Errorf("update balloon Deployment %s/%s: %w", t.Namespace, name, err)
 	}
@@ -103,8 +111,8 @@ func mergeMaps(dst, src map[string]string) map[string]string {
 }
 
 // podTemplate reads the target's pod template, which shapes its balloons.
-func (w *Writer) podTemplate(ctx context.Context, t Target) (*corev1.PodTemplateSpec, error) {
-	if t.APIGroup == "apps" {
+func (w *Writer) podTemplate(ctx context.Context, t scale.Target) (*corev1.PodTemplateSpec, error) {
+	if t.Group() == "apps" {
 		switch t.Kind {
 		case "Deployment":
 			d, err := w.kc.AppsV1().Deployments(t.Namespace).Get(ctx, t.Name, metav1.GetOptions{})
@@ -120,11 +128,11 @@ func (w *Writer) podTemplate(ctx context.Context, t Target) (*corev1.PodTemplate
 			return &s.Spec.Template, nil
 		}
 	}
-	return nil, fmt.Errorf("balloon for %s (group %q): only apps Deployments and StatefulSets have a pod template tide reads; install the CapacityBuffer CRD for other kinds", t, t.APIGroup)
+	return nil, fmt.Errorf("balloon for %s (group %q): only apps Deployments and StatefulSets have a pod template tide reads; install the CapacityBuffer CRD for other kinds", t, t.Group())
 }
 
 // balloon is the Deployment that holds headroom pods shaped like tpl's.
-func (w *Writer) balloon(t Target, tpl *corev1.PodTemplateSpec, headroom int32) (*appsv1.Deployment, error) {
+func (w *Writer) balloon(t scale.Target, tpl *corev1.PodTemplateSpec, headroom int32) (*appsv1.Deployment, error) {
 	sel := map[string]string{LabelManagedBy: ManagedBy, labelBalloon: labelValue(t.Name)}
 	lbl := labels(t)
 	yes, no, zero, nobody := true, false, int64(0), int64(65535)
@@ -273,6 +281,9 @@ func (w *Writer) ensurePriorityClass(ctx context.Context) error {
 	pc, err := pcs.Get(ctx, PriorityClassName, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
+		if err := live(ctx); err != nil {
+			return err
+		}
 		never := corev1.PreemptNever
 		_, err = pcs.Create(ctx, &schedulingv1.PriorityClass{
 			ObjectMeta:       metav1.ObjectMeta{Name: PriorityClassName, Labels: map[string]string{LabelManagedBy: ManagedBy}},
@@ -297,7 +308,7 @@ func (w *Writer) ensurePriorityClass(ctx context.Context) error {
 	return nil
 }
 
-func (w *Writer) deleteBalloon(ctx context.Context, t Target) error {
+func (w *Writer) deleteBalloon(ctx context.Context, t scale.Target) error {
 	cur, err := w.kc.AppsV1().Deployments(t.Namespace).Get(ctx, balloonName(t), metav1.GetOptions{})
 	if err != nil {
 		return ignoreNotFound(err)
@@ -308,7 +319,10 @@ func (w *Writer) deleteBalloon(ctx context.Context, t Target) error {
 	return w.deleteBalloonObject(ctx, t, cur)
 }
 
-func (w *Writer) deleteBalloonObject(ctx context.Context, t Target, cur *appsv1.Deployment) error {
+func (w *Writer) deleteBalloonObject(ctx context.Context, t scale.Target, cur *appsv1.Deployment) error {
+	if err := live(ctx); err != nil {
+		return err
+	}
 	err := w.kc.AppsV1().Deployments(t.Namespace).Delete(ctx, cur.Name, deleteOpts(string(cur.UID)))
 	if err = ignoreNotFound(err); err != nil {
 		return fmt.Errorf("delete balloon Deployment %s/%s: %w", t.Namespace, cur.Name, err)

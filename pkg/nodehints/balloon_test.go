@@ -11,6 +11,8 @@ import (
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/tide-scaler/tide/pkg/scale"
 )
 
 func TestBalloonLifecycle(t *testing.T) {
@@ -104,7 +106,7 @@ func TestBalloonStatefulSetTarget(t *testing.T) {
 		Spec:       appsv1.StatefulSetSpec{Template: worker("1Gi").Spec.Template},
 	}
 	r := newWriterRig(t, mapper(false), sts)
-	r.sync(t, Target{Namespace: "team", Name: "orders", APIGroup: "apps", Kind: "StatefulSet"}, 2, ModeBalloon)
+	r.sync(t, scale.Target{Namespace: "team", Name: "orders", APIVersion: "apps/v1", Kind: "StatefulSet"}, 2, ModeBalloon)
 	if d := r.balloon(t); d == nil || *d.Spec.Replicas != 2 {
 		t.Errorf("balloon for a StatefulSet: %v", d)
 	}

@@ -8,19 +8,21 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/tide-scaler/tide/pkg/scale"
 )
 
 // bufferName is the CapacityBuffer the writer owns for t.
-func bufferName(t Target) string { return objectName(t.Name, BufferSuffix) }
+func bufferName(t scale.Target) string { return objectName(t.Name, BufferSuffix) }
 
 // bufferSpec is the spec the writer wants: virtual pods shaped like the
 // target's, headroom of them. Only provisioningStrategy is kept from an
 // existing object (the CRD defaults it); podTemplateRef, percentage and
 // limits are dropped, since with them the autoscaler would provision
 // something other than the headroom asked for.
-func bufferSpec(t Target, headroom int32, old map[string]any) map[string]any {
+func bufferSpec(t scale.Target, headroom int32, old map[string]any) map[string]any {
 	spec := map[string]any{
-		"scalableRef": map[string]any{"apiGroup": t.APIGroup, "kind": t.Kind, "name": t.Name},
+		"scalableRef": map[string]any{"apiGroup": t.Group(), "kind": t.Kind, "name": t.Name},
 		"replicas":    int64(headroom),
 	}
 	if ps, ok, _ := unstructured.NestedString(old, "provisioningStrategy"); ok {
@@ -29,7 +31,7 @@ func bufferSpec(t Target, headroom int32, old map[string]any) map[string]any {
 	return spec
 }
 
-func (w *Writer) syncBuffer(ctx context.Context, gvr schema.GroupVersionResource, t Target, headroom int32) error {
+func (w *Writer) syncBuffer(ctx context.Context, gvr schema.GroupVersionResource, t scale.Target, headroom int32) error {
 	ri := w.dc.Resource(gvr).Namespace(t.Namespace)
 	name := bufferName(t)
 	cur, err := ri.Get(ctx, name, metav1.GetOptions{})
@@ -44,6 +46,9 @@ func (w *Writer) syncBuffer(ctx context.Context, gvr schema.GroupVersionResource
 		u.SetNamespace(t.Namespace)
 		u.SetName(name)
 		u.SetLabels(labels(t))
+		if err := live(ctx); err != nil {
+			return err
+		}
 		if _, err := ri.Create(ctx, u, metav1.CreateOptions{}); err != nil {
 			if apierrors.IsNotFound(err) {
 				w.forceRecheck() // the collection itself is gone: CRD uninstalled
@@ -75,6 +80,9 @@ func (w *Writer) syncBuffer(ctx context.Context, gvr schema.GroupVersionResource
 	cur.SetLabels(lbl)
 	// cur carries the resourceVersion read: a concurrent change is a
 	// Conflict, retried on the next Sync.
+	if err := live(ctx); err != nil {
+		return err
+	}
 	if _, err := ri.Update(ctx, cur, metav1.UpdateOptions{}); err != nil {
 		return fmt.Errorf("update CapacityBuffer %s/%s: %w", t.Namespace, name, err)
 	}
@@ -97,7 +105,7 @@ func equalSpec(old, want map[string]any) bool {
 		ref["apiGroup"] == wref["apiGroup"] && ref["kind"] == wref["kind"] && ref["name"] == wref["name"]
 }
 
-func (w *Writer) deleteBuffer(ctx context.Context, gvr schema.GroupVersionResource, t Target) error {
+func (w *Writer) deleteBuffer(ctx context.Context, gvr schema.GroupVersionResource, t scale.Target) error {
 	cur, err := w.dc.Resource(gvr).Namespace(t.Namespace).Get(ctx, bufferName(t), metav1.GetOptions{})
 	if err != nil {
 		return ignoreNotFound(err)
@@ -108,7 +116,10 @@ func (w *Writer) deleteBuffer(ctx context.Context, gvr schema.GroupVersionResour
 	return w.deleteBufferObject(ctx, gvr, t, cur)
 }
 
-func (w *Writer) deleteBufferObject(ctx context.Context, gvr schema.GroupVersionResource, t Target, cur *unstructured.Unstructured) error {
+func (w *Writer) deleteBufferObject(ctx context.Context, gvr schema.GroupVersionResource, t scale.Target, cur *unstructured.Unstructured) error {
+	if err := live(ctx); err != nil {
+		return err
+	}
 	err := w.dc.Resource(gvr).Namespace(t.Namespace).Delete(ctx, cur.GetName(), deleteOpts(string(cur.GetUID())))
 	if err = ignoreNotFound(err); err != nil {
 		return fmt.Errorf("delete CapacityBuffer %s/%s: %w", t.Namespace, cur.GetName(), err)

@@ -31,10 +31,16 @@
 //     pods preempt balloons; the pending balloons make the autoscaler add
 //     nodes. This works with Karpenter too.
 //
-// Headroom 0 deletes the object; Delete removes it when the target or its
-// trigger goes away. Owned objects carry app.kubernetes.io/managed-by=tide
-// and tide.dev/target=<target>; objects without the first are never
-// modified or deleted. The writer never resizes node groups.
+// Targets are scale.Target (pkg/scale); one without a kind is an apps/v1
+// Deployment. Headroom 0 deletes the object; Delete removes it when the
+// target or its trigger goes away. The context of Sync and Delete is the
+// caller's leadership term: it is checked right before every write, so
+// nothing is written once the term has ended. Owned objects carry
+// app.kubernetes.io/managed-by=tide and tide.dev/target=<target>; objects
+// without the first are never modified or deleted. The writer never
+// resizes node groups.
+//
+// The package imports pkg/scale and client-go, nothing else of Tide's.
 //
 // RBAC: get, create, update, delete on capacitybuffers.autoscaling.x-k8s.io
 // and on deployments (apps) in the targets' namespaces (get also reads

@@ -17,6 +17,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/tide-scaler/tide/pkg/scale"
 )
 
 // CapacityBufferGVK is the cluster-autoscaler API the writer prefers.
@@ -63,24 +65,20 @@ func (m Mode) String() string {
 	return fmt.Sprintf("Mode(%d)", int(m))
 }
 
-// Target is the workload headroom is kept for.
-type Target struct {
-	Namespace string
-	Name      string
-	// APIGroup and Kind of the workload; "" is apps and Deployment.
-	// CapacityBuffers take any kind with a scale subresource; balloons
-	// need a Deployment or StatefulSet, whose pod template they copy.
-	APIGroup, Kind string
-}
-
-func (t Target) norm() Target {
+// norm makes a target without a kind an apps/v1 Deployment.
+// CapacityBuffers take any kind with a scale subresource; balloons need a
+// Deployment or StatefulSet, whose pod template they copy.
+func norm(t scale.Target) scale.Target {
 	if t.Kind == "" {
-		t.Kind, t.APIGroup = "Deployment", "apps"
+		t.Kind, t.APIVersion = "Deployment", "apps/v1"
 	}
 	return t
 }
 
-func (t Target) String() string { return t.Kind + " " + t.Namespace + "/" + t.Name }
+// live is checked right before every write: nothing may be written once
+// the caller's context (its leadership term) has ended, whether or not the
+// client honours a cancelled context.
+func live(ctx context.Context) error { return ctx.Err() }
 
 // Options tune a Writer. The zero value is usable.
 type Options struct {
@@ -106,7 +104,7 @@ type Writer struct {
 
 	mu        sync.Mutex
 	lastReset time.Time
-	modes     map[Target]Mode // mode of each target's last successful Sync
+	modes     map[scale.Target]Mode // mode of each target's last successful Sync
 	pcChecked time.Time
 }
 
@@ -126,7 +124,7 @@ func NewWriter(kc kubernetes.Interface, dc dynamic.Interface, mapper meta.RESTMa
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Writer{kc: kc, dc: dc, mapper: mapper, opts: opts, lastReset: opts.Now(), modes: map[Target]Mode{}}
+	return &Writer{kc: kc, dc: dc, mapper: mapper, opts: opts, lastReset: opts.Now(), modes: map[scale.Target]Mode{}}
 }
 
 // Mode says which way headroom is kept now: CapacityBuffer when the API
@@ -191,8 +189,8 @@ func (w *Writer) forceRecheck() {
 // the owned object is deleted) and returns the mode it used. The first
 // Sync of a target, and the first after the mode changed, also deletes
 // what the other mode left, so installing the CRD retires the balloon.
-func (w *Writer) Sync(ctx context.Context, t Target, headroom int32) (Mode, error) {
-	t = t.norm()
+func (w *Writer) Sync(ctx context.Context, t scale.Target, headroom int32) (Mode, error) {
+	t = norm(t)
 	headroom = max(headroom, 0)
 	mode, gvr, err := w.mode()
 	if err != nil {
@@ -226,8 +224,8 @@ func (w *Writer) Sync(ctx context.Context, t Target, headroom int32) (Mode, erro
 // Delete removes whatever the writer owns for the target, in either mode:
 // call it when the target or its trigger goes away. Objects not labelled
 // as Tide's are left alone.
-func (w *Writer) Delete(ctx context.Context, t Target) error {
-	t = t.norm()
+func (w *Writer) Delete(ctx context.Context, t scale.Target) error {
+	t = norm(t)
 	var errs []error
 	if gvr, err := w.bufferResource(); err == nil {
 		errs = append(errs, w.deleteBuffer(ctx, gvr, t))
@@ -245,7 +243,7 @@ func (w *Writer) Delete(ctx context.Context, t Target) error {
 }
 
 // labels marks an object as Tide's, for this target.
-func labels(t Target) map[string]string {
+func labels(t scale.Target) map[string]string {
 	return map[string]string{LabelManagedBy: ManagedBy, LabelTarget: labelValue(t.Name)}
 }
 

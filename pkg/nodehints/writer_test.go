@@ -19,6 +19,7 @@ import (
 	kubefake "k8s.io/client-go/kubernetes/fake"
 
 	"github.com/tide-scaler/tide/internal/testclock"
+	"github.com/tide-scaler/tide/pkg/scale"
 )
 
 var bufferGVR = schema.GroupVersionResource{Group: "autoscaling.x-k8s.io", Version: "v1beta1", Resource: "capacitybuffers"}
@@ -98,7 +99,7 @@ func worker(appMemory string) *appsv1.Deployment {
 	}
 }
 
-var orders = Target{Namespace: "team", Name: "orders"}
+var orders = scale.Target{Namespace: "team", Name: "orders"}
 
 func (r *wrig) buffer(t *testing.T) *unstructured.Unstructured {
 	t.Helper()
@@ -124,7 +125,7 @@ func (r *wrig) balloon(t *testing.T) *appsv1.Deployment {
 	return d
 }
 
-func (r *wrig) sync(t *testing.T, tg Target, headroom int32, want Mode) {
+func (r *wrig) sync(t *testing.T, tg scale.Target, headroom int32, want Mode) {
 	t.Helper()
 	got, err := r.w.Sync(context.Background(), tg, headroom)
 	if err != nil || got != want {
@@ -219,7 +220,7 @@ func TestBufferLifecycle(t *testing.T) {
 
 func TestBufferAnyScalableKind(t *testing.T) {
 	r := newWriterRig(t, mapper(true))
-	rollout := Target{Namespace: "team", Name: "orders", APIGroup: "argoproj.io", Kind: "Rollout"}
+	rollout := scale.Target{Namespace: "team", Name: "orders", APIVersion: "argoproj.io/v1alpha1", Kind: "Rollout"}
 	r.sync(t, rollout, 1, ModeCapacityBuffer)
 	ref, _, _ := unstructured.NestedStringMap(r.buffer(t).Object, "spec", "scalableRef")
 	if ref["apiGroup"] != "argoproj.io" || ref["kind"] != "Rollout" {

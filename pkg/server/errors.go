@@ -7,7 +7,9 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/tide-scaler/tide/pkg/metadata"
 	"github.com/tide-scaler/tide/pkg/sources"
+	"github.com/tide-scaler/tide/pkg/trigger"
 )
 
 // toStatus maps an error to a gRPC status. It is the only place that does:
@@ -19,13 +21,14 @@ func toStatus(err error) error {
 	if _, ok := status.FromError(err); ok {
 		return err
 	}
-	var ce *sources.ConfigError
+	var ce *metadata.ConfigError
 	var le *limitError
+	var tl *trigger.LimitError
 	code := codes.Unavailable
 	switch {
 	case errors.As(err, &ce):
 		code = codes.InvalidArgument
-	case errors.As(err, &le):
+	case errors.As(err, &le), errors.As(err, &tl):
 		code = codes.ResourceExhausted
 	case errors.Is(err, sources.ErrNotFound):
 		code = codes.NotFound
@@ -35,7 +38,7 @@ func toStatus(err error) error {
 	return status.Error(code, err.Error())
 }
 
-// limitError is a request rejected because it exceeds a configured limit.
+// limitError is a stream rejected because its client holds too many.
 type limitError struct{ msg string }
 
 func (e *limitError) Error() string { return e.msg }

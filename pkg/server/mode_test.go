@@ -1,8 +1,11 @@
 package server
 
 import (
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/tide-scaler/tide/pkg/trigger"
 	pb "github.com/tide-scaler/tide/proto/externalscaler"
 )
 
@@ -83,12 +86,12 @@ func TestFollowerSeesSamplesNoRPCAsksAbout(t *testing.T) {
 	if _, err := h.client.GetMetricSpec(t.Context(), r); err != nil { // parses, starts the follower; no I/O
 		t.Fatal(err)
 	}
-	p, err := h.srv.svc.triggers.get(r.ScalerMetadata, h.srv.svc.cfg.Now())
+	tr, err := h.srv.svc.cfg.Triggers.Get(r.ScalerMetadata, h.srv.svc.cfg.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
 	h.src.set("spike", 7)
-	waitFor(t, "the follower to latch the spike", func() bool { active, _ := p.latch.Active(); return active })
+	waitFor(t, "the follower to latch the spike", func() bool { active, _ := tr.Active(); return active })
 	h.src.set("spike", 0)
 	waitFor(t, "the cache to hold the empty sample", func() bool {
 		resp, err := h.client.GetMetrics(t.Context(), &pb.GetMetricsRequest{ScaledObjectRef: r})
@@ -100,5 +103,47 @@ func TestFollowerSeesSamplesNoRPCAsksAbout(t *testing.T) {
 	}
 	if !resp.Result {
 		t.Error("IsActive = false after a spike within minActiveDuration; want true")
+	}
+}
+
+// recorder is an Observer that keeps what it is told.
+type recorder struct {
+	mu   sync.Mutex
+	seen []observed
+}
+
+type observed struct {
+	owner  trigger.Owner
+	metric string
+	value  float64
+	active bool
+}
+
+func (r *recorder) Observe(_ time.Time, o trigger.Owner, t *trigger.Trigger, rd trigger.Reading) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.seen = append(r.seen, observed{o, t.MetricName(), rd.Value, rd.Active})
+}
+
+// TestObserverIsToldWhatWasSent: HPA awareness sees exactly the value and
+// activity each RPC answered, for the ScaledObject that asked.
+func TestObserverIsToldWhatWasSent(t *testing.T) {
+	rec := &recorder{}
+	h := startServerWith(t, func(c *ServiceConfig) { c.Observer = rec })
+	h.src.set("jobs", 23)
+	r := ref("queue", "jobs", "target", "5", "metricMode", "replicas")
+	waitFor(t, "the first sample", func() bool {
+		_, err := h.client.GetMetrics(t.Context(), &pb.GetMetricsRequest{ScaledObjectRef: r})
+		return err == nil
+	})
+	resp, err := h.client.IsActive(t.Context(), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	want := observed{trigger.Owner{Namespace: "ns", Name: "so"}, "queue-jobs", 5, resp.Result}
+	if len(rec.seen) < 2 || rec.seen[len(rec.seen)-1] != want || rec.seen[len(rec.seen)-2] != want {
+		t.Errorf("observed %+v; want GetMetrics and IsActive each to report %+v", rec.seen, want)
 	}
 }

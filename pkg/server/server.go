@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -25,7 +26,10 @@ import (
 type Config struct {
 	GRPCAddr string // e.g. ":9090"
 	HTTPAddr string // e.g. ":8080"
-	TLS      TLSFiles
+	// GRPCTLS and HTTPTLS, when set, serve TLS on each listener (typically
+	// from TLSFiles.Config, which re-reads a rotated key pair; with
+	// ClientCAs set, a client without a certificate they signed is refused).
+	GRPCTLS, HTTPTLS *tls.Config
 	// ShutdownTimeout bounds the drain after the context ends.
 	ShutdownTimeout time.Duration
 	// IdleTriggerTTL forgets parsed triggers nobody asked about for this long.
@@ -71,12 +75,8 @@ func New(cfg Config) (*Server, error) {
 		// making us buffer megabytes before the metadata limits apply.
 		grpc.MaxRecvMsgSize(1 << 20),
 	}
-	if cfg.TLS.Enabled() {
-		tc, err := cfg.TLS.Config()
-		if err != nil {
-			return nil, err
-		}
-		opts = append(opts, grpc.Creds(credentials.NewTLS(tc)))
+	if cfg.GRPCTLS != nil {
+		opts = append(opts, grpc.Creds(credentials.NewTLS(cfg.GRPCTLS)))
 	}
 	s := &Server{cfg: cfg, svc: NewService(cfg.Service), grpc: grpc.NewServer(opts...), health: health.NewServer()}
 	pb.RegisterExternalScalerServer(s.grpc, s.svc)
@@ -107,6 +107,11 @@ func New(cfg Config) (*Server, error) {
 		s.grpcLis.Close()
 		return nil, fmt.Errorf("http listen on %q: %w", cfg.HTTPAddr, err)
 	}
+	if cfg.HTTPTLS != nil {
+		tc := cfg.HTTPTLS.Clone()
+		tc.NextProtos = []string{"http/1.1"}
+		s.httpLis = tls.NewListener(s.httpLis, tc)
+	}
 	return s, nil
 }
 
@@ -130,12 +135,8 @@ func (s *Server) Run(ctx context.Context) error {
 	}()
 	s.ready.Store(true)
 	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
-	s.cfg.Logger.Info("serving", "grpc", s.GRPCAddr(), "http", s.HTTPAddr(), "tls", s.cfg.TLS.Enabled())
-
-	awareCtx, stopAware := context.WithCancel(ctx)
-	awareDone := make(chan struct{})
-	go func() { defer close(awareDone); s.svc.runAwareness(awareCtx, s.cfg.IdleTriggerTTL) }()
-	defer func() { stopAware(); <-awareDone }()
+	s.cfg.Logger.Info("serving", "grpc", s.GRPCAddr(), "http", s.HTTPAddr(), "tls", s.cfg.GRPCTLS != nil,
+		"httpTLS", s.cfg.HTTPTLS != nil)
 
 	sweep := time.NewTicker(min(time.Minute, s.cfg.IdleTriggerTTL))
 	defer sweep.Stop()
@@ -172,7 +173,6 @@ func (s *Server) shutdown() error {
 		s.cfg.Logger.Warn("drain timed out; closing remaining connections")
 		s.grpc.Stop()
 	}
-	s.svc.Close()
 	err := s.http.Shutdown(deadline)
 	if errors.Is(err, context.DeadlineExceeded) {
 		err = s.http.Close()

@@ -19,8 +19,10 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
+	"github.com/tide-scaler/tide/pkg/metadata"
 	"github.com/tide-scaler/tide/pkg/metrics"
 	"github.com/tide-scaler/tide/pkg/sources"
+	"github.com/tide-scaler/tide/pkg/trigger"
 	pb "github.com/tide-scaler/tide/proto/externalscaler"
 )
 
@@ -81,12 +83,20 @@ func (t *queueTrigger) MetricName() string   { return "queue-" + t.q.name }
 func (t *queueTrigger) Target() float64      { return t.target }
 func (t *queueTrigger) Activation() float64  { return t.activation }
 func (t *queueTrigger) Evaluate(s sources.Sample) sources.Measurement {
-	return sources.Measurement{Value: s.Value, Active: s.Activity > t.activation,
-		Replicas: int64(math.Ceil(s.Value / t.target))}
+	return sources.Measurement{Value: s.Value, Replicas: int64(math.Ceil(s.Value / t.target))}
 }
 
-func (s *queueSource) parser() Parser {
-	return func(md sources.Metadata) (Trigger, error) {
+// registry offers the queue source alone.
+func (s *queueSource) registry(t *testing.T) *trigger.Registry {
+	r, err := trigger.NewRegistry(trigger.Source{Name: "queue", Keys: []string{"queue", "target", "activation"}, Parse: s.parse})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func (s *queueSource) parse(md metadata.Metadata) (trigger.Parsed, error) {
+	{
 		name, err := md.Required("queue")
 		if err != nil {
 			return nil, err
@@ -116,6 +126,11 @@ func startServer(t *testing.T) *harness { t.Helper(); return startServerWith(t, 
 
 // startServerWith is startServer with the service configuration adjusted.
 func startServerWith(t *testing.T, adjust func(*ServiceConfig)) *harness {
+	return startServerMax(t, 0, adjust)
+}
+
+// startServerMax is startServerWith with at most max triggers held.
+func startServerMax(t *testing.T, maxTriggers int, adjust func(*ServiceConfig)) *harness {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	met := metrics.New(reg)
@@ -123,8 +138,9 @@ func startServerWith(t *testing.T, adjust func(*ServiceConfig)) *harness {
 	src := &queueSource{depths: map[string]float64{}}
 	eng := sources.NewEngine(sources.Options{PollInterval: 20 * time.Millisecond, Metrics: met, Logger: log})
 	t.Cleanup(func() { eng.Close() })
-	sc := ServiceConfig{Reader: eng, Metrics: met, StreamRepeat: time.Hour,
-		Parsers: map[string]Parser{"queue": src.parser()}}
+	cache := trigger.NewCache(trigger.CacheConfig{Registry: src.registry(t), Reader: eng, Max: maxTriggers, Size: met.Triggers})
+	t.Cleanup(cache.Close)
+	sc := ServiceConfig{Triggers: cache, Metrics: met, StreamRepeat: time.Hour}
 	if adjust != nil {
 		adjust(&sc)
 	}
@@ -227,6 +243,7 @@ func TestInvalidMetadataNamesKeyAndValue(t *testing.T) {
 		{"non-numeric", ref("queue", "q", "target", "abc"), []string{`"target"`, `"abc"`}},
 		{"negative", ref("queue", "q", "activation", "-1"), []string{`"activation"`, `"-1"`}},
 		{"bad metricName", ref("queue", "q", "metricName", "no spaces"), []string{`"metricName"`, `"no spaces"`}},
+		{"misspelt key", ref("queue", "q", "targt", "5"), []string{`"targt"`, `did you mean "target"?`}},
 		{"unknown metricMode", ref("queue", "q", "metricMode", "percent"), []string{`"metricMode"`, `"percent"`, "raw, replicas"}},
 		{"deactivation above activation", ref("queue", "q", "activation", "3", "deactivationThreshold", "4"),
 			[]string{`"deactivationThreshold"`, `"4"`, "activation threshold (3)"}},
@@ -259,15 +276,37 @@ func TestInvalidMetadataNamesKeyAndValue(t *testing.T) {
 func TestMetadataLimits(t *testing.T) {
 	h := startServer(t)
 	big := ref("queue", "q")
-	for i := range maxMetadataKeys {
+	for i := range trigger.MaxMetadataKeys {
 		big.ScalerMetadata["k"+strconv.Itoa(i)] = "v"
 	}
 	if _, err := h.client.GetMetricSpec(t.Context(), big); status.Code(err) != codes.ResourceExhausted {
 		t.Errorf("too many keys: %v; want ResourceExhausted", err)
 	}
-	huge := ref("queue", "q", "pad", strings.Repeat("x", maxMetadataBytes))
+	huge := ref("queue", "q", "pad", strings.Repeat("x", trigger.MaxMetadataBytes))
 	if _, err := h.client.GetMetricSpec(t.Context(), huge); status.Code(err) != codes.ResourceExhausted {
 		t.Errorf("too many bytes: %v; want ResourceExhausted", err)
+	}
+}
+
+// TestMaxTriggers: one distinct trigger beyond the limit is
+// ResourceExhausted on every RPC; triggers already held keep answering.
+func TestMaxTriggers(t *testing.T) {
+	h := startServerMax(t, 2, nil)
+	for _, q := range []string{"a", "b"} {
+		if _, err := h.client.GetMetricSpec(t.Context(), ref("queue", q)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	third := ref("queue", "c")
+	_, specErr := h.client.GetMetricSpec(t.Context(), third)
+	_, valueErr := h.client.GetMetrics(t.Context(), &pb.GetMetricsRequest{ScaledObjectRef: third})
+	for _, err := range []error{specErr, valueErr} {
+		if status.Code(err) != codes.ResourceExhausted {
+			t.Errorf("third trigger over a limit of 2: %v; want ResourceExhausted", err)
+		}
+	}
+	if _, err := h.client.GetMetricSpec(t.Context(), ref("queue", "a")); err != nil {
+		t.Errorf("a held trigger is refused at the limit: %v", err)
 	}
 }
 

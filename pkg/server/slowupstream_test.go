@@ -24,6 +24,8 @@ import (
 	"github.com/tide-scaler/tide/pkg/metrics"
 	"github.com/tide-scaler/tide/pkg/sources"
 	"github.com/tide-scaler/tide/pkg/sources/inference"
+	"github.com/tide-scaler/tide/pkg/trigger"
+	"github.com/tide-scaler/tide/pkg/trigger/builtin"
 	pb "github.com/tide-scaler/tide/proto/externalscaler"
 )
 
@@ -147,7 +149,7 @@ func (s *slowTarget) open() (open, accepted int) {
 }
 
 // startSlowServer runs the real server over a loopback port with an engine
-// and parsers wired as `scaler serve` wires them (without Kubernetes
+// and registry wired as `scaler serve` wires them (without Kubernetes
 // discovery and the push store, which these triggers do not use).
 func startSlowServer(t *testing.T, opts sources.Options) *harness {
 	t.Helper()
@@ -157,12 +159,11 @@ func startSlowServer(t *testing.T, opts sources.Options) *harness {
 	opts.Metrics, opts.Logger = met, log
 	eng := sources.NewEngine(opts)
 	t.Cleanup(func() { eng.Close() })
-	parsers := DefaultParsers()
-	parsers["inference"] = InferenceParser(inference.Env{})
+	cache := trigger.NewCache(trigger.CacheConfig{Registry: builtin.Registry(inference.Env{}), Reader: eng, Max: 100000})
+	t.Cleanup(cache.Close)
 	return runServer(t, Config{
 		GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second, IdleTriggerTTL: 10 * time.Minute,
-		Service: ServiceConfig{Reader: eng, Metrics: met, StreamRepeat: 5 * time.Second, MaxTriggers: 100000,
-			Parsers: parsers, MaxStreamsPerClient: 20000},
+		Service:  ServiceConfig{Triggers: cache, Metrics: met, StreamRepeat: 5 * time.Second, MaxStreamsPerClient: 20000},
 		Gatherer: reg, Logger: log,
 	})
 }

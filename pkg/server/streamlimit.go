@@ -37,7 +37,7 @@ func (l *streamLimiter) acquire(ctx context.Context) (release func(), err error)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if n := l.open[client]; n >= l.max {
-		return nil, &limitError{fmt.Sprintf("client %s already holds %d StreamIsActive streams, the max-streams-per-client limit", client, n)}
+		return nil, &limitError{fmt.Sprintf("client %s already holds %d StreamIsActive streams, the per-client stream limit", client, n)}
 	}
 	l.open[client]++
 	var once sync.Once

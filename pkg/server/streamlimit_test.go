@@ -78,7 +78,7 @@ func TestStreamsPerClientLimit(t *testing.T) {
 				t.Fatalf("stream %d: %v; want ResourceExhausted", tc.limit+1, err)
 			}
 			msg := status.Convert(err).Message()
-			for _, want := range []string{"max-streams-per-client", strconv.Itoa(tc.limit), "StreamIsActive"} {
+			for _, want := range []string{"per-client stream limit", strconv.Itoa(tc.limit), "StreamIsActive"} {
 				if !strings.Contains(msg, want) {
 					t.Errorf("rejection %q does not mention %q", msg, want)
 				}

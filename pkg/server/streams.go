@@ -24,11 +24,11 @@ func (s *Service) StreamIsActive(ref *pb.ScaledObjectRef, stream grpc.ServerStre
 		return toStatus(err)
 	}
 	defer release()
-	p, err := s.trigger(ref)
+	t, err := s.trigger(ref)
 	if err != nil {
 		return toStatus(err)
 	}
-	updates, stop, err := s.cfg.Reader.Watch(p.Query())
+	updates, stop, err := s.cfg.Triggers.Watch(t)
 	if err != nil {
 		return toStatus(err)
 	}
@@ -55,18 +55,17 @@ func (s *Service) StreamIsActive(ref *pb.ScaledObjectRef, stream grpc.ServerStre
 		case <-s.drain:
 			return nil // status OK: KEDA reconnects without backoff
 		case <-updates:
-			p.lastUsed.Store(s.cfg.Now().UnixNano())
-			sample, err := s.cfg.Reader.Read(ctx, p.Query())
+			s.cfg.Triggers.Touch(t, s.cfg.Now())
+			r, err := s.cfg.Triggers.Read(ctx, t)
 			if err != nil {
 				// No answer is better than a false one; polling will surface the error.
 				s.cfg.Logger.Debug("StreamIsActive: no sample", "namespace", ref.GetNamespace(),
 					"scaledobject", ref.GetName(), "err", err)
 				continue
 			}
-			m := p.decide(sample)
-			s.observe(ref, p, sample, m)
-			if !known || m.Active != active {
-				if err := send(m.Active); err != nil {
+			s.observe(ref, t, r)
+			if !known || r.Active != active {
+				if err := send(r.Active); err != nil {
 					return err
 				}
 			}
@@ -86,26 +85,26 @@ func (s *Service) StreamIsActive(ref *pb.ScaledObjectRef, stream grpc.ServerStre
 // the metadata changes, so there is nothing further to send; the stream
 // stays open until KEDA closes it or the server drains.
 func (s *Service) StreamMetricSpec(ref *pb.ScaledObjectRef, stream grpc.ServerStreamingServer[pb.GetMetricSpecResponse]) error {
-	p, err := s.trigger(ref)
+	t, err := s.trigger(ref)
 	if err != nil {
 		return toStatus(err)
 	}
 	gauge := s.cfg.Metrics.Streams.WithLabelValues("StreamMetricSpec")
 	gauge.Inc()
 	defer gauge.Dec()
-	if err := stream.Send(specOf(p)); err != nil {
+	if err := stream.Send(specOf(t)); err != nil {
 		return err
 	}
-	t := time.NewTicker(time.Minute)
-	defer t.Stop()
+	touch := time.NewTicker(time.Minute)
+	defer touch.Stop()
 	for {
 		select {
 		case <-stream.Context().Done():
 			return nil
 		case <-s.drain:
 			return nil
-		case <-t.C:
-			p.lastUsed.Store(s.cfg.Now().UnixNano()) // an open stream keeps its trigger cached
+		case <-touch.C:
+			s.cfg.Triggers.Touch(t, s.cfg.Now()) // an open stream keeps its trigger cached
 		}
 	}
 }

@@ -3,9 +3,12 @@ package server
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"io"
 	"log/slog"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,6 +19,9 @@ import (
 	"github.com/tide-scaler/tide/internal/testpki"
 	"github.com/tide-scaler/tide/pkg/metrics"
 	"github.com/tide-scaler/tide/pkg/sources"
+	"github.com/tide-scaler/tide/pkg/sources/inference"
+	"github.com/tide-scaler/tide/pkg/trigger"
+	"github.com/tide-scaler/tide/pkg/trigger/builtin"
 )
 
 func TestMutualTLS(t *testing.T) {
@@ -25,9 +31,13 @@ func TestMutualTLS(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	eng := sources.NewEngine(sources.Options{Metrics: met, Logger: log})
 	t.Cleanup(func() { eng.Close() })
-	srv, err := New(Config{GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0",
-		TLS:     TLSFiles{Cert: pki.ServerCertFile, Key: pki.ServerKeyFile, ClientCA: pki.CAFile},
-		Service: ServiceConfig{Reader: eng, Metrics: met}, Gatherer: reg, Logger: log})
+	tc, err := TLSFiles{Cert: pki.ServerCertFile, Key: pki.ServerKeyFile, ClientCA: pki.CAFile}.Config()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := New(Config{GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", GRPCTLS: tc,
+		Service: ServiceConfig{Triggers: trigger.NewCache(trigger.CacheConfig{Registry: builtin.Registry(inference.Env{}), Reader: eng}),
+			Metrics: met}, Gatherer: reg, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,17 +70,29 @@ func TestMutualTLS(t *testing.T) {
 
 func TestTLSConfigErrors(t *testing.T) {
 	pki := testpki.New(t)
+	other := testpki.New(t)
 	for _, tc := range []struct {
-		name string
-		f    TLSFiles
+		name   string
+		f      TLSFiles
+		fields []string
 	}{
-		{"cert without key", TLSFiles{Cert: pki.ServerCertFile}},
-		{"missing file", TLSFiles{Cert: filepath.Join(t.TempDir(), "nope.crt"), Key: pki.ServerKeyFile}},
-		{"client CA not PEM", TLSFiles{Cert: pki.ServerCertFile, Key: pki.ServerKeyFile, ClientCA: pki.ServerKeyFile}},
+		{"cert without key", TLSFiles{Cert: pki.ServerCertFile}, []string{"Cert", "Key"}},
+		{"missing file", TLSFiles{Cert: filepath.Join(t.TempDir(), "nope.crt"), Key: pki.ServerKeyFile}, []string{"Cert"}},
+		{"key of another pair", TLSFiles{Cert: pki.ServerCertFile, Key: other.ServerKeyFile}, []string{"Cert", "Key"}},
+		{"client CA not PEM", TLSFiles{Cert: pki.ServerCertFile, Key: pki.ServerKeyFile, ClientCA: pki.ServerKeyFile}, []string{"ClientCA"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := tc.f.Config(); err == nil {
-				t.Error("want an error")
+			_, err := tc.f.Config()
+			var fe *FileError
+			if !errors.As(err, &fe) || !slices.Equal(fe.Fields, tc.fields) {
+				t.Fatalf("Config = %v; want a FileError naming %v", err, tc.fields)
+			}
+			// A library error names its fields; the command maps them to flags.
+			if msg := fe.Format(func(f string) string { return "<" + f + ">" }); !strings.Contains(msg, "<"+tc.fields[0]+">") || strings.Contains(err.Error(), "--") {
+				t.Errorf("error %q / %q: want the fields named, no flag", err, msg)
+			}
+			if body := strings.Split(strings.TrimSpace(pki.ServerKey), "\n")[1]; strings.Contains(err.Error(), body) {
+				t.Errorf("key material in %q", err)
 			}
 		})
 	}

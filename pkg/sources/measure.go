@@ -1,12 +1,11 @@
 package sources
 
-// Measurement is what a trigger makes of a Sample: the metric value to send
-// to the HPA and whether the workload should be active.
+// Measurement is what a source makes of a Sample by its own rules. Whether
+// the workload is active is not the source's to say: the trigger core
+// decides it from Sample.Activity with the activation latch.
 type Measurement struct {
 	// Value is the metric value (already capped, e.g. at partitions x target).
 	Value float64
-	// Active reports whether the demand is above the activation threshold.
-	Active bool
 	// Replicas is the count the trigger decides itself, for metricMode
 	// replicas: what the HPA's AverageValue arithmetic derives from Value
 	// and the target, after the source's own rules (partition cap, even

@@ -53,18 +53,3 @@ func Fingerprint(creds ...string) string {
 	}
 	return hex.EncodeToString(h.Sum(nil)[:6])
 }
-
-// SecretError reports a bad credential without its value: the key it came
-// from (key, keyFromEnv or keyFile, as Secret reads them) and, for a file,
-// the file's path.
-func (m Metadata) SecretError(key, reason string, args ...any) error {
-	from, value := key, ""
-	switch {
-	case m[key] != "":
-	case m[key+"FromEnv"] != "":
-		from = key + "FromEnv"
-	case strings.TrimSpace(m[key+"File"]) != "":
-		from, value = key+"File", strings.TrimSpace(m[key+"File"])
-	}
-	return Invalid(from, value, reason, args...)
-}

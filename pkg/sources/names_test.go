@@ -1,7 +1,6 @@
 package sources
 
 import (
-	"errors"
 	"regexp"
 	"strings"
 	"testing"
@@ -34,23 +33,5 @@ func TestFingerprint(t *testing.T) {
 	joined, split := Fingerprint("s3cret", ""), Fingerprint("s3c", "ret")
 	if joined == split || !regexp.MustCompile(`^[0-9a-f]{12}$`).MatchString(joined) {
 		t.Errorf("fingerprints %q %q: want 12 hex digits that differ when bytes move between fields", joined, split)
-	}
-}
-
-func TestSecretErrorNamesTheSourceNotTheSecret(t *testing.T) {
-	for _, tc := range []struct {
-		md       Metadata
-		wantKey  string
-		wantPath string
-	}{
-		{Metadata{"key": "SECRET-PEM"}, "key", ""},
-		{Metadata{"keyFromEnv": "SECRET-PEM"}, "keyFromEnv", ""},
-		{Metadata{"keyFile": " /etc/tide/key.pem "}, "keyFile", "/etc/tide/key.pem"},
-	} {
-		err := tc.md.SecretError("key", "holds no PEM block")
-		var ce *ConfigError
-		if !errors.As(err, &ce) || ce.Key != tc.wantKey || ce.Value != tc.wantPath || strings.Contains(err.Error(), "SECRET") {
-			t.Errorf("%v: %v; want key %q, value %q and no secret", tc.md, err, tc.wantKey, tc.wantPath)
-		}
 	}
 }

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/tide-scaler/tide/pkg/hpa"
-	"github.com/tide-scaler/tide/pkg/sources"
+	"github.com/tide-scaler/tide/pkg/metadata"
 )
 
 // Mode is how a trigger's metric reaches the HPA.
@@ -72,7 +72,7 @@ func (a Activation) Stateful() bool { return a.Off != a.On || a.MinActive > 0 }
 
 // Parse reads the shared keys; on is the source's activation threshold,
 // already validated by the source. Every error names its key.
-func Parse(md sources.Metadata, on float64) (Options, error) {
+func Parse(md metadata.Metadata, on float64) (Options, error) {
 	var o Options
 	mode, err := md.Enum(KeyMode, string(Raw), string(Raw), string(Replicas))
 	if err != nil {
@@ -84,7 +84,7 @@ func Parse(md sources.Metadata, on float64) (Options, error) {
 		return o, err
 	}
 	if o.Activation.Off > on {
-		return o, sources.Invalid(KeyDeactivation, md.String(KeyDeactivation, ""),
+		return o, metadata.Invalid(KeyDeactivation, md.String(KeyDeactivation, ""),
 			"must not be above the activation threshold (%s): a demand between the two would deactivate a trigger it just activated", fmtFloat(on))
 	}
 	if o.Activation.MinActive, err = md.Duration(KeyMinActive, 0, time.Second, 0, maxMinActive); err != nil {
@@ -92,7 +92,7 @@ func Parse(md sources.Metadata, on float64) (Options, error) {
 	}
 	o.HPAName = md.String(KeyHPAName, "")
 	if o.HPAName != "" && !dnsSubdomain.MatchString(o.HPAName) {
-		return o, sources.Invalid(KeyHPAName, o.HPAName, "not a valid Kubernetes object name")
+		return o, metadata.Invalid(KeyHPAName, o.HPAName, "not a valid Kubernetes object name")
 	}
 	if md.Has(KeyHPABehavior) {
 		if o.Behavior, err = parseBehavior(md[KeyHPABehavior]); err != nil {
@@ -113,9 +113,9 @@ func parseBehavior(raw string) (*hpa.Behavior, error) {
 	case err == nil:
 		return b, nil
 	case errors.As(err, &fe):
-		return nil, sources.Invalid(KeyHPABehavior, fe.Value, "%s: %s", fe.Field, fe.Detail)
+		return nil, metadata.Invalid(KeyHPABehavior, fe.Value, "%s: %s", fe.Field, fe.Detail)
 	default:
-		return nil, sources.Invalid(KeyHPABehavior, "", "%v", err)
+		return nil, metadata.Invalid(KeyHPABehavior, "", "%v", err)
 	}
 }
 
@@ -130,21 +130,28 @@ func (o Options) Target(source float64) float64 {
 	return source
 }
 
-// Value is the metric value KEDA receives for m.
-func (o Options) Value(m sources.Measurement) float64 {
+// Value is the metric value KEDA receives: the source's demand in raw mode,
+// its replica count in replicas mode.
+func (o Options) Value(demand float64, replicas int64) float64 {
 	if o.Mode == Replicas {
-		return float64(m.Replicas)
+		return float64(replicas)
 	}
-	return m.Value
+	return demand
 }
 
 // LimitingRule names the rule that decided the replica count: the HPA's
 // reason, unless the HPA moved freely to what the source asked for and the
 // source itself was held back (a partition cap, even distribution), in
 // which case the source's rule is the one that limits.
-func LimitingRule(d hpa.Decision, m sources.Measurement) string {
-	if d.Reason == hpa.Unlimited && m.Rule != "" && int64(d.Replicas) == m.Replicas {
-		return m.Rule
+// sourceRule and sourceReplicas are the source's rule and replica count.
+func LimitingRule(d hpa.Decision, sourceRule string, sourceReplicas int64) string {
+	if d.Reason == hpa.Unlimited && sourceRule != "" && int64(d.Replicas) == sourceReplicas {
+		return sourceRule
 	}
 	return string(d.Reason)
+}
+
+// Keys are the shared keys Parse reads.
+func Keys() []string {
+	return []string{KeyMode, KeyDeactivation, KeyMinActive, KeyHPAName, KeyHPABehavior}
 }

@@ -7,48 +7,48 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tide-scaler/tide/pkg/sources"
+	"github.com/tide-scaler/tide/pkg/metadata"
 )
 
 func TestParse(t *testing.T) {
 	cases := []struct {
 		name    string
-		md      sources.Metadata
+		md      metadata.Metadata
 		on      float64
 		want    Options
 		wantKey string // error naming this key
 		wantIn  string // and containing this
 	}{
-		{name: "defaults", md: sources.Metadata{}, on: 5,
+		{name: "defaults", md: metadata.Metadata{}, on: 5,
 			want: Options{Mode: Raw, Activation: Activation{On: 5, Off: 5}}},
-		{name: "replicas mode, any case", md: sources.Metadata{"metricMode": "Replicas"},
+		{name: "replicas mode, any case", md: metadata.Metadata{"metricMode": "Replicas"},
 			want: Options{Mode: Replicas}},
-		{name: "hysteresis", md: sources.Metadata{"deactivationThreshold": "2", "minActiveDuration": "90s"}, on: 10,
+		{name: "hysteresis", md: metadata.Metadata{"deactivationThreshold": "2", "minActiveDuration": "90s"}, on: 10,
 			want: Options{Mode: Raw, Activation: Activation{On: 10, Off: 2, MinActive: 90 * time.Second}}},
-		{name: "bare seconds", md: sources.Metadata{"minActiveDuration": "120"},
+		{name: "bare seconds", md: metadata.Metadata{"minActiveDuration": "120"},
 			want: Options{Mode: Raw, Activation: Activation{MinActive: 2 * time.Minute}}},
-		{name: "unknown mode", md: sources.Metadata{"metricMode": "percent"}, wantKey: "metricMode"},
-		{name: "deactivation above activation", md: sources.Metadata{"deactivationThreshold": "11"}, on: 10, wantKey: "deactivationThreshold"},
-		{name: "negative deactivation", md: sources.Metadata{"deactivationThreshold": "-1"}, on: 10, wantKey: "deactivationThreshold"},
-		{name: "negative duration", md: sources.Metadata{"minActiveDuration": "-5s"}, wantKey: "minActiveDuration"},
-		{name: "duration too long", md: sources.Metadata{"minActiveDuration": "48h"}, wantKey: "minActiveDuration"},
-		{name: "duration garbage", md: sources.Metadata{"minActiveDuration": "soon"}, wantKey: "minActiveDuration"},
-		{name: "hpaName", md: sources.Metadata{"hpaName": "my-hpa"}, want: Options{Mode: Raw, HPAName: "my-hpa"}},
-		{name: "bad hpaName", md: sources.Metadata{"hpaName": "My HPA"}, wantKey: "hpaName"},
-		{name: "behavior period 0", md: sources.Metadata{"hpaBehavior": "{scaleUp: {policies: [{type: Pods, value: 1, periodSeconds: 0}]}}"},
+		{name: "unknown mode", md: metadata.Metadata{"metricMode": "percent"}, wantKey: "metricMode"},
+		{name: "deactivation above activation", md: metadata.Metadata{"deactivationThreshold": "11"}, on: 10, wantKey: "deactivationThreshold"},
+		{name: "negative deactivation", md: metadata.Metadata{"deactivationThreshold": "-1"}, on: 10, wantKey: "deactivationThreshold"},
+		{name: "negative duration", md: metadata.Metadata{"minActiveDuration": "-5s"}, wantKey: "minActiveDuration"},
+		{name: "duration too long", md: metadata.Metadata{"minActiveDuration": "48h"}, wantKey: "minActiveDuration"},
+		{name: "duration garbage", md: metadata.Metadata{"minActiveDuration": "soon"}, wantKey: "minActiveDuration"},
+		{name: "hpaName", md: metadata.Metadata{"hpaName": "my-hpa"}, want: Options{Mode: Raw, HPAName: "my-hpa"}},
+		{name: "bad hpaName", md: metadata.Metadata{"hpaName": "My HPA"}, wantKey: "hpaName"},
+		{name: "behavior period 0", md: metadata.Metadata{"hpaBehavior": "{scaleUp: {policies: [{type: Pods, value: 1, periodSeconds: 0}]}}"},
 			wantKey: "hpaBehavior", wantIn: "behavior.scaleUp.policies[0].periodSeconds"},
-		{name: "behavior negative value", md: sources.Metadata{"hpaBehavior": "scaleDown:\n  policies:\n  - {type: Percent, value: -5, periodSeconds: 60}"},
+		{name: "behavior negative value", md: metadata.Metadata{"hpaBehavior": "scaleDown:\n  policies:\n  - {type: Percent, value: -5, periodSeconds: 60}"},
 			wantKey: "hpaBehavior", wantIn: "behavior.scaleDown.policies[0].value"},
-		{name: "behavior window above 3600", md: sources.Metadata{"hpaBehavior": `{"scaleDown": {"stabilizationWindowSeconds": 4000}}`},
+		{name: "behavior window above 3600", md: metadata.Metadata{"hpaBehavior": `{"scaleDown": {"stabilizationWindowSeconds": 4000}}`},
 			wantKey: "hpaBehavior", wantIn: "stabilizationWindowSeconds"},
-		{name: "behavior unknown field", md: sources.Metadata{"hpaBehavior": "{scaleUp: {window: 3}}"},
+		{name: "behavior unknown field", md: metadata.Metadata{"hpaBehavior": "{scaleUp: {window: 3}}"},
 			wantKey: "hpaBehavior", wantIn: "window"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := Parse(tc.md, tc.on)
 			if tc.wantKey != "" {
-				var ce *sources.ConfigError
+				var ce *metadata.ConfigError
 				if !errors.As(err, &ce) || ce.Key != tc.wantKey {
 					t.Fatalf("err = %v, want a ConfigError naming %q", err, tc.wantKey)
 				}
@@ -71,7 +71,7 @@ func TestParse(t *testing.T) {
 }
 
 func TestParseBehavior(t *testing.T) {
-	o, err := Parse(sources.Metadata{"metricMode": "replicas", "hpaBehavior": "scaleUp:\n  tolerance: 0\n"}, 0)
+	o, err := Parse(metadata.Metadata{"metricMode": "replicas", "hpaBehavior": "scaleUp:\n  tolerance: 0\n"}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,13 +81,12 @@ func TestParseBehavior(t *testing.T) {
 }
 
 func TestOutput(t *testing.T) {
-	m := sources.Measurement{Value: 105, Replicas: 10}
 	raw := Options{Mode: Raw}
-	if v, tg := raw.Value(m), raw.Target(10); v != 105 || tg != 10 {
+	if v, tg := raw.Value(105, 10), raw.Target(10); v != 105 || tg != 10 {
 		t.Errorf("raw: %v/%v, want 105/10", v, tg)
 	}
 	rep := Options{Mode: Replicas}
-	if v, tg := rep.Value(m), rep.Target(10); v != 10 || tg != 1 {
+	if v, tg := rep.Value(105, 10), rep.Target(10); v != 10 || tg != 1 {
 		t.Errorf("replicas: %v/%v, want 10/1", v, tg)
 	}
 }

@@ -2,7 +2,6 @@ package kube
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -13,12 +12,11 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/tide-scaler/tide/pkg/hpa"
+	"github.com/tide-scaler/tide/pkg/scale"
 )
 
 // Defaults for Options left zero.
@@ -97,7 +95,7 @@ type Snapshot struct {
 type Lookup struct {
 	kc     kubernetes.Interface
 	dc     dynamic.Interface
-	mapper meta.RESTMapper
+	scales scale.Client
 	opts   Options
 
 	flights singleflight.Group
@@ -131,7 +129,7 @@ func NewLookup(kc kubernetes.Interface, dc dynamic.Interface, mapper meta.RESTMa
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Lookup{
-		kc: kc, dc: dc, mapper: mapper, opts: opts,
+		kc: kc, dc: dc, scales: scale.NewDynamic(dc, mapper), opts: opts,
 		cache:     map[Ref]entry{},
 		forbidden: map[string]time.Time{},
 	}
@@ -285,28 +283,9 @@ func (l *Lookup) scaledObject(ctx context.Context, ns, name string, now time.Tim
 	return info, nil
 }
 
-// scale reads the scale subresource of the HPA's target, resolving its
-// resource with the mapper as the controller does, so any kind with a scale
-// subresource works, not only Deployments.
+// scale reads the scale subresource of the HPA's target (pkg/scale
+// resolves any kind that has one, not only Deployments).
 func (l *Lookup) scale(ctx context.Context, ns string, t autoscalingv2.CrossVersionObjectReference) (spec, status int32, err error) {
-	what := fmt.Sprintf("scale of %s %s/%s", t.Kind, ns, t.Name)
-	gv, err := schema.ParseGroupVersion(t.APIVersion)
-	if err != nil {
-		return 0, 0, fmt.Errorf("%s: apiVersion %q: %w", what, t.APIVersion, err)
-	}
-	mapping, err := l.mapper.RESTMapping(schema.GroupKind{Group: gv.Group, Kind: t.Kind}, gv.Version)
-	if err != nil {
-		return 0, 0, fmt.Errorf("%s: %w", what, err)
-	}
-	u, err := l.dc.Resource(mapping.Resource).Namespace(ns).Get(ctx, t.Name, metav1.GetOptions{}, "scale")
-	if err != nil {
-		return 0, 0, fmt.Errorf("%s: %w", what, err)
-	}
-	// Both fields are omitempty in autoscaling/v1 Scale: absent is 0.
-	sp, _, errSpec := unstructured.NestedInt64(u.Object, "spec", "replicas")
-	st, _, errStatus := unstructured.NestedInt64(u.Object, "status", "replicas")
-	if err := errors.Join(errSpec, errStatus); err != nil {
-		return 0, 0, fmt.Errorf("%s: %w", what, err)
-	}
-	return int32(sp), int32(st), nil
+	s, err := l.scales.GetScale(ctx, scale.Target{Namespace: ns, APIVersion: t.APIVersion, Kind: t.Kind, Name: t.Name})
+	return s.Replicas, s.StatusReplicas, err
 }

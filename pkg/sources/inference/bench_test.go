@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/tide-scaler/tide/pkg/metadata"
 	"github.com/tide-scaler/tide/pkg/sources"
 )
 
@@ -156,7 +157,7 @@ func BenchmarkScrapeCycle100Pods(b *testing.B) {
 		for _, t := range ts {
 			urls = append(urls, t.url)
 		}
-		md := sources.Metadata{"targets": joinComma(urls), "targetRequestRate": "10", "targetWaiting": "5"}
+		md := metadata.Metadata{"targets": joinComma(urls), "targetRequestRate": "10", "targetWaiting": "5"}
 		tr, err := Parse(md, Env{})
 		if err != nil {
 			b.Fatal(err)

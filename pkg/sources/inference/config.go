@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tide-scaler/tide/pkg/metadata"
 	"github.com/tide-scaler/tide/pkg/sources"
 )
 
@@ -45,16 +46,30 @@ var modeKeys = func() map[string][]string {
 	return m
 }()
 
+// Keys lists every metadata key the inference source reads, sorted: mode
+// and the keys of every mode. The trigger core rejects any other key (apart
+// from the shared and KEDA's own); Parse rejects a key of another mode.
+func Keys() []string {
+	return slices.Sorted(maps.Keys(maps.Collect(func(yield func(string, bool) bool) {
+		yield("mode", true)
+		for k := range modeKeys {
+			if !yield(k, true) {
+				return
+			}
+		}
+	})))
+}
+
 // Parse validates a trigger's scalerMetadata and builds its Trigger. Every
-// error is a *sources.ConfigError naming the key and the bad value.
-func Parse(md sources.Metadata, env Env) (*Trigger, error) {
+// error is a *metadata.ConfigError naming the key and the bad value.
+func Parse(md metadata.Metadata, env Env) (*Trigger, error) {
 	mode, err := md.Enum("mode", ModeScrape, ModeScrape, ModePrometheus, ModePush)
 	if err != nil {
 		return nil, err
 	}
 	for _, k := range slices.Sorted(maps.Keys(md)) {
 		if modes, ok := modeKeys[k]; ok && md.Has(k) && !slices.Contains(modes, mode) {
-			return nil, sources.Invalid(k, md[k], "is not used with mode %s (only with mode %s)", mode, strings.Join(modes, ", "))
+			return nil, metadata.Invalid(k, md[k], "is not used with mode %s (only with mode %s)", mode, strings.Join(modes, ", "))
 		}
 	}
 	switch mode {
@@ -66,7 +81,7 @@ func Parse(md sources.Metadata, env Env) (*Trigger, error) {
 	return parseScrape(md, env)
 }
 
-func parsePush(md sources.Metadata, env Env) (*Trigger, error) {
+func parsePush(md metadata.Metadata, env Env) (*Trigger, error) {
 	model, err := md.Required("model")
 	if err != nil {
 		return nil, err
@@ -75,7 +90,7 @@ func parsePush(md sources.Metadata, env Env) (*Trigger, error) {
 		return nil, err
 	}
 	if env.Push == nil {
-		return nil, sources.Invalid("mode", ModePush, "this scaler runs without a push endpoint (start it with --push-token-file)")
+		return nil, metadata.Invalid("mode", ModePush, "this scaler runs without a push endpoint (start it with --push-token-file)")
 	}
 	if _, err := md.Required("targetRequestRate"); err != nil {
 		return nil, err
@@ -92,7 +107,7 @@ func parsePush(md sources.Metadata, env Env) (*Trigger, error) {
 	return &Trigger{mode: ModePush, query: q, metricName: sources.MetricName("inference-" + model), target: 1}, nil
 }
 
-func parseScrape(md sources.Metadata, env Env) (*Trigger, error) {
+func parseScrape(md metadata.Metadata, env Env) (*Trigger, error) {
 	tg, err := parseTargets(md, env)
 	if err != nil {
 		return nil, err
@@ -111,7 +126,7 @@ func parseScrape(md sources.Metadata, env Env) (*Trigger, error) {
 			return nil, err
 		}
 		if env.Push == nil {
-			return nil, sources.Invalid("model", model, "waking on pushed requests needs a push endpoint (start the scaler with --push-token-file)")
+			return nil, metadata.Invalid("model", model, "waking on pushed requests needs a push endpoint (start the scaler with --push-token-file)")
 		}
 	}
 	q := newScrapeQuery(tg, sig, win, model, env.Push)
@@ -126,7 +141,7 @@ func parseScrape(md sources.Metadata, env Env) (*Trigger, error) {
 // characters.
 func checkModel(key, m string) error {
 	if len(m) > 256 || strings.IndexFunc(m, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 {
-		return sources.Invalid(key, m, "want 1-256 printable characters")
+		return metadata.Invalid(key, m, "want 1-256 printable characters")
 	}
 	return nil
 }
@@ -139,7 +154,7 @@ const (
 )
 
 // parseWindows reads the KPA keys (Knative's defaults and bounds).
-func parseWindows(md sources.Metadata) (windowParams, error) {
+func parseWindows(md metadata.Metadata) (windowParams, error) {
 	var p windowParams
 	var err error
 	if p.stable, err = duration(md, "stableWindow", defaultStableWindow, time.Second, minStableWindow, maxStableWindow); err != nil {
@@ -195,13 +210,13 @@ type signalSpec struct {
 	selector []labelMatch
 }
 
-func parseSignals(md sources.Metadata) (signalSpec, error) {
+func parseSignals(md metadata.Metadata) (signalSpec, error) {
 	var s signalSpec
 	any := false
 	for i, k := range signalKeys {
 		s.metrics[i] = md.String(k.metricKey, k.def)
 		if !metricNameOK.MatchString(s.metrics[i]) {
-			return s, sources.Invalid(k.metricKey, s.metrics[i], "not a Prometheus metric name")
+			return s, metadata.Invalid(k.metricKey, s.metrics[i], "not a Prometheus metric name")
 		}
 		if !md.Has(k.targetKey) {
 			continue
@@ -211,12 +226,12 @@ func parseSignals(md sources.Metadata) (signalSpec, error) {
 			return s, err
 		}
 		if i == sigKV && f > 1 {
-			return s, sources.Invalid(k.targetKey, md[k.targetKey], "is a fraction of each pod's KV cache: at most 1")
+			return s, metadata.Invalid(k.targetKey, md[k.targetKey], "is a fraction of each pod's KV cache: at most 1")
 		}
 		s.targets[i], any = f, true
 	}
 	if !any {
-		return s, &sources.ConfigError{Key: "targetRequestRate",
+		return s, &metadata.ConfigError{Key: "targetRequestRate",
 			Reason: "set at least one of targetRequestRate, targetWaiting, targetRunning, targetKVCache (per replica)"}
 	}
 	var err error

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tide-scaler/tide/pkg/metadata"
 	"github.com/tide-scaler/tide/pkg/sources"
 )
 
@@ -20,9 +21,9 @@ func (d *stubDiscovery) Endpoints(context.Context) ([]ServiceEndpoint, error) {
 }
 func (d *stubDiscovery) Close() error { return nil }
 
-var base = sources.Metadata{"source": "inference", "targets": "http://10.0.0.1:8000", "targetRequestRate": "10"}
+var base = metadata.Metadata{"source": "inference", "targets": "http://10.0.0.1:8000", "targetRequestRate": "10"}
 
-func with(kv ...string) sources.Metadata {
+func with(kv ...string) metadata.Metadata {
 	md := maps.Clone(base)
 	for i := 0; i+1 < len(kv); i += 2 {
 		if kv[i+1] == "<unset>" {
@@ -72,7 +73,7 @@ func TestParseDefaults(t *testing.T) {
 			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
 		}
 	}
-	p := parseOK(t, sources.Metadata{"mode": "prometheus", "serverAddress": "http://prom:9090", "query": "sum(x)", "threshold": "5"}, Env{})
+	p := parseOK(t, metadata.Metadata{"mode": "prometheus", "serverAddress": "http://prom:9090", "query": "sum(x)", "threshold": "5"}, Env{})
 	pq := p.Query().(*promQuery)
 	if p.Target() != 5 || p.activation != 0 || !pq.ignoreNull || pq.timeout != 3*time.Second || p.MetricName() != "prometheus" {
 		t.Errorf("prometheus defaults: %+v %+v", p, pq)
@@ -84,7 +85,7 @@ func TestParseValues(t *testing.T) {
 	env.Discovery = &stubDiscovery{}
 	tests := []struct {
 		name  string
-		md    sources.Metadata
+		md    metadata.Metadata
 		check func(*Trigger) bool
 	}{
 		{"durations as numbers are seconds", with("stableWindow", "120", "scaleDownDelay", "30", "panicWindowPercentage", "5"),
@@ -92,7 +93,7 @@ func TestParseValues(t *testing.T) {
 				w := tr.query.(*scrapeQuery).win
 				return w.stable == 2*time.Minute && w.scaleDownDelay == 30*time.Second && w.panic == 6*time.Second
 			}},
-		{"kafka-style timeout is milliseconds", sources.Metadata{"mode": "prometheus", "serverAddress": "https://p", "query": "q", "threshold": "1", "timeout": "1500"},
+		{"kafka-style timeout is milliseconds", metadata.Metadata{"mode": "prometheus", "serverAddress": "https://p", "query": "q", "threshold": "1", "timeout": "1500"},
 			func(tr *Trigger) bool { return tr.query.(*promQuery).timeout == 1500*time.Millisecond }},
 		{"a 1 % panic window is one bucket", with("stableWindow", "6s", "panicWindowPercentage", "1"),
 			func(tr *Trigger) bool { return tr.query.(*scrapeQuery).win.panic == time.Second }},
@@ -105,7 +106,7 @@ func TestParseValues(t *testing.T) {
 				q := tr.query.(*scrapeQuery)
 				return q.Upstream().Name == "scrape://ai/vllm:http/metrics" && tr.MetricName() == "inference-ai-vllm"
 			}},
-		{"push mode", sources.Metadata{"mode": "push", "model": "Llama-3/8B", "targetRequestRate": "2"},
+		{"push mode", metadata.Metadata{"mode": "push", "model": "Llama-3/8B", "targetRequestRate": "2"},
 			func(tr *Trigger) bool {
 				return tr.Mode() == ModePush && tr.MetricName() == "inference-llama-3-8b" && tr.Target() == 1
 			}},
@@ -128,7 +129,7 @@ func TestParseValues(t *testing.T) {
 func TestParseErrors(t *testing.T) {
 	tests := []struct {
 		name  string
-		md    sources.Metadata
+		md    metadata.Metadata
 		env   Env
 		key   string
 		value string
@@ -160,18 +161,18 @@ func TestParseErrors(t *testing.T) {
 		{"namespace with static targets", with("namespace", "n"), Env{}, "targets", ""},
 		{"model without push store", with("model", "m"), Env{}, "model", "m"},
 		{"prometheus key in scrape mode", with("query", "up"), Env{}, "query", "up"},
-		{"scrape key in prometheus mode", sources.Metadata{"mode": "prometheus", "serverAddress": "http://p", "query": "q", "threshold": "1", "targets": "http://x"}, Env{}, "targets", "http://x"},
-		{"no serverAddress", sources.Metadata{"mode": "prometheus", "query": "q", "threshold": "1"}, Env{}, "serverAddress", ""},
-		{"bad serverAddress", sources.Metadata{"mode": "prometheus", "serverAddress": "prom:9090", "query": "q", "threshold": "1"}, Env{}, "serverAddress", "prom:9090"},
-		{"no query", sources.Metadata{"mode": "prometheus", "serverAddress": "http://p", "threshold": "1"}, Env{}, "query", ""},
-		{"no threshold", sources.Metadata{"mode": "prometheus", "serverAddress": "http://p", "query": "q"}, Env{}, "threshold", ""},
-		{"negative activation", sources.Metadata{"mode": "prometheus", "serverAddress": "http://p", "query": "q", "threshold": "1", "activationThreshold": "-1"}, Env{}, "activationThreshold", "-1"},
-		{"ignoreNullValues", sources.Metadata{"mode": "prometheus", "serverAddress": "http://p", "query": "q", "threshold": "1", "ignoreNullValues": "perhaps"}, Env{}, "ignoreNullValues", "perhaps"},
-		{"push without store", sources.Metadata{"mode": "push", "model": "m", "targetRequestRate": "1"}, Env{}, "mode", "push"},
-		{"push without model", sources.Metadata{"mode": "push", "targetRequestRate": "1"}, fullEnv(), "model", ""},
-		{"push without target", sources.Metadata{"mode": "push", "model": "m"}, fullEnv(), "targetRequestRate", ""},
-		{"push with a gauge target", sources.Metadata{"mode": "push", "model": "m", "targetRequestRate": "1", "targetWaiting": "2"}, fullEnv(), "targetWaiting", "2"},
-		{"model with control characters", sources.Metadata{"mode": "push", "model": "m\x00", "targetRequestRate": "1"}, fullEnv(), "model", ""},
+		{"scrape key in prometheus mode", metadata.Metadata{"mode": "prometheus", "serverAddress": "http://p", "query": "q", "threshold": "1", "targets": "http://x"}, Env{}, "targets", "http://x"},
+		{"no serverAddress", metadata.Metadata{"mode": "prometheus", "query": "q", "threshold": "1"}, Env{}, "serverAddress", ""},
+		{"bad serverAddress", metadata.Metadata{"mode": "prometheus", "serverAddress": "prom:9090", "query": "q", "threshold": "1"}, Env{}, "serverAddress", "prom:9090"},
+		{"no query", metadata.Metadata{"mode": "prometheus", "serverAddress": "http://p", "threshold": "1"}, Env{}, "query", ""},
+		{"no threshold", metadata.Metadata{"mode": "prometheus", "serverAddress": "http://p", "query": "q"}, Env{}, "threshold", ""},
+		{"negative activation", metadata.Metadata{"mode": "prometheus", "serverAddress": "http://p", "query": "q", "threshold": "1", "activationThreshold": "-1"}, Env{}, "activationThreshold", "-1"},
+		{"ignoreNullValues", metadata.Metadata{"mode": "prometheus", "serverAddress": "http://p", "query": "q", "threshold": "1", "ignoreNullValues": "perhaps"}, Env{}, "ignoreNullValues", "perhaps"},
+		{"push without store", metadata.Metadata{"mode": "push", "model": "m", "targetRequestRate": "1"}, Env{}, "mode", "push"},
+		{"push without model", metadata.Metadata{"mode": "push", "targetRequestRate": "1"}, fullEnv(), "model", ""},
+		{"push without target", metadata.Metadata{"mode": "push", "model": "m"}, fullEnv(), "targetRequestRate", ""},
+		{"push with a gauge target", metadata.Metadata{"mode": "push", "model": "m", "targetRequestRate": "1", "targetWaiting": "2"}, fullEnv(), "targetWaiting", "2"},
+		{"model with control characters", metadata.Metadata{"mode": "push", "model": "m\x00", "targetRequestRate": "1"}, fullEnv(), "model", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -179,9 +180,9 @@ func TestParseErrors(t *testing.T) {
 			if err == nil {
 				t.Fatalf("Parse succeeded: %+v", tr)
 			}
-			var ce *sources.ConfigError
+			var ce *metadata.ConfigError
 			if !errors.As(err, &ce) {
-				t.Fatalf("error %T %v is not a *sources.ConfigError", err, err)
+				t.Fatalf("error %T %v is not a *metadata.ConfigError", err, err)
 			}
 			if ce.Key != tt.key || !strings.Contains(err.Error(), `"`+tt.key+`"`) {
 				t.Errorf("error %q names key %q, want %q", err, ce.Key, tt.key)
@@ -201,7 +202,7 @@ func TestQueryKeys(t *testing.T) {
 	if same.Key() != ref.Key() {
 		t.Errorf("key %q differs from %q", same.Key(), ref.Key())
 	}
-	for _, md := range []sources.Metadata{
+	for _, md := range []metadata.Metadata{
 		with("targets", "http://a:1,http://b:1", "targetRequestRate", "11"),
 		with("targets", "http://a:1,http://b:1", "stableWindow", "90s"),
 		with("targets", "http://a:1,http://b:1", "modelName", "m"),
@@ -245,7 +246,7 @@ func TestURLCredentialsNeverEchoed(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Parse(sources.Metadata(tc.md), Env{})
+			_, err := Parse(metadata.Metadata(tc.md), Env{})
 			if err == nil {
 				t.Fatal("no error")
 			}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/tide-scaler/tide/internal/testclock"
 	"github.com/tide-scaler/tide/internal/vllmfake"
+	"github.com/tide-scaler/tide/pkg/metadata"
 	"github.com/tide-scaler/tide/pkg/metrics"
 	"github.com/tide-scaler/tide/pkg/sources"
 )
@@ -141,7 +142,7 @@ func promVector(v string) http.HandlerFunc {
 type faultMode struct {
 	name  string
 	good  func(v float64) http.HandlerFunc
-	md    func(srv *faultServer) sources.Metadata
+	md    func(srv *faultServer) metadata.Metadata
 	value func(srv *faultServer, s sources.Sample) (float64, bool)
 }
 
@@ -152,7 +153,7 @@ type faultMode struct {
 var promMode = faultMode{
 	name: "prometheus",
 	good: func(v float64) http.HandlerFunc { return promVector(strconv.FormatFloat(v, 'g', -1, 64)) },
-	md: func(srv *faultServer) sources.Metadata {
+	md: func(srv *faultServer) metadata.Metadata {
 		return promMD(srv.srv.URL, `sum(vllm:num_requests_waiting)`, "timeout", "10s", "ignoreNullValues", "false")
 	},
 	value: func(_ *faultServer, s sources.Sample) (float64, bool) { return s.Value, true },
@@ -166,7 +167,7 @@ var scrapeMode = faultMode{
 	good: func(v float64) http.HandlerFunc {
 		return func(w http.ResponseWriter, _ *http.Request) { vllmfake.Serve(w, vllmfake.State{Waiting: v}) }
 	},
-	md: func(srv *faultServer) sources.Metadata {
+	md: func(srv *faultServer) metadata.Metadata {
 		return scrapeMD(srv.srv.URL+"/metrics", "scrapeInterval", "100ms", "scrapeTimeout", "50ms",
 			"targetRequestRate", "", "targetWaiting", "1")
 	},

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"testing"
 
+	"github.com/tide-scaler/tide/pkg/metadata"
 	"github.com/tide-scaler/tide/pkg/sources"
 )
 
@@ -22,7 +23,7 @@ func FuzzParse(f *testing.F) {
 	name := regexp.MustCompile(`^[a-z0-9.-]{1,60}$`)
 	env := Env{Push: NewStore(StoreOptions{}), Discovery: &stubDiscovery{}}
 	f.Fuzz(func(t *testing.T, mode, targets, service, namespace, rate, waiting, window, pct, threshold, selector, interval, timeout string) {
-		md := sources.Metadata{
+		md := metadata.Metadata{
 			"mode": mode, "targets": targets, "service": service, "namespace": namespace,
 			"targetRequestRate": rate, "targetWaiting": waiting, "stableWindow": window,
 			"panicWindowPercentage": pct, "panicThreshold": threshold, "labelSelector": selector,
@@ -37,7 +38,7 @@ func FuzzParse(f *testing.F) {
 		}
 		tr, err := Parse(md, env)
 		if err != nil {
-			var ce *sources.ConfigError
+			var ce *metadata.ConfigError
 			if !errors.As(err, &ce) {
 				t.Fatalf("error %T %v is not a ConfigError", err, err)
 			}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tide-scaler/tide/pkg/metadata"
 	"github.com/tide-scaler/tide/pkg/sources"
 )
 
@@ -145,7 +146,7 @@ func writeVLLM(w io.Writer, st podState) {
 	}
 }
 
-func parseOK(t testing.TB, md sources.Metadata, env Env) *Trigger {
+func parseOK(t testing.TB, md metadata.Metadata, env Env) *Trigger {
 	t.Helper()
 	tr, err := Parse(md, env)
 	if err != nil {
@@ -199,3 +200,7 @@ func waitFor(t testing.TB, what string, d time.Duration, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// active is the activation answer without hysteresis, as the trigger core
+// gives it: the sample's activity above the source's threshold.
+func active(tr *Trigger, s sources.Sample) bool { return s.Activity > tr.Activation() }

@@ -8,19 +8,19 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tide-scaler/tide/pkg/sources"
+	"github.com/tide-scaler/tide/pkg/metadata"
 )
 
 // duration reads key as a Go duration ("60s", "800ms") or a bare number of
 // bareUnit (seconds for windows; milliseconds for KEDA's prometheus
 // timeout), def when unset, and checks lo <= d <= hi.
-func duration(md sources.Metadata, key string, def, bareUnit, lo, hi time.Duration) (time.Duration, error) {
+func duration(md metadata.Metadata, key string, def, bareUnit, lo, hi time.Duration) (time.Duration, error) {
 	return md.Duration(key, def, bareUnit, lo, hi)
 }
 
 // floatIn reads key as a number in [lo, hi] (lo exclusive when open), def
 // when unset.
-func floatIn(md sources.Metadata, key string, def, lo, hi float64, open bool) (float64, error) {
+func floatIn(md metadata.Metadata, key string, def, lo, hi float64, open bool) (float64, error) {
 	f, err := md.Float(key, def, false)
 	if err != nil {
 		// Metadata.Float rejects negatives itself; keep its message.
@@ -31,7 +31,7 @@ func floatIn(md sources.Metadata, key string, def, lo, hi float64, open bool) (f
 		if open {
 			bound = "greater than"
 		}
-		return 0, sources.Invalid(key, md.String(key, ""), "must be %s %g and at most %g", bound, lo, hi)
+		return 0, metadata.Invalid(key, md.String(key, ""), "must be %s %g and at most %g", bound, lo, hi)
 	}
 	return f, nil
 }
@@ -44,24 +44,24 @@ var labelNameRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
 // parseSelector reads labelSelector ("k=v,k2=v2", exact matches) and adds
 // model_name=<modelName> when modelName is set. The result is sorted by
 // name: it is part of the query key.
-func parseSelector(md sources.Metadata) ([]labelMatch, error) {
+func parseSelector(md metadata.Metadata) ([]labelMatch, error) {
 	var out []labelMatch
 	seen := map[string]string{}
 	for _, item := range md.List("labelSelector") {
 		name, value, ok := strings.Cut(item, "=")
 		name, value = strings.TrimSpace(name), strings.Trim(strings.TrimSpace(value), `"`)
 		if !ok || !labelNameRE.MatchString(name) || strings.HasPrefix(value, "=") || strings.HasPrefix(value, "~") {
-			return nil, sources.Invalid("labelSelector", item, "want label=value pairs separated by commas (exact matches)")
+			return nil, metadata.Invalid("labelSelector", item, "want label=value pairs separated by commas (exact matches)")
 		}
 		if _, dup := seen[name]; dup {
-			return nil, sources.Invalid("labelSelector", item, "label %q appears twice", name)
+			return nil, metadata.Invalid("labelSelector", item, "label %q appears twice", name)
 		}
 		seen[name] = value
 		out = append(out, labelMatch{name, value})
 	}
 	if m := md.String("modelName", ""); m != "" {
 		if v, ok := seen["model_name"]; ok && v != m {
-			return nil, sources.Invalid("modelName", m, "contradicts labelSelector model_name=%s", v)
+			return nil, metadata.Invalid("modelName", m, "contradicts labelSelector model_name=%s", v)
 		}
 		if _, ok := seen["model_name"]; !ok {
 			out = append(out, labelMatch{"model_name", m})
@@ -87,7 +87,7 @@ var metricNameOK = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:.]*$`)
 func httpURL(key, raw string) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.Fragment != "" {
-		return nil, sources.Invalid(key, shown(raw), "want an absolute http:// or https:// URL without credentials")
+		return nil, metadata.Invalid(key, shown(raw), "want an absolute http:// or https:// URL without credentials")
 	}
 	return u, nil
 }

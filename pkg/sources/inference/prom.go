@@ -14,6 +14,7 @@ import (
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
 
+	"github.com/tide-scaler/tide/pkg/metadata"
 	"github.com/tide-scaler/tide/pkg/sources"
 )
 
@@ -42,7 +43,7 @@ var _ sources.Query = (*promQuery)(nil)
 // parsePrometheus reads KEDA's prometheus keys: serverAddress, query,
 // threshold, activationThreshold (0), ignoreNullValues (true), timeout
 // (3 s; a bare number is milliseconds, as in KEDA) and unsafeSsl.
-func parsePrometheus(md sources.Metadata) (*Trigger, error) {
+func parsePrometheus(md metadata.Metadata) (*Trigger, error) {
 	addr, err := md.Required("serverAddress")
 	if err != nil {
 		return nil, err

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tide-scaler/tide/pkg/metadata"
 	"github.com/tide-scaler/tide/pkg/sources"
 )
 
@@ -105,8 +106,8 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-func promMD(server, query string, kv ...string) sources.Metadata {
-	md := sources.Metadata{"source": "inference", "mode": "prometheus", "serverAddress": server, "query": query, "threshold": "5"}
+func promMD(server, query string, kv ...string) metadata.Metadata {
+	md := metadata.Metadata{"source": "inference", "mode": "prometheus", "serverAddress": server, "query": query, "threshold": "5"}
 	for i := 0; i+1 < len(kv); i += 2 {
 		md[kv[i]] = kv[i+1]
 	}
@@ -146,17 +147,17 @@ func TestPrometheusMode(t *testing.T) {
 		return err == nil && s.Value == 17
 	})
 	s, _ := promPoll(t, sum)
-	if m := sum.Evaluate(s); m.Value != 17 || !m.Active {
+	if m := sum.Evaluate(s); m.Value != 17 || !active(sum, s) {
 		t.Errorf("Evaluate = %+v", m)
 	}
 	high := parseOK(t, promMD(server, `sum(vllm:num_requests_waiting{model_name="llama"})`, "activationThreshold", "100"), Env{})
-	if m := high.Evaluate(s); m.Active {
+	if m := high.Evaluate(s); active(high, s) {
 		t.Errorf("17 is not above activationThreshold 100: %+v", m)
 	}
 
 	tests := []struct {
 		name  string
-		md    sources.Metadata
+		md    metadata.Metadata
 		value float64
 		err   string // "" = no error
 	}{

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tide-scaler/tide/pkg/metadata"
 	"github.com/tide-scaler/tide/pkg/sources"
 )
 
@@ -138,7 +139,7 @@ func TestStoreRate(t *testing.T) {
 func TestPushModeWakesAtZero(t *testing.T) {
 	c := &clock{now: t0}
 	env := Env{Push: NewStore(StoreOptions{Now: c.Now})}
-	tr := parseOK(t, sources.Metadata{"mode": "push", "model": "llama", "targetRequestRate": "5"}, env)
+	tr := parseOK(t, metadata.Metadata{"mode": "push", "model": "llama", "targetRequestRate": "5"}, env)
 	up, err := tr.Query().Open()
 	if err != nil {
 		t.Fatal(err)
@@ -152,12 +153,12 @@ func TestPushModeWakesAtZero(t *testing.T) {
 		return r[0].Sample
 	}
 	for range 3 {
-		if s := poll(); tr.Evaluate(s).Active || s.Value != 0 {
+		if s := poll(); active(tr, s) || s.Value != 0 {
 			t.Fatalf("idle model is active: %+v", s)
 		}
 	}
 	env.Push.Add("llama", 1, c.now)
-	if s := poll(); !tr.Evaluate(s).Active || s.Value != 1 {
+	if s := poll(); !active(tr, s) || s.Value != 1 {
 		t.Fatalf("after one pushed request: %+v; want active with 1 replica", s)
 	}
 	var s sources.Sample

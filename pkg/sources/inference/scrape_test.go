@@ -7,11 +7,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tide-scaler/tide/pkg/metadata"
 	"github.com/tide-scaler/tide/pkg/sources"
 )
 
-func scrapeMD(targets string, kv ...string) sources.Metadata {
-	md := sources.Metadata{"source": "inference", "targets": targets, "targetRequestRate": "10"}
+func scrapeMD(targets string, kv ...string) metadata.Metadata {
+	md := metadata.Metadata{"source": "inference", "targets": targets, "targetRequestRate": "10"}
 	for i := 0; i+1 < len(kv); i += 2 {
 		md[kv[i]] = kv[i+1]
 	}
@@ -62,7 +63,7 @@ func TestScrapeSteadyLoad(t *testing.T) {
 	if pp, ok := part(s, pods[1].url); !ok || !strings.Contains(pp.Info, "requests/s=25") {
 		t.Errorf("per-pod part %+v", pp)
 	}
-	if m := tr.Evaluate(s); m.Value != 8 || !m.Active || m.Reason == "" {
+	if m := tr.Evaluate(s); m.Value != 8 || !active(tr, s) || m.Reason == "" {
 		t.Errorf("Evaluate = %+v", m)
 	}
 }

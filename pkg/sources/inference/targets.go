@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tide-scaler/tide/pkg/metadata"
 	"github.com/tide-scaler/tide/pkg/sources"
 )
 
@@ -63,7 +64,7 @@ type scrapeTargets struct {
 	endpoint    sources.Endpoint
 }
 
-func parseTargets(md sources.Metadata, env Env) (*scrapeTargets, error) {
+func parseTargets(md metadata.Metadata, env Env) (*scrapeTargets, error) {
 	t := &scrapeTargets{}
 	var err error
 	if t.interval, err = duration(md, "scrapeInterval", time.Second, time.Second, 100*time.Millisecond, time.Minute); err != nil {
@@ -73,14 +74,14 @@ func parseTargets(md sources.Metadata, env Env) (*scrapeTargets, error) {
 		return nil, err
 	}
 	if t.timeout > t.interval {
-		return nil, sources.Invalid("scrapeTimeout", md.String("scrapeTimeout", ""), "must not exceed scrapeInterval (%s)", t.interval)
+		return nil, metadata.Invalid("scrapeTimeout", md.String("scrapeTimeout", ""), "must not exceed scrapeInterval (%s)", t.interval)
 	}
 	n, err := md.Int("scrapeConcurrency", 16, 1)
 	if err != nil {
 		return nil, err
 	}
 	if n > 256 {
-		return nil, sources.Invalid("scrapeConcurrency", md["scrapeConcurrency"], "must be at most 256")
+		return nil, metadata.Invalid("scrapeConcurrency", md["scrapeConcurrency"], "must be at most 256")
 	}
 	t.concurrency = int(n)
 	if t.unsafeSSL, err = md.Bool("unsafeSsl", false); err != nil {
@@ -88,17 +89,17 @@ func parseTargets(md sources.Metadata, env Env) (*scrapeTargets, error) {
 	}
 	t.path = md.String("path", "/metrics")
 	if !strings.HasPrefix(t.path, "/") || strings.ContainsAny(t.path, " \t\r\n#") {
-		return nil, sources.Invalid("path", t.path, "want an absolute URL path such as /metrics")
+		return nil, metadata.Invalid("path", t.path, "want an absolute URL path such as /metrics")
 	}
 	switch {
 	case md.Has("targets") && md.Has("service"):
-		return nil, sources.Invalid("targets", shown(md["targets"]), "set either targets or service, not both")
+		return nil, metadata.Invalid("targets", shown(md["targets"]), "set either targets or service, not both")
 	case md.Has("targets"):
 		err = t.parseStatic(md)
 	case md.Has("service"):
 		err = t.parseService(md, env)
 	default:
-		return nil, &sources.ConfigError{Key: "targets", Reason: "set targets (comma list of URLs) or service (Kubernetes discovery)"}
+		return nil, &metadata.ConfigError{Key: "targets", Reason: "set targets (comma list of URLs) or service (Kubernetes discovery)"}
 	}
 	if err != nil {
 		return nil, err
@@ -115,9 +116,9 @@ func parseTargets(md sources.Metadata, env Env) (*scrapeTargets, error) {
 	return t, nil
 }
 
-func (t *scrapeTargets) parseStatic(md sources.Metadata) error {
+func (t *scrapeTargets) parseStatic(md metadata.Metadata) error {
 	if md.Has("namespace") || md.Has("port") || md.Has("scheme") {
-		return sources.Invalid("targets", shown(md["targets"]), "namespace, port and scheme apply to service discovery only; put them in the URLs")
+		return metadata.Invalid("targets", shown(md["targets"]), "namespace, port and scheme apply to service discovery only; put them in the URLs")
 	}
 	for _, raw := range md.List("targets") {
 		u, err := httpURL("targets", raw)
@@ -130,35 +131,35 @@ func (t *scrapeTargets) parseStatic(md sources.Metadata) error {
 		t.static = append(t.static, u.String())
 	}
 	if len(t.static) == 0 {
-		return sources.Invalid("targets", shown(md["targets"]), "lists no URL")
+		return metadata.Invalid("targets", shown(md["targets"]), "lists no URL")
 	}
 	slices.Sort(t.static)
 	t.static = slices.Compact(t.static)
 	return nil
 }
 
-func (t *scrapeTargets) parseService(md sources.Metadata, env Env) error {
+func (t *scrapeTargets) parseService(md metadata.Metadata, env Env) error {
 	t.service = md.String("service", "")
 	if !dnsLabel.MatchString(t.service) {
-		return sources.Invalid("service", t.service, "not a Kubernetes Service name")
+		return metadata.Invalid("service", t.service, "not a Kubernetes Service name")
 	}
 	ns, err := md.Required("namespace")
 	if err != nil {
 		return err
 	}
 	if !dnsLabel.MatchString(ns) {
-		return sources.Invalid("namespace", ns, "not a Kubernetes namespace name")
+		return metadata.Invalid("namespace", ns, "not a Kubernetes namespace name")
 	}
 	t.namespace = ns
 	t.port = md.String("port", "")
 	if n, err := strconv.Atoi(t.port); t.port != "" && (err == nil && (n < 1 || n > 65535) || err != nil && !dnsLabel.MatchString(t.port)) {
-		return sources.Invalid("port", t.port, "want a port number or a port name")
+		return metadata.Invalid("port", t.port, "want a port number or a port name")
 	}
 	if t.scheme, err = md.Enum("scheme", "http", "http", "https"); err != nil {
 		return err
 	}
 	if env.Discovery == nil {
-		return sources.Invalid("service", t.service, "Kubernetes discovery is not available in this process; use targets")
+		return metadata.Invalid("service", t.service, "Kubernetes discovery is not available in this process; use targets")
 	}
 	t.discovery = env.Discovery
 	return nil

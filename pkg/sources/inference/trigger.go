@@ -40,11 +40,10 @@ func (t *Trigger) Target() float64 { return t.target }
 // activationThreshold, 0 in scrape and push mode (one request wakes).
 func (t *Trigger) Activation() float64 { return t.activation }
 
-// Evaluate turns a sample into the metric value and activation. It is pure
-// and cheap; the windows already ran in the upstream.
+// Evaluate turns a sample into the metric value and replica count. It is
+// pure and cheap; the windows already ran in the upstream.
 func (t *Trigger) Evaluate(s sources.Sample) sources.Measurement {
-	m := sources.Measurement{Value: s.Value, Active: s.Activity > t.activation,
-		Replicas: hpa.FromZero(s.Value, t.target)}
+	m := sources.Measurement{Value: s.Value, Replicas: hpa.FromZero(s.Value, t.target)}
 	if t.mode != ModePrometheus && len(s.Parts) > 0 && s.Parts[0].Name == "decision" {
 		m.Reason = s.Parts[0].Info
 	}

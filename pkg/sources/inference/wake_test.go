@@ -17,6 +17,8 @@ import (
 	"github.com/tide-scaler/tide/pkg/server"
 	"github.com/tide-scaler/tide/pkg/sources"
 	"github.com/tide-scaler/tide/pkg/sources/inference"
+	"github.com/tide-scaler/tide/pkg/trigger"
+	"github.com/tide-scaler/tide/pkg/trigger/builtin"
 	pb "github.com/tide-scaler/tide/proto/externalscaler"
 )
 
@@ -42,10 +44,11 @@ func startScaler(t *testing.T) (pb.ExternalScalerClient, string) {
 	t.Cleanup(func() { eng.Close() })
 	store := inference.NewStore(inference.StoreOptions{})
 	env := inference.Env{Push: store, Discovery: noPods{}}
+	cache := trigger.NewCache(trigger.CacheConfig{Registry: builtin.Registry(env), Reader: eng})
+	t.Cleanup(cache.Close)
 	srv, err := server.New(server.Config{
 		GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second,
-		Service: server.ServiceConfig{Reader: eng, Metrics: met, StreamRepeat: time.Hour,
-			Parsers: map[string]server.Parser{"inference": server.InferenceParser(env)}},
+		Service:  server.ServiceConfig{Triggers: cache, Metrics: met, StreamRepeat: time.Hour},
 		Handlers: map[string]http.Handler{inference.PushPattern: store.Handler([]byte(token))},
 		Gatherer: reg, Logger: log,
 	})

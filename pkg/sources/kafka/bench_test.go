@@ -7,6 +7,7 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/tide-scaler/tide/pkg/hpa"
+	"github.com/tide-scaler/tide/pkg/metadata"
 	"github.com/tide-scaler/tide/pkg/sources"
 )
 
@@ -85,7 +86,7 @@ func benchmarkPoll(b *testing.B, partitions int32) {
 // BenchmarkEvaluateCapped times the per-RPC evaluation of a capped lag, with
 // the cap computed afresh each time as the baseline.
 func BenchmarkEvaluateCapped(b *testing.B) {
-	tr, err := Parse(sources.Metadata{"bootstrapServers": "b:9092", "consumerGroup": "g", "topic": "t", "lagThreshold": "10"})
+	tr, err := Parse(metadata.Metadata{"bootstrapServers": "b:9092", "consumerGroup": "g", "topic": "t", "lagThreshold": "10"})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -7,8 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tide-scaler/tide/pkg/sources"
-	"github.com/tide-scaler/tide/pkg/strategy"
+	"github.com/tide-scaler/tide/pkg/metadata"
 )
 
 // Defaults from KEDA's kafka scaler.
@@ -27,7 +26,8 @@ type Trigger struct {
 	allowIdleConsumers     bool
 	evenDistribution       bool
 	metricName             string
-	// lagTarget > 0 decides replicas from rates (metricMode replicas only).
+	// lagTarget > 0 decides replicas from rates (metricMode replicas only;
+	// see NeedsReplicasMode).
 	lagTarget time.Duration
 
 	// caps remembers hpa.CapValue per partition count: it is a 64-step
@@ -40,14 +40,14 @@ type Trigger struct {
 // defaults follow KEDA's kafka scaler; topic may additionally be a comma
 // list, in which case partitionLimitation selects partitions of every listed
 // topic, and the partition count that caps and snaps replicas is the total
-// over all of them. Every error is a *sources.ConfigError naming the key
+// over all of them. Every error is a *metadata.ConfigError naming the key
 // and, unless it is a credential, the bad value.
 //
 // Stricter than KEDA, because silent misconfiguration scales the wrong way:
 // limitToPartitionsWithLag contradicts allowIdleConsumers and
 // ensureEvenDistributionOfPartitions; TLS files without tls: enable and
 // credentials without sasl are errors rather than ignored.
-func Parse(md sources.Metadata) (*Trigger, error) {
+func Parse(md metadata.Metadata) (*Trigger, error) {
 	brokers, err := parseBrokers(md)
 	if err != nil {
 		return nil, err
@@ -95,7 +95,7 @@ func Parse(md sources.Metadata) (*Trigger, error) {
 	if md.Has("partitionLimitation") {
 		raw := md.String("partitionLimitation", "")
 		if len(topics) == 0 {
-			return nil, sources.Invalid("partitionLimitation", raw, "requires topic")
+			return nil, metadata.Invalid("partitionLimitation", raw, "requires topic")
 		}
 		if parts, err = parsePartitions("partitionLimitation", raw); err != nil {
 			return nil, err
@@ -121,16 +121,16 @@ func Parse(md sources.Metadata) (*Trigger, error) {
 func checkCombinations(t *Trigger, opt lagOptions, hasTopic bool) error {
 	switch {
 	case opt.limitToPartitionsWithLag && !hasTopic:
-		return sources.Invalid("limitToPartitionsWithLag", "true", "requires topic")
+		return metadata.Invalid("limitToPartitionsWithLag", "true", "requires topic")
 	case t.evenDistribution && !hasTopic:
-		return sources.Invalid("ensureEvenDistributionOfPartitions", "true", "requires topic")
+		return metadata.Invalid("ensureEvenDistributionOfPartitions", "true", "requires topic")
 	case opt.limitToPartitionsWithLag && t.allowIdleConsumers:
-		return sources.Invalid("limitToPartitionsWithLag", "true",
+		return metadata.Invalid("limitToPartitionsWithLag", "true",
 			"contradicts allowIdleConsumers: true (one caps replicas at the partitions with lag, the other lifts every cap); set only one")
 	case opt.limitToPartitionsWithLag && t.evenDistribution:
 		// KEDA caps at the partitions with lag and then snaps up to a factor
 		// of all partitions, which can break the cap; we refuse instead.
-		return sources.Invalid("limitToPartitionsWithLag", "true",
+		return metadata.Invalid("limitToPartitionsWithLag", "true",
 			"contradicts ensureEvenDistributionOfPartitions: true (snapping to a factor of all partitions can exceed the partitions with lag); set only one")
 	}
 	return nil
@@ -153,10 +153,10 @@ const (
 // active, default 5m). KEDA's excludePersistentLag judges after a single
 // poll and only for scale-out; the two would disagree about the same
 // partition, so setting both is an error.
-func parsePersistence(md sources.Metadata, opt *lagOptions) error {
+func parsePersistence(md metadata.Metadata, opt *lagOptions) error {
 	if !md.Has(keyPersistentLagPolls) {
 		if md.Has(keyPersistentLagTimeout) {
-			return sources.Invalid(keyPersistentLagTimeout, md.String(keyPersistentLagTimeout, ""), "requires %s", keyPersistentLagPolls)
+			return metadata.Invalid(keyPersistentLagTimeout, md.String(keyPersistentLagTimeout, ""), "requires %s", keyPersistentLagPolls)
 		}
 		return nil
 	}
@@ -165,10 +165,10 @@ func parsePersistence(md sources.Metadata, opt *lagOptions) error {
 		return err
 	}
 	if n > maxPersistentPolls {
-		return sources.Invalid(keyPersistentLagPolls, md.String(keyPersistentLagPolls, ""), "must be at most %d", maxPersistentPolls)
+		return metadata.Invalid(keyPersistentLagPolls, md.String(keyPersistentLagPolls, ""), "must be at most %d", maxPersistentPolls)
 	}
 	if opt.excludePersistentLag {
-		return sources.Invalid(keyPersistentLagPolls, md.String(keyPersistentLagPolls, ""),
+		return metadata.Invalid(keyPersistentLagPolls, md.String(keyPersistentLagPolls, ""),
 			"contradicts %s: true (that one excludes lag after a single poll); set only one", keyExcludePersistentLag)
 	}
 	opt.persistentPolls = int(n)
@@ -186,9 +186,9 @@ const (
 
 // parseLagTarget reads lagTarget, which asks for the fewest replicas that
 // keep up with production and drain the lag within the target. It decides
-// a replica count, so it needs metricMode: replicas; in raw mode the HPA
-// would divide the lag by lagThreshold and ignore it.
-func parseLagTarget(md sources.Metadata) (time.Duration, error) {
+// a replica count, so it needs metricMode: replicas, which the trigger
+// core checks (NeedsReplicasMode).
+func parseLagTarget(md metadata.Metadata) (time.Duration, error) {
 	if !md.Has(keyLagTarget) {
 		return 0, nil
 	}
@@ -196,17 +196,13 @@ func parseLagTarget(md sources.Metadata) (time.Duration, error) {
 	if err != nil {
 		return 0, err
 	}
-	if mode := md.String(strategy.KeyMode, string(strategy.Raw)); !strings.EqualFold(mode, string(strategy.Replicas)) {
-		return 0, sources.Invalid(keyLagTarget, md.String(keyLagTarget, ""),
-			"requires %s: replicas (in raw mode the HPA divides the lag by lagThreshold and a time target cannot apply)", strategy.KeyMode)
-	}
 	return d, nil
 }
 
 // parseBrokers checks that every bootstrap server is host:port, because
 // kafka-go would only fail later, at dial time, with a less clear error.
 // The list is sorted and deduplicated: it names the upstream.
-func parseBrokers(md sources.Metadata) ([]string, error) {
+func parseBrokers(md metadata.Metadata) ([]string, error) {
 	if _, err := md.Required("bootstrapServers"); err != nil {
 		return nil, err
 	}
@@ -215,11 +211,11 @@ func parseBrokers(md sources.Metadata) ([]string, error) {
 		host, port, err := net.SplitHostPort(b)
 		n, perr := strconv.Atoi(port)
 		if err != nil || host == "" || perr != nil || n < 1 || n > 65535 {
-			return nil, sources.Invalid("bootstrapServers", b, "want host:port")
+			return nil, metadata.Invalid("bootstrapServers", b, "want host:port")
 		}
 	}
 	if len(brokers) == 0 {
-		return nil, sources.Invalid("bootstrapServers", md["bootstrapServers"], "lists no broker")
+		return nil, metadata.Invalid("bootstrapServers", md["bootstrapServers"], "lists no broker")
 	}
 	slices.Sort(brokers)
 	return slices.Compact(brokers), nil
@@ -228,11 +224,11 @@ func parseBrokers(md sources.Metadata) ([]string, error) {
 // parseTopics reads topic as a comma list (our extension of KEDA's single
 // topic). Kafka topic names are at most 249 of [a-zA-Z0-9._-]; anything else
 // cannot exist and is a typo worth reporting now rather than as "not found".
-func parseTopics(md sources.Metadata) ([]string, error) {
+func parseTopics(md metadata.Metadata) ([]string, error) {
 	topics := md.List("topic")
 	for _, t := range topics {
 		if len(t) > 249 || t == "." || t == ".." || strings.TrimLeft(t, topicChars) != "" {
-			return nil, sources.Invalid("topic", t, "not a valid Kafka topic name (at most 249 of a-z A-Z 0-9 . _ -)")
+			return nil, metadata.Invalid("topic", t, "not a valid Kafka topic name (at most 249 of a-z A-Z 0-9 . _ -)")
 		}
 	}
 	slices.Sort(topics)

@@ -7,13 +7,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tide-scaler/tide/pkg/sources"
+	"github.com/tide-scaler/tide/pkg/metadata"
 )
 
 // base is the smallest valid metadata.
 var base = map[string]string{"bootstrapServers": "b2:9092,b1:9092", "consumerGroup": "g"}
 
-func with(kv ...string) sources.Metadata {
+func with(kv ...string) metadata.Metadata {
 	md := maps.Clone(base)
 	for i := 0; i+1 < len(kv); i += 2 {
 		if kv[i+1] == "<unset>" {
@@ -62,7 +62,7 @@ func TestParseDefaults(t *testing.T) {
 func TestParseValues(t *testing.T) {
 	tests := []struct {
 		name  string
-		md    sources.Metadata
+		md    metadata.Metadata
 		check func(*Trigger) bool
 	}{
 		{"lagThreshold float", with("lagThreshold", "2.5"), func(tr *Trigger) bool { return tr.lagThreshold == 2.5 }},
@@ -108,7 +108,7 @@ func TestParseTLS(t *testing.T) {
 	}
 	tests := []struct {
 		name  string
-		md    sources.Metadata
+		md    metadata.Metadata
 		certs int
 	}{
 		{"ca only", with("tls", "enable", "ca", p.caPEM), 0},
@@ -136,7 +136,7 @@ func TestParseErrors(t *testing.T) {
 	const badPEM = "-----BEGIN NOTHING-----SECRET-PEM-BYTES"
 	tests := []struct {
 		name      string
-		md        sources.Metadata
+		md        metadata.Metadata
 		key       string
 		value     string // must appear in the error
 		alsoNamed string // a second key the error must name
@@ -175,7 +175,6 @@ func TestParseErrors(t *testing.T) {
 		{"persistentLagTimeout alone", with("persistentLagTimeout", "5m"), "persistentLagTimeout", "5m", "persistentLagPolls"},
 		{"persistentLagTimeout negative", with("persistentLagPolls", "3", "persistentLagTimeout", "-1s"), "persistentLagTimeout", "-1s", ""},
 		{"persistentLagTimeout too long", with("persistentLagPolls", "3", "persistentLagTimeout", "25h"), "persistentLagTimeout", "25h", ""},
-		{"lagTarget in raw mode", with("lagTarget", "30s"), "lagTarget", "30s", "metricMode"},
 		{"lagTarget zero", with("metricMode", "replicas", "lagTarget", "0s"), "lagTarget", "0s", ""},
 		{"lagTarget too long", with("metricMode", "replicas", "lagTarget", "25h"), "lagTarget", "25h", ""},
 		{"lagTarget text", with("metricMode", "replicas", "lagTarget", "soon"), "lagTarget", "soon", ""},
@@ -207,7 +206,7 @@ func TestParseErrors(t *testing.T) {
 			}
 			ce, ok := isConfigError(err)
 			if !ok {
-				t.Fatalf("error %T %v is not a *sources.ConfigError", err, err)
+				t.Fatalf("error %T %v is not a *metadata.ConfigError", err, err)
 			}
 			msg := err.Error()
 			if ce.Key != tt.key || !strings.Contains(msg, `"`+tt.key+`"`) {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tide-scaler/tide/pkg/metadata"
 	"github.com/tide-scaler/tide/pkg/sources"
 )
 
@@ -19,7 +20,7 @@ func FuzzParse(f *testing.F) {
 	f.Add("[::1]:9092", "G_1", "t", "1e308", "NaN", "1-", "EARLIEST", "scram_sha512", "1")
 	name := regexp.MustCompile(`^[a-z0-9.-]{1,60}$`)
 	f.Fuzz(func(t *testing.T, brokers, group, topic, lag, activation, parts, policy, saslName, flag string) {
-		md := sources.Metadata{
+		md := metadata.Metadata{
 			"bootstrapServers":         brokers,
 			"consumerGroup":            group,
 			"topic":                    topic,

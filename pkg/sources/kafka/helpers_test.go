@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/tide-scaler/tide/pkg/metadata"
 	"github.com/tide-scaler/tide/pkg/sources"
 )
 
@@ -104,7 +105,7 @@ func mustParse(t testing.TB, c *testCluster, md map[string]string) *Trigger {
 	if _, ok := m["bootstrapServers"]; !ok && c != nil {
 		m["bootstrapServers"] = c.bootstrap()
 	}
-	tr, err := Parse(sources.Metadata(m))
+	tr, err := Parse(metadata.Metadata(m))
 	if err != nil {
 		t.Fatalf("Parse(%v): %v", md, err)
 	}
@@ -141,7 +142,7 @@ func mustSample(t testing.TB, r sources.Result) sources.Sample {
 	return r.Sample
 }
 
-func isConfigError(err error) (*sources.ConfigError, bool) {
-	var ce *sources.ConfigError
+func isConfigError(err error) (*metadata.ConfigError, bool) {
+	var ce *metadata.ConfigError
 	return ce, errors.As(err, &ce)
 }

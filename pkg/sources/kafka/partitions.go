@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/tide-scaler/tide/pkg/sources"
+	"github.com/tide-scaler/tide/pkg/metadata"
 )
 
 // span is an inclusive range of partition ids.
@@ -27,13 +27,13 @@ func parsePartitions(key, raw string) (partitionSet, error) {
 		}
 		s, ok := parseSpan(item)
 		if !ok {
-			return nil, sources.Invalid(key, raw,
+			return nil, metadata.Invalid(key, raw,
 				"item %q: want a partition id or a range lo-hi of non-negative ids with lo <= hi", item)
 		}
 		set = append(set, s)
 	}
 	if len(set) == 0 {
-		return nil, sources.Invalid(key, raw, "lists no partition")
+		return nil, metadata.Invalid(key, raw, "lists no partition")
 	}
 	sort.Slice(set, func(i, j int) bool { return set[i].lo < set[j].lo })
 	out := set[:1]

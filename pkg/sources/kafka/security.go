@@ -10,6 +10,7 @@ import (
 	"github.com/segmentio/kafka-go/sasl/plain"
 	"github.com/segmentio/kafka-go/sasl/scram"
 
+	"github.com/tide-scaler/tide/pkg/metadata"
 	"github.com/tide-scaler/tide/pkg/sources"
 )
 
@@ -39,10 +40,10 @@ func (s security) describe() string {
 	return d
 }
 
-func parseSecurity(md sources.Metadata) (security, error) {
+func parseSecurity(md metadata.Metadata) (security, error) {
 	var s security
 	creds := make([]string, 0, 6)
-	for _, k := range []string{"ca", "cert", "key", "keyPassword", "username", "password"} {
+	for _, k := range secretKeys {
 		v, err := md.Secret(k)
 		if err != nil {
 			return s, err
@@ -61,7 +62,7 @@ func parseSecurity(md sources.Metadata) (security, error) {
 	return s, nil
 }
 
-func parseTLS(md sources.Metadata, ca, cert, key, keyPassword string) (*tls.Config, bool, error) {
+func parseTLS(md metadata.Metadata, ca, cert, key, keyPassword string) (*tls.Config, bool, error) {
 	mode, err := md.Enum("tls", "disable", "enable", "disable")
 	if err != nil {
 		return nil, false, err
@@ -74,7 +75,7 @@ func parseTLS(md sources.Metadata, ca, cert, key, keyPassword string) (*tls.Conf
 		// Certificates without TLS are a forgotten "tls: enable", which
 		// would otherwise surface later as an opaque connection error.
 		if ca != "" || cert != "" || key != "" {
-			return nil, false, sources.Invalid("tls", mode, "ca, cert or key is set: set tls to enable to use them")
+			return nil, false, metadata.Invalid("tls", mode, "ca, cert or key is set: set tls to enable to use them")
 		}
 		return nil, false, nil
 	}
@@ -88,9 +89,9 @@ func parseTLS(md sources.Metadata, ca, cert, key, keyPassword string) (*tls.Conf
 	}
 	switch {
 	case cert != "" && key == "":
-		return nil, false, &sources.ConfigError{Key: "key", Reason: "is required when cert is set"}
+		return nil, false, &metadata.ConfigError{Key: "key", Reason: "is required when cert is set"}
 	case key != "" && cert == "":
-		return nil, false, &sources.ConfigError{Key: "cert", Reason: "is required when key is set"}
+		return nil, false, &metadata.ConfigError{Key: "cert", Reason: "is required when key is set"}
 	case cert != "":
 		keyPEM, err := decryptKey(md, key, keyPassword)
 		if err != nil {
@@ -110,7 +111,7 @@ func parseTLS(md sources.Metadata, ca, cert, key, keyPassword string) (*tls.Conf
 // (Proc-Type: 4,ENCRYPTED) with keyPassword. KEDA accepts such keys, so
 // users switching from its kafka scaler may have them; encrypted PKCS#8 is
 // not supported by the standard library and is refused with a clear error.
-func decryptKey(md sources.Metadata, key, keyPassword string) ([]byte, error) {
+func decryptKey(md metadata.Metadata, key, keyPassword string) ([]byte, error) {
 	block, _ := pem.Decode([]byte(key))
 	if block == nil {
 		return nil, md.SecretError("key", "holds no PEM block")
@@ -126,30 +127,30 @@ func decryptKey(md sources.Metadata, key, keyPassword string) ([]byte, error) {
 	der, err := x509.DecryptPEMBlock(block, []byte(keyPassword))
 	if err != nil {
 		// The error says "incorrect password" at most, never the password.
-		return nil, &sources.ConfigError{Key: "keyPassword", Reason: "cannot decrypt key: " + err.Error()}
+		return nil, &metadata.ConfigError{Key: "keyPassword", Reason: "cannot decrypt key: " + err.Error()}
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: block.Type, Bytes: der}), nil
 }
 
-func parseSASL(md sources.Metadata, user, pass string) (string, sasl.Mechanism, error) {
+func parseSASL(md metadata.Metadata, user, pass string) (string, sasl.Mechanism, error) {
 	name, err := md.Enum("sasl", "none", "none", "plaintext", "scram_sha256", "scram_sha512", "oauthbearer", "gssapi")
 	if err != nil {
 		return "", nil, err
 	}
 	switch name {
 	case "oauthbearer", "gssapi":
-		return "", nil, sources.Invalid("sasl", name, "not supported by this scaler: use none, plaintext, scram_sha256 or scram_sha512")
+		return "", nil, metadata.Invalid("sasl", name, "not supported by this scaler: use none, plaintext, scram_sha256 or scram_sha512")
 	case "none":
 		if user != "" || pass != "" {
-			return "", nil, sources.Invalid("sasl", name, "username or password is set: set sasl to use them")
+			return "", nil, metadata.Invalid("sasl", name, "username or password is set: set sasl to use them")
 		}
 		return name, nil, nil
 	}
 	if user == "" {
-		return "", nil, &sources.ConfigError{Key: "username", Reason: "is required when sasl is " + name}
+		return "", nil, &metadata.ConfigError{Key: "username", Reason: "is required when sasl is " + name}
 	}
 	if pass == "" {
-		return "", nil, &sources.ConfigError{Key: "password", Reason: "is required when sasl is " + name}
+		return "", nil, &metadata.ConfigError{Key: "password", Reason: "is required when sasl is " + name}
 	}
 	if name == "plaintext" {
 		return name, plain.Mechanism{Username: user, Password: pass}, nil
@@ -162,7 +163,7 @@ func parseSASL(md sources.Metadata, user, pass string) (string, sasl.Mechanism, 
 	if err != nil {
 		// The SCRAM library quotes the offending input in its error, which
 		// may be the password: say what is wrong without it.
-		return "", nil, sources.Invalid("sasl", name, "username or password contains characters SCRAM cannot use (SASLprep failed)")
+		return "", nil, metadata.Invalid("sasl", name, "username or password contains characters SCRAM cannot use (SASLprep failed)")
 	}
 	return name, m, nil
 }

@@ -112,8 +112,8 @@ func TestPollStuckPartition(t *testing.T) {
 		if want.activationExcluded && !strings.Contains(s.Notes[0], "activation") {
 			t.Errorf("poll %d: note %q does not say activation is excluded", i, s.Notes[0])
 		}
-		if m := tr.Evaluate(s); m.Active != (want.activity > 0) {
-			t.Errorf("poll %d: Evaluate active %v", i, m.Active)
+		if a := s.Activity > tr.Activation(); a != (want.activity > 0) {
+			t.Errorf("poll %d: active %v", i, a)
 		}
 	}
 	c.produce(t, "t", map[int32]int{0: 1})

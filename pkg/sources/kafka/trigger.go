@@ -24,8 +24,18 @@ func (t *Trigger) Target() float64 { return t.lagThreshold }
 // Activation is activationLagThreshold.
 func (t *Trigger) Activation() float64 { return t.activationLagThreshold }
 
-// Evaluate turns a sample into the metric value and the activation state.
-// It is pure and cheap: the server calls it on every RPC.
+// NeedsReplicasMode names lagTarget when it is set: it decides a replica
+// count, which only metricMode: replicas sends (in raw mode the HPA divides
+// the lag by lagThreshold and a time target cannot apply).
+func (t *Trigger) NeedsReplicasMode() (key, why string) {
+	if t.lagTarget > 0 {
+		return keyLagTarget, "in raw mode the HPA divides the lag by lagThreshold and a time target cannot apply"
+	}
+	return "", ""
+}
+
+// Evaluate turns a sample into the metric value and replica count. It is
+// pure and cheap: the trigger core calls it on every RPC.
 //
 // Unless allowIdleConsumers is set, the value is capped so that the HPA's
 // AverageValue arithmetic never proposes more replicas than s.Capacity (the
@@ -39,7 +49,7 @@ func (t *Trigger) Activation() float64 { return t.activationLagThreshold }
 // same number of partitions. KEDA's kafka scaler does the same; users who
 // set the option expect it.
 func (t *Trigger) Evaluate(s sources.Sample) sources.Measurement {
-	m := sources.Measurement{Value: s.Value, Active: s.Activity > t.activationLagThreshold}
+	m := sources.Measurement{Value: s.Value}
 	if !t.allowIdleConsumers && s.Capacity > 0 {
 		if c := t.caps.get(s.Capacity, t.lagThreshold); m.Value > c.value {
 			m.Value = c.value

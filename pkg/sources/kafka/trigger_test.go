@@ -6,13 +6,14 @@ import (
 	"testing"
 
 	"github.com/tide-scaler/tide/pkg/hpa"
+	"github.com/tide-scaler/tide/pkg/metadata"
 	"github.com/tide-scaler/tide/pkg/sources"
 )
 
 func TestEvaluate(t *testing.T) {
 	tests := []struct {
 		name     string
-		md       sources.Metadata
+		md       metadata.Metadata
 		s        sources.Sample
 		replicas int32 // the HPA's AverageValue proposal from 0 replicas
 		active   bool
@@ -49,7 +50,9 @@ func TestEvaluate(t *testing.T) {
 			}
 			m := tr.Evaluate(tt.s)
 			got := hpa.AverageValueReplicas(hpa.Milli(m.Value), hpa.Milli(tr.Target()), 0, hpa.DefaultTolerances)
-			if got != tt.replicas || m.Active != tt.active || m.Reason != tt.reason {
+			// Activity above activationLagThreshold is what the trigger
+			// core's latch activates on.
+			if active := tt.s.Activity > tr.Activation(); got != tt.replicas || active != tt.active || m.Reason != tt.reason {
 				t.Errorf("Evaluate = %+v -> %d replicas; want %d replicas, active %v, reason %q", m, got, tt.replicas, tt.active, tt.reason)
 			}
 			if m.Value > tt.s.Value && !strings.HasPrefix(m.Reason, "snapped") {
@@ -112,7 +115,7 @@ func TestMetricName(t *testing.T) {
 // that changes the sample makes a different one.
 func TestQueryKey(t *testing.T) {
 	ref := mustParse(t, nil, with("topic", "b,a", "partitionLimitation", "1,2,3"))
-	same := []sources.Metadata{
+	same := []metadata.Metadata{
 		with("topic", "a,b", "partitionLimitation", "1-3", "lagThreshold", "99", "activationLagThreshold", "3",
 			"allowIdleConsumers", "true", "bootstrapServers", "b1:9092,b2:9092,b1:9092"),
 		with("topic", "a,b", "partitionLimitation", "3,2,1", "ensureEvenDistributionOfPartitions", "true"),
@@ -122,7 +125,7 @@ func TestQueryKey(t *testing.T) {
 			t.Errorf("key %q differs from %q", k, ref.Query().Key())
 		}
 	}
-	different := []sources.Metadata{
+	different := []metadata.Metadata{
 		with("topic", "a,b", "partitionLimitation", "1-3", "consumerGroup", "other"),
 		with("topic", "a", "partitionLimitation", "1-3"),
 		with("topic", "a,b", "partitionLimitation", "1-4"),

@@ -5,8 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tide-scaler/tide/pkg/sources"
-	"github.com/tide-scaler/tide/pkg/strategy"
+	"github.com/tide-scaler/tide/pkg/metadata"
 )
 
 // Defaults from KEDA's redis and redis-streams scalers.
@@ -47,7 +46,7 @@ type Trigger struct {
 // Parse validates a trigger's scalerMetadata and builds its Trigger. Keys and
 // defaults follow KEDA's redis (lists) and redis-streams scalers; redisType
 // picks standalone (default), cluster or sentinel, which KEDA spells as
-// separate trigger types. Every error is a *sources.ConfigError naming the
+// separate trigger types. Every error is a *metadata.ConfigError naming the
 // key and, unless it is a credential, the bad value.
 //
 // Stricter than KEDA where silence would measure the wrong thing: exactly
@@ -57,7 +56,7 @@ type Trigger struct {
 // enableTLS. Thresholds of another stream mode (streamLength with
 // consumerGroup, pendingEntriesCount with lagCount) are validated and
 // ignored, as in KEDA, whose documented example sets them all.
-func Parse(md sources.Metadata) (*Trigger, error) {
+func Parse(md metadata.Metadata) (*Trigger, error) {
 	r, err := parseRead(md)
 	if err != nil {
 		return nil, err
@@ -90,13 +89,13 @@ var (
 	streamOnly = []string{"consumerGroup", "streamLength", "pendingEntriesCount", "lagCount", "activationLagCount", keyLagTarget}
 )
 
-func parseRead(md sources.Metadata) (read, error) {
+func parseRead(md metadata.Metadata) (read, error) {
 	list, stream := md.String("listName", ""), md.String("stream", "")
 	switch {
 	case list != "" && stream != "":
-		return read{}, sources.Invalid("listName", list, "stream is also set: set exactly one of listName and stream")
+		return read{}, metadata.Invalid("listName", list, "stream is also set: set exactly one of listName and stream")
 	case list == "" && stream == "":
-		return read{}, &sources.ConfigError{Key: "listName",
+		return read{}, &metadata.ConfigError{Key: "listName",
 			Reason: "is required: set exactly one of listName (lists, sets, sorted sets, hashes) and stream"}
 	case list != "":
 		return parseKeys(md, list)
@@ -104,13 +103,13 @@ func parseRead(md sources.Metadata) (read, error) {
 	return parseStream(md, stream)
 }
 
-func parseKeys(md sources.Metadata, list string) (read, error) {
+func parseKeys(md metadata.Metadata, list string) (read, error) {
 	if err := forbid(md, streamOnly, "is for stream triggers, not listName"); err != nil {
 		return read{}, err
 	}
 	r := read{kind: readKeys, names: md.List("listName")}
 	if len(r.names) == 0 {
-		return read{}, sources.Invalid("listName", list, "names no key")
+		return read{}, metadata.Invalid("listName", list, "names no key")
 	}
 	slices.Sort(r.names)
 	r.names = slices.Compact(r.names)
@@ -126,7 +125,7 @@ func parseKeys(md sources.Metadata, list string) (read, error) {
 
 // parseStream picks the mode as KEDA does: consumerGroup and lagCount read
 // the lag, consumerGroup alone the pending entries, neither the length.
-func parseStream(md sources.Metadata, stream string) (read, error) {
+func parseStream(md metadata.Metadata, stream string) (read, error) {
 	if err := forbid(md, listOnly, "is for listName triggers, not stream"); err != nil {
 		return read{}, err
 	}
@@ -175,15 +174,15 @@ const (
 
 // parseLagTarget reads lagTarget, which asks for the fewest replicas that
 // keep up with production and drain the group's lag within the target. It
-// decides a replica count, so it needs metricMode: replicas (in raw mode
-// the HPA divides the value by the threshold and would ignore it), and it
-// drains the lag, so it needs lag mode: consumerGroup and lagCount. In
+// decides a replica count, so it needs metricMode: replicas (the trigger
+// core checks it: NeedsReplicasMode), and it drains the lag, so it needs
+// lag mode: consumerGroup and lagCount. In
 // pending mode the value is the entries delivered and not acknowledged,
 // which are being worked on rather than waiting; draining those would keep
 // pace with production but never catch up with a backlog. lagCount's
 // threshold decides until the rates are known, or on Redis < 7, which
 // counts neither entries added nor entries read.
-func parseLagTarget(md sources.Metadata, kind readKind) (time.Duration, error) {
+func parseLagTarget(md metadata.Metadata, kind readKind) (time.Duration, error) {
 	if !md.Has(keyLagTarget) {
 		return 0, nil
 	}
@@ -192,22 +191,18 @@ func parseLagTarget(md sources.Metadata, kind readKind) (time.Duration, error) {
 	if err != nil {
 		return 0, err
 	}
-	if mode := md.String(strategy.KeyMode, string(strategy.Raw)); !strings.EqualFold(mode, string(strategy.Replicas)) {
-		return 0, sources.Invalid(keyLagTarget, v,
-			"requires %s: replicas (in raw mode the HPA divides the lag by lagCount and a time target cannot apply)", strategy.KeyMode)
-	}
 	if kind != readLag {
-		return 0, sources.Invalid(keyLagTarget, v,
+		return 0, metadata.Invalid(keyLagTarget, v,
 			"requires consumerGroup and lagCount (lag mode): it drains the group's lag, which %s mode does not measure, and lagCount decides until rates are known", kind)
 	}
 	return d, nil
 }
 
 // forbid fails on the first of keys that is set.
-func forbid(md sources.Metadata, keys []string, reason string) error {
+func forbid(md metadata.Metadata, keys []string, reason string) error {
 	for _, k := range keys {
 		if md.Has(k) {
-			return sources.Invalid(k, strings.TrimSpace(md[k]), "%s", reason)
+			return metadata.Invalid(k, strings.TrimSpace(md[k]), "%s", reason)
 		}
 	}
 	return nil

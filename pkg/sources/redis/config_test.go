@@ -8,14 +8,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tide-scaler/tide/pkg/sources"
+	"github.com/tide-scaler/tide/pkg/metadata"
 )
 
 // base is the smallest valid list metadata.
 var base = map[string]string{"address": "redis:6379", "listName": "jobs"}
 
 // with returns base changed by key/value pairs; "<unset>" deletes a key.
-func with(kv ...string) sources.Metadata {
+func with(kv ...string) metadata.Metadata {
 	md := maps.Clone(base)
 	for i := 0; i+1 < len(kv); i += 2 {
 		if kv[i+1] == "<unset>" {
@@ -28,7 +28,7 @@ func with(kv ...string) sources.Metadata {
 }
 
 // stream returns stream metadata changed by key/value pairs.
-func stream(kv ...string) sources.Metadata {
+func stream(kv ...string) metadata.Metadata {
 	return with(append([]string{"listName", "<unset>", "stream", "events"}, kv...)...)
 }
 
@@ -63,7 +63,7 @@ func TestParseDefaults(t *testing.T) {
 func TestParseStreamModes(t *testing.T) {
 	tests := []struct {
 		name       string
-		md         sources.Metadata
+		md         metadata.Metadata
 		kind       readKind
 		target     float64
 		activation float64
@@ -119,7 +119,7 @@ func TestParseLagTarget(t *testing.T) {
 func TestParseConnection(t *testing.T) {
 	tests := []struct {
 		name  string
-		md    sources.Metadata
+		md    metadata.Metadata
 		check func(*deployment) bool
 	}{
 		{"addressFromEnv", with("address", "<unset>", "addressFromEnv", "r:1"), func(d *deployment) bool { return d.addrs[0] == "r:1" }},
@@ -185,7 +185,7 @@ func TestParseNames(t *testing.T) {
 }
 
 func TestEndpointSharing(t *testing.T) {
-	key := func(md sources.Metadata) string {
+	key := func(md metadata.Metadata) string {
 		tr, err := Parse(md)
 		if err != nil {
 			t.Fatal(err)
@@ -194,7 +194,7 @@ func TestEndpointSharing(t *testing.T) {
 	}
 	same := []struct {
 		name string
-		a, b sources.Metadata
+		a, b metadata.Metadata
 	}{
 		{"thresholds and names do not matter", with(), with("listName", "other", "listLength", "9")},
 		{"lists and streams share", with(), stream("consumerGroup", "g")},
@@ -207,7 +207,7 @@ func TestEndpointSharing(t *testing.T) {
 	}
 	differ := []struct {
 		name string
-		b    sources.Metadata
+		b    metadata.Metadata
 	}{
 		{"password", with("password", "x")},
 		{"username", with("username", "u")},
@@ -236,7 +236,7 @@ func TestParseErrors(t *testing.T) {
 	}
 	tests := []struct {
 		name string
-		md   sources.Metadata
+		md   metadata.Metadata
 		key  string // the key the error must name
 		frag string // a fragment the message must hold
 	}{
@@ -277,8 +277,6 @@ func TestParseErrors(t *testing.T) {
 		{"key from env not PEM", with("enableTLS", "true", "cert", "c", "keyFromEnv", "s3cret-PW"), "keyFromEnv", "no PEM block"},
 		{"keyPassword", with("enableTLS", "true", "keyPassword", "s3cret-PW"), "keyPassword", "not supported"},
 		{"password file missing", with("passwordFile", filepath.Join(dir, "nope")), "passwordFile", "cannot read"},
-		{"lagTarget in raw mode", stream("consumerGroup", "g", "lagCount", "10", "lagTarget", "30s"), "lagTarget", `"30s": requires metricMode: replicas`},
-		{"lagTarget in raw mode, spelled out", stream("consumerGroup", "g", "lagCount", "10", "lagTarget", "30s", "metricMode", "raw"), "lagTarget", "metricMode"},
 		{"lagTarget on a list", with("lagTarget", "30s", "metricMode", "replicas"), "lagTarget", "stream triggers"},
 		{"lagTarget without consumerGroup", stream("lagTarget", "30s", "metricMode", "replicas"), "lagTarget", "length mode"},
 		{"lagTarget in pending mode", stream("consumerGroup", "g", "lagTarget", "30s", "metricMode", "replicas"), "lagTarget", "requires consumerGroup and lagCount"},

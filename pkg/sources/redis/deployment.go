@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tide-scaler/tide/pkg/metadata"
 	"github.com/tide-scaler/tide/pkg/sources"
 )
 
@@ -39,7 +40,7 @@ type deployment struct {
 func (d *deployment) String() string { return d.endpoint.Name }
 
 // parseDeployment reads the connection keys of KEDA's redis scalers.
-func parseDeployment(md sources.Metadata) (*deployment, error) {
+func parseDeployment(md metadata.Metadata) (*deployment, error) {
 	d := &deployment{}
 	var err error
 	if d.mode, err = md.Enum("redisType", modeStandalone, modeStandalone, modeCluster, modeSentinel); err != nil {
@@ -53,9 +54,9 @@ func parseDeployment(md sources.Metadata) (*deployment, error) {
 	case err != nil:
 		return nil, err
 	case db > math.MaxInt32:
-		return nil, sources.Invalid("databaseIndex", md.String("databaseIndex", ""), "too large")
+		return nil, metadata.Invalid("databaseIndex", md.String("databaseIndex", ""), "too large")
 	case d.mode == modeCluster && db != 0:
-		return nil, sources.Invalid("databaseIndex", md.String("databaseIndex", ""), "Redis Cluster has only database 0")
+		return nil, metadata.Invalid("databaseIndex", md.String("databaseIndex", ""), "Redis Cluster has only database 0")
 	}
 	d.db = int(db)
 	creds := []struct {
@@ -71,11 +72,11 @@ func parseDeployment(md sources.Metadata) (*deployment, error) {
 	d.master = master
 	switch {
 	case d.mode == modeSentinel && master == "":
-		return nil, &sources.ConfigError{Key: "sentinelMaster", Reason: "is required when redisType is sentinel"}
+		return nil, &metadata.ConfigError{Key: "sentinelMaster", Reason: "is required when redisType is sentinel"}
 	case d.mode != modeSentinel && master != "":
-		return nil, sources.Invalid(masterKey, master, "needs redisType: sentinel")
+		return nil, metadata.Invalid(masterKey, master, "needs redisType: sentinel")
 	case d.mode != modeSentinel && (d.sentinelUser != "" || d.sentinelPass != ""):
-		return nil, sources.Invalid("redisType", d.mode, "sentinelUsername or sentinelPassword is set: set redisType: sentinel to use them")
+		return nil, metadata.Invalid("redisType", d.mode, "sentinelUsername or sentinelPassword is set: set redisType: sentinel to use them")
 	}
 	if d.sec, err = parseSecurity(md, d.user, d.pass, d.sentinelUser, d.sentinelPass); err != nil {
 		return nil, err
@@ -115,7 +116,7 @@ func endpointOf(d *deployment) sources.Endpoint {
 // plain returns the value of key, or of keyFromEnv (KEDA resolves
 // environment references before calling us), and the key it came from, for
 // error messages.
-func plain(md sources.Metadata, key string) (string, string) {
+func plain(md metadata.Metadata, key string) (string, string) {
 	if v := strings.TrimSpace(md[key]); v != "" {
 		return v, key
 	}
@@ -131,7 +132,7 @@ func plain(md sources.Metadata, key string) (string, string) {
 // unique. Standalone mode takes exactly one address: several nodes without
 // redisType are a cluster or sentinels the user forgot to declare, and
 // talking to just one of them would read the wrong data.
-func parseAddresses(md sources.Metadata, mode string) ([]string, error) {
+func parseAddresses(md metadata.Metadata, mode string) ([]string, error) {
 	type setting struct{ key, val string }
 	var set []setting
 	for _, k := range []string{"address", "addresses", "host", "hosts"} {
@@ -140,10 +141,10 @@ func parseAddresses(md sources.Metadata, mode string) ([]string, error) {
 		}
 	}
 	if len(set) == 0 {
-		return nil, &sources.ConfigError{Key: "address", Reason: "is required (or addresses, or host and port)"}
+		return nil, &metadata.ConfigError{Key: "address", Reason: "is required (or addresses, or host and port)"}
 	}
 	if len(set) > 1 {
-		return nil, sources.Invalid(set[1].key, set[1].val,
+		return nil, metadata.Invalid(set[1].key, set[1].val,
 			"%s is also set: set only one of address, addresses, host and hosts", set[0].key)
 	}
 	s := set[0]
@@ -161,9 +162,9 @@ func parseAddresses(md sources.Metadata, mode string) ([]string, error) {
 	addrs = slices.Compact(addrs)
 	switch {
 	case len(addrs) == 0:
-		return nil, sources.Invalid(s.key, s.val, "lists no address")
+		return nil, metadata.Invalid(s.key, s.val, "lists no address")
 	case mode == modeStandalone && len(addrs) > 1:
-		return nil, sources.Invalid(s.key, s.val,
+		return nil, metadata.Invalid(s.key, s.val,
 			"lists %d nodes: set redisType to cluster or sentinel (standalone takes one address)", len(addrs))
 	}
 	return addrs, nil
@@ -175,26 +176,26 @@ func checkAddresses(key string, addrs []string) ([]string, error) {
 	for _, a := range addrs {
 		host, port, err := net.SplitHostPort(a)
 		if err != nil || host == "" || !validPort(port) {
-			return nil, sources.Invalid(key, a, "want host:port")
+			return nil, metadata.Invalid(key, a, "want host:port")
 		}
 	}
 	return addrs, nil
 }
 
-func joinHostsPorts(md sources.Metadata, hostKey string, hosts []string) ([]string, error) {
+func joinHostsPorts(md metadata.Metadata, hostKey string, hosts []string) ([]string, error) {
 	port, portKey := plain(md, "port")
 	if ports, portsKey := plain(md, "ports"); ports != "" {
 		if port != "" {
-			return nil, sources.Invalid(portsKey, ports, "%s is also set: set only one", portKey)
+			return nil, metadata.Invalid(portsKey, ports, "%s is also set: set only one", portKey)
 		}
 		port, portKey = ports, portsKey
 	}
 	if port == "" {
-		return nil, &sources.ConfigError{Key: "port", Reason: "is required with " + hostKey}
+		return nil, &metadata.ConfigError{Key: "port", Reason: "is required with " + hostKey}
 	}
 	ports := splitList(port)
 	if len(ports) != 1 && len(ports) != len(hosts) {
-		return nil, sources.Invalid(portKey, port, "want one port, or one per host (%d)", len(hosts))
+		return nil, metadata.Invalid(portKey, port, "want one port, or one per host (%d)", len(hosts))
 	}
 	out := make([]string, len(hosts))
 	for i, h := range hosts {
@@ -203,10 +204,10 @@ func joinHostsPorts(md sources.Metadata, hostKey string, hosts []string) ([]stri
 			p = ports[i]
 		}
 		if !validPort(p) {
-			return nil, sources.Invalid(portKey, p, "want a port number 1-65535")
+			return nil, metadata.Invalid(portKey, p, "want a port number 1-65535")
 		}
 		if strings.ContainsAny(h, ":/ ") && net.ParseIP(h) == nil {
-			return nil, sources.Invalid(hostKey, h, "want a host name or IP address")
+			return nil, metadata.Invalid(hostKey, h, "want a host name or IP address")
 		}
 		out[i] = net.JoinHostPort(h, p)
 	}

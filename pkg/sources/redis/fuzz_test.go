@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tide-scaler/tide/pkg/metadata"
 	"github.com/tide-scaler/tide/pkg/sources"
 )
 
@@ -22,7 +23,7 @@ func FuzzParse(f *testing.F) {
 	f.Add("h", "a:1", "ring", "a", "b", "g", "NaN", "1e308", "1", "99999999999", "1", "NaN", "x")
 	name := regexp.MustCompile(`^[a-z0-9.-]{1,60}$`)
 	f.Fuzz(func(t *testing.T, address, addresses, mode, list, stream, group, target, activation, lag, db, flag, lagTarget, metricMode string) {
-		md := sources.Metadata{
+		md := metadata.Metadata{
 			"address":              address,
 			"addresses":            addresses,
 			"redisType":            mode,

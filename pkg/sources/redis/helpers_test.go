@@ -12,6 +12,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/tide-scaler/tide/internal/testredis"
+	"github.com/tide-scaler/tide/pkg/metadata"
 	"github.com/tide-scaler/tide/pkg/sources"
 )
 
@@ -31,7 +32,7 @@ func mustParse(t testing.TB, srv *testredis.Server, md map[string]string) *Trigg
 	if srv != nil && m["address"] == "" && m["addresses"] == "" && m["host"] == "" {
 		m["address"] = srv.Addr
 	}
-	tr, err := Parse(sources.Metadata(m))
+	tr, err := Parse(metadata.Metadata(m))
 	if err != nil {
 		t.Fatalf("Parse(%v): %v", md, err)
 	}
@@ -82,8 +83,8 @@ func wantErr(t testing.TB, what string, err error, fragments ...string) {
 	}
 }
 
-func isConfigError(err error) (*sources.ConfigError, bool) {
-	var ce *sources.ConfigError
+func isConfigError(err error) (*metadata.ConfigError, bool) {
+	var ce *metadata.ConfigError
 	return ce, errors.As(err, &ce)
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/tide-scaler/tide/pkg/metadata"
 	"github.com/tide-scaler/tide/pkg/sources"
 )
 
@@ -36,7 +37,7 @@ func (s security) describe() string {
 // parseSecurity reads TLS the way KEDA's redis scalers do: enableTLS in the
 // metadata, or tls: enable (the TriggerAuthentication spelling); ca, cert and
 // key as PEM through md.Secret. The passwords only enter the fingerprint.
-func parseSecurity(md sources.Metadata, user, pass, sentinelUser, sentinelPass string) (security, error) {
+func parseSecurity(md metadata.Metadata, user, pass, sentinelUser, sentinelPass string) (security, error) {
 	var s security
 	on, err := tlsEnabled(md)
 	if err != nil {
@@ -58,14 +59,14 @@ func parseSecurity(md sources.Metadata, user, pass, sentinelUser, sentinelPass s
 	case err != nil:
 		return s, err
 	case kp != "":
-		return s, &sources.ConfigError{Key: "keyPassword", Reason: "is not supported by the redis source: give key unencrypted"}
+		return s, &metadata.ConfigError{Key: "keyPassword", Reason: "is not supported by the redis source: give key unencrypted"}
 	}
 	ca, cert, key := pems[0], pems[1], pems[2]
 	if !on {
 		// Certificates without TLS are a forgotten enableTLS, which would
 		// otherwise surface later as an opaque connection error.
 		if ca != "" || cert != "" || key != "" {
-			return s, sources.Invalid("enableTLS", "false", "ca, cert or key is set: set enableTLS: true to use them")
+			return s, metadata.Invalid("enableTLS", "false", "ca, cert or key is set: set enableTLS: true to use them")
 		}
 		s.unsafeSSL = false // meaningless without TLS; kept out of the key
 	} else if s.tls, err = tlsConfig(md, s.unsafeSSL, ca, cert, key); err != nil {
@@ -76,7 +77,7 @@ func parseSecurity(md sources.Metadata, user, pass, sentinelUser, sentinelPass s
 }
 
 // tlsEnabled reads enableTLS and tls; set together they must agree.
-func tlsEnabled(md sources.Metadata) (bool, error) {
+func tlsEnabled(md metadata.Metadata) (bool, error) {
 	enable, err := md.Bool("enableTLS", false)
 	if err != nil {
 		return false, err
@@ -86,7 +87,7 @@ func tlsEnabled(md sources.Metadata) (bool, error) {
 		return false, err
 	}
 	if mode != "" && md.Has("enableTLS") && enable != (mode == "enable") {
-		return false, sources.Invalid("tls", mode, "contradicts enableTLS: %t; set only one", enable)
+		return false, metadata.Invalid("tls", mode, "contradicts enableTLS: %t; set only one", enable)
 	}
 	return enable || mode == "enable", nil
 }
@@ -94,7 +95,7 @@ func tlsEnabled(md sources.Metadata) (bool, error) {
 // tlsConfig builds the client TLS configuration. ServerName stays empty: the
 // dialer takes it from each node's address, which matters in cluster and
 // sentinel mode where one config serves many hosts.
-func tlsConfig(md sources.Metadata, unsafeSSL bool, ca, cert, key string) (*tls.Config, error) {
+func tlsConfig(md metadata.Metadata, unsafeSSL bool, ca, cert, key string) (*tls.Config, error) {
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: unsafeSSL} //nolint:gosec // unsafeSsl is the user's explicit choice, as in KEDA
 	if ca != "" {
 		pool := x509.NewCertPool()
@@ -105,9 +106,9 @@ func tlsConfig(md sources.Metadata, unsafeSSL bool, ca, cert, key string) (*tls.
 	}
 	switch {
 	case cert != "" && key == "":
-		return nil, &sources.ConfigError{Key: "key", Reason: "is required when cert is set"}
+		return nil, &metadata.ConfigError{Key: "key", Reason: "is required when cert is set"}
 	case key != "" && cert == "":
-		return nil, &sources.ConfigError{Key: "cert", Reason: "is required when key is set"}
+		return nil, &metadata.ConfigError{Key: "cert", Reason: "is required when key is set"}
 	case cert != "":
 		if b, _ := pem.Decode([]byte(key)); b == nil {
 			return nil, md.SecretError("key", "holds no PEM block")

@@ -88,13 +88,14 @@ func TestStreamActivatesOnOneMessage(t *testing.T) {
 	length := mustParse(t, srv, map[string]string{"stream": "jobs"})
 	u := open(t, lag)
 	for i, tr := range []*Trigger{lag, length} {
-		if m := tr.Evaluate(mustSample(t, pollAt(t, u, t0, tr)[0])); m.Active {
+		if s := mustSample(t, pollAt(t, u, t0, tr)[0]); s.Activity > tr.Activation() {
 			t.Errorf("trigger %d active on an empty stream", i)
 		}
 	}
 	srv.Do("XADD", "jobs", "*", "job", "1")
 	for i, tr := range []*Trigger{lag, length} {
-		if m := tr.Evaluate(mustSample(t, pollAt(t, u, t0, tr)[0])); !m.Active || m.Value != 1 {
+		s := mustSample(t, pollAt(t, u, t0, tr)[0])
+		if m := tr.Evaluate(s); s.Activity <= tr.Activation() || m.Value != 1 {
 			t.Errorf("trigger %d: %+v, want active with value 1", i, m)
 		}
 	}
@@ -124,7 +125,7 @@ func TestStreamNilLag(t *testing.T) {
 	if s.Value != 2 || s.Parts[0].Info != "lag counted with XRANGE" || len(s.Notes) != 0 {
 		t.Errorf("nil lag: %+v, want 2 counted with XRANGE", s)
 	}
-	if m := tr.Evaluate(s); !m.Active {
+	if m := tr.Evaluate(s); s.Activity <= tr.Activation() {
 		t.Errorf("nil lag with waiting entries must be active: %+v", m)
 	}
 }

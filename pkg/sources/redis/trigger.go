@@ -21,18 +21,12 @@ func (t *Trigger) MetricName() string { return t.metricName }
 // pendingEntriesCount or lagCount, by mode.
 func (t *Trigger) Target() float64 { return t.target }
 
-// Evaluate turns a sample into the metric value and the activation state:
-// the value is the depth itself (Redis has no partitions to cap by), and the
-// workload is active iff the depth is above the activation threshold, so
-// the default threshold 0 activates on a single waiting entry. With
+// Evaluate turns a sample into the metric value and replica count: the
+// value is the depth itself (Redis has no partitions to cap by). With
 // lagTarget the replica count comes from the rates (see byLagTarget). It
-// is pure and cheap: the server calls it on every RPC.
+// is pure and cheap: the trigger core calls it on every RPC.
 func (t *Trigger) Evaluate(s sources.Sample) sources.Measurement {
-	m := sources.Measurement{
-		Value:    s.Value,
-		Active:   s.Activity > t.activation,
-		Replicas: hpa.FromZero(s.Value, t.target),
-	}
+	m := sources.Measurement{Value: s.Value, Replicas: hpa.FromZero(s.Value, t.target)}
 	if t.lagTarget > 0 {
 		m = t.byLagTarget(s, m)
 	}
@@ -65,8 +59,17 @@ func (t *Trigger) byLagTarget(s sources.Sample, m sources.Measurement) sources.M
 }
 
 // Activation is the activation threshold: activationListLength or
-// activationLagCount.
+// activationLagCount. The default 0 activates on a single waiting entry.
 func (t *Trigger) Activation() float64 { return t.activation }
+
+// NeedsReplicasMode names lagTarget when it is set: it decides a replica
+// count, which only metricMode: replicas sends.
+func (t *Trigger) NeedsReplicasMode() (key, why string) {
+	if t.lagTarget > 0 {
+		return keyLagTarget, "in raw mode the HPA divides the lag by lagCount and a time target cannot apply"
+	}
+	return "", ""
+}
 
 // metricName builds the default name of q, lowercased with every character
 // outside [a-z0-9.-] replaced by '-'. Names longer than 60 characters keep

@@ -29,8 +29,9 @@ func TestEvaluate(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tr := &Trigger{target: 5, activation: tc.activation}
-			m := tr.Evaluate(sources.Sample{Value: tc.value, Activity: tc.value})
-			if m.Value != tc.value || m.Active != tc.active || m.Reason != "" {
+			s := sources.Sample{Value: tc.value, Activity: tc.value}
+			m := tr.Evaluate(s)
+			if active := s.Activity > tr.Activation(); m.Value != tc.value || active != tc.active || m.Reason != "" {
 				t.Errorf("Evaluate(%v) = %+v, want value %v active %v", tc.value, m, tc.value, tc.active)
 			}
 		})

@@ -12,7 +12,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 	discoveryclient "k8s.io/client-go/kubernetes/typed/discovery/v1"
-	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/tide-scaler/tide/pkg/sources/inference"
@@ -38,19 +37,10 @@ type Kube struct {
 var _ inference.Discovery = (*Kube)(nil)
 
 // New returns a Kube that creates its client with newClient on the first
-// Follow: a scaler with no Service triggers never needs a cluster.
+// Follow: a scaler with no Service triggers never needs a cluster. The
+// process passes the client of its one Kubernetes client stack.
 func New(newClient func() (Client, error)) *Kube {
 	return &Kube{newClient: newClient, follows: map[string]*follow{}}
-}
-
-// InCluster builds the client from the pod's service account.
-func InCluster() (Client, error) {
-	cfg, err := rest.InClusterConfig()
-	if err != nil {
-		return nil, fmt.Errorf("kubernetes client: %w", err)
-	}
-	cfg.UserAgent = "tide-scaler"
-	return discoveryclient.NewForConfig(cfg)
 }
 
 // Follow starts (or shares) the informer of namespace/service.

@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
 
+	"github.com/tide-scaler/tide/pkg/metadata"
 	"github.com/tide-scaler/tide/pkg/sources"
 	"github.com/tide-scaler/tide/pkg/sources/inference"
 )
@@ -176,7 +177,7 @@ func TestScrapeThroughDiscovery(t *testing.T) {
 	c := fake.NewClientset(objs[0], objs[1], objs[2])
 	k := New(clientOf(c))
 	defer k.Close()
-	tr, err := inference.Parse(sources.Metadata{"service": "vllm", "namespace": "ai", "port": "http", "targetWaiting": "1"},
+	tr, err := inference.Parse(metadata.Metadata{"service": "vllm", "namespace": "ai", "port": "http", "targetWaiting": "1"},
 		inference.Env{Discovery: k})
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,46 @@
+package app
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/tide-scaler/tide/pkg/sources/inference"
+	"github.com/tide-scaler/tide/pkg/sources/inference/discovery"
+	"github.com/tide-scaler/tide/pkg/trigger"
+	"github.com/tide-scaler/tide/pkg/trigger/builtin"
+)
+
+// Environment is what the process lends to sources: Kubernetes discovery
+// (from Kube, so it honours the kubeconfig) and, with a push token, the push
+// store and its POST /v1/push route. serve and explain build the same one,
+// so a trigger means the same to both.
+type Environment struct {
+	Inference inference.Env
+	// Handlers are the HTTP routes the sources need (the push route).
+	Handlers  map[string]http.Handler
+	discovery *discovery.Kube
+}
+
+// NewEnvironment lends discovery through kube and, when pushToken is not
+// empty, the push store; now is the store's clock.
+func NewEnvironment(kube *Kube, pushToken []byte, now func() time.Time) *Environment {
+	d := discovery.New(func() (discovery.Client, error) {
+		c, err := kube.Clients()
+		if err != nil {
+			return nil, err
+		}
+		return c.Kube.DiscoveryV1(), nil
+	})
+	e := &Environment{Inference: inference.Env{Discovery: d}, discovery: d}
+	if len(pushToken) > 0 {
+		e.Inference.Push = inference.NewStore(inference.StoreOptions{Now: now})
+		e.Handlers = map[string]http.Handler{inference.PushPattern: e.Inference.Push.Handler(pushToken)}
+	}
+	return e
+}
+
+// Registry is the built-in sources with this environment.
+func (e *Environment) Registry() *trigger.Registry { return builtin.Registry(e.Inference) }
+
+// Close stops discovery's informers.
+func (e *Environment) Close() error { return e.discovery.Close() }

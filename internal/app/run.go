@@ -1,0 +1,108 @@
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/tide-scaler/tide/pkg/awareness"
+	"github.com/tide-scaler/tide/pkg/hpa"
+	"github.com/tide-scaler/tide/pkg/hpa/kube"
+	"github.com/tide-scaler/tide/pkg/metrics"
+	"github.com/tide-scaler/tide/pkg/server"
+	"github.com/tide-scaler/tide/pkg/sources"
+	"github.com/tide-scaler/tide/pkg/trigger"
+)
+
+// Config is everything the serving process takes.
+type Config struct {
+	GRPCAddr, HTTPAddr string
+	// GRPCTLS and HTTPTLS, when set, serve TLS (see server.Config).
+	GRPCTLS, HTTPTLS *tls.Config
+	Engine           sources.Options
+	ShutdownTimeout  time.Duration
+	IdleTriggerTTL   time.Duration
+	StreamRepeat     time.Duration
+	MaxTriggers      int
+	MaxStreams       int // per client connection
+	// PushToken, when set, mounts POST /v1/push for inference triggers.
+	PushToken []byte
+	// Kubeconfig is the one kubeconfig of the process ("" is the pod's
+	// service account), for every client it builds.
+	Kubeconfig string
+	// Awareness, when set, predicts each ScaledObject's HPA.
+	Awareness *hpa.Config
+	// Standalone, when set, runs the external metrics API, 0<->1 and
+	// headroom for the triggers of its configuration file.
+	Standalone *Standalone
+}
+
+// Run serves until ctx ends and everything has drained. started, when not
+// nil, is called with the bound server once it listens.
+func Run(ctx context.Context, cfg Config, log *slog.Logger, started func(*server.Server)) error {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	met := metrics.New(reg)
+
+	cfg.Engine.Metrics, cfg.Engine.Logger = met, log
+	eng := sources.NewEngine(cfg.Engine)
+	defer eng.Close()
+	kc := NewKube(cfg.Kubeconfig)
+	env := NewEnvironment(kc, cfg.PushToken, time.Now)
+	defer env.Close()
+	cache := trigger.NewCache(trigger.CacheConfig{Registry: env.Registry(), Reader: eng, Max: cfg.MaxTriggers,
+		Size: met.Triggers, Logger: log})
+	defer cache.Close()
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	var observer server.Observer
+	if cfg.Awareness != nil {
+		clients, err := kc.Clients()
+		if err != nil {
+			return err
+		}
+		a := awareness.New(awareness.Config{
+			HPAs:      kube.NewLookup(clients.Kube, clients.Dynamic, clients.Mapper, kube.Options{Logger: log}),
+			Predictor: kube.NewPredictor(*cfg.Awareness), PollInterval: cfg.Engine.PollInterval,
+			Idle: cfg.IdleTriggerTTL, Metrics: met, Logger: log,
+		})
+		observer = a
+		wg.Go(func() { a.Run(ctx, time.Now) })
+	}
+
+	srv, err := server.New(server.Config{
+		GRPCAddr: cfg.GRPCAddr, HTTPAddr: cfg.HTTPAddr, GRPCTLS: cfg.GRPCTLS, HTTPTLS: cfg.HTTPTLS,
+		ShutdownTimeout: cfg.ShutdownTimeout, IdleTriggerTTL: cfg.IdleTriggerTTL,
+		Service: server.ServiceConfig{Triggers: cache, Metrics: met, StreamRepeat: cfg.StreamRepeat,
+			MaxStreamsPerClient: cfg.MaxStreams, Observer: observer},
+		Gatherer: reg, Handlers: env.Handlers, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	if started != nil {
+		started(srv)
+	}
+	if cfg.Standalone == nil {
+		return srv.Run(ctx)
+	}
+	// Without KEDA: the external metrics API and the leader's loops run
+	// beside the gRPC server; the first to fail stops the others.
+	standaloneErr := make(chan error, 1)
+	go func() {
+		defer cancel()
+		standaloneErr <- runStandalone(ctx, *cfg.Standalone, kc, cfg.Kubeconfig, cache, log)
+	}()
+	runErr := srv.Run(ctx)
+	cancel()
+	return errors.Join(runErr, <-standaloneErr)
+}

@@ -1,0 +1,67 @@
+package arch
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const mod = "github.com/tide-scaler/tide/"
+
+// deps lists the packages pkg links (not its tests'), by import path.
+func deps(t *testing.T, pkg string) []string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-deps", "../../"+pkg).Output()
+	if err != nil {
+		t.Fatalf("go list -deps %s: %v", pkg, err)
+	}
+	return strings.Fields(string(out))
+}
+
+// forbid fails for every dependency of pkg that starts with one of bad.
+func forbid(t *testing.T, pkg string, bad ...string) {
+	t.Helper()
+	for _, d := range deps(t, pkg) {
+		for _, b := range bad {
+			if strings.HasPrefix(d, b) && d != mod+pkg {
+				t.Errorf("%s links %s (it must not link %s)", pkg, d, b)
+			}
+		}
+	}
+}
+
+// TestProductionBinaryLinksNoDemo: the demo's embedded Kafka and Redis live
+// in cmd/tide-demo; the scaler binary links none of them.
+func TestProductionBinaryLinksNoDemo(t *testing.T) {
+	forbid(t, "cmd/scaler", "github.com/twmb/franz-go/pkg/kfake", "github.com/alicebob/miniredis",
+		"github.com/yuin/gopher-lua", mod+"internal/demo")
+}
+
+// TestPackageGraph: each package imports only what the README's package
+// table allows.
+func TestPackageGraph(t *testing.T) {
+	faces := []string{mod + "pkg/server", mod + "pkg/externalmetrics", mod + "pkg/standalone", mod + "pkg/explain"}
+	sources := []string{mod + "pkg/sources/kafka", mod + "pkg/sources/redis", mod + "pkg/sources/inference"}
+	for pkg, bad := range map[string][]string{
+		// Faces never reach each other; the gRPC face has no client-go.
+		"pkg/server":          append([]string{"k8s.io/client-go"}, faces...),
+		"pkg/externalmetrics": faces,
+		"pkg/standalone":      faces,
+		"pkg/explain":         faces,
+		// The core: no face, no concrete source, no gRPC, no Kubernetes.
+		"pkg/trigger": append(append([]string{"google.golang.org/grpc", "k8s.io/client-go"}, faces...), sources...),
+		// The engine never imports a concrete source.
+		"pkg/sources": append(append([]string{"google.golang.org/grpc", "k8s.io/client-go", mod + "pkg/trigger"}, faces...), sources...),
+		// Sources: no face, gRPC, Kubernetes client or API type, or trigger core.
+		"pkg/sources/kafka":     append([]string{"google.golang.org/grpc", "k8s.io/client-go", "k8s.io/api/", mod + "pkg/trigger", mod + "pkg/strategy"}, faces...),
+		"pkg/sources/redis":     append([]string{"google.golang.org/grpc", "k8s.io/client-go", "k8s.io/api/", mod + "pkg/trigger", mod + "pkg/strategy"}, faces...),
+		"pkg/sources/inference": append([]string{"google.golang.org/grpc", "k8s.io/client-go", "k8s.io/api/", mod + "pkg/trigger", mod + "pkg/strategy"}, faces...),
+		// Pure helpers import nothing of ours above them.
+		"pkg/strategy": {mod + "pkg/sources", mod + "pkg/trigger", "k8s.io/client-go"},
+		"pkg/metadata": {mod + "pkg/", "k8s.io/", "google.golang.org/"},
+		"pkg/hpa":      {mod + "pkg/sources", mod + "pkg/metadata", mod + "pkg/trigger", "k8s.io/client-go"},
+		"pkg/lagtime":  {mod, "k8s.io/"},
+	} {
+		t.Run(pkg, func(t *testing.T) { forbid(t, pkg, bad...) })
+	}
+}

@@ -1,0 +1,11 @@
+// Package explain says what Tide makes of one trigger now and what the HPA
+// will do with it: it parses the metadata with the same registry as serve,
+// reads one sample through the engine, evaluates it as every face does,
+// runs pkg/hpa's model one sync forward and prints the result with the
+// rule that decides the replica count and the configurations that cannot
+// work as meant.
+//
+// It imports the trigger core, the engine contract, pkg/hpa and
+// pkg/hpa/kube's types and checks; never a face. Its errors name fields and
+// files, never command-line flags (the command maps them).
+package explain
