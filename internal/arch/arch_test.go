@@ -56,6 +56,13 @@ func TestPackageGraph(t *testing.T) {
 		"pkg/sources/kafka":     append([]string{"google.golang.org/grpc", "k8s.io/client-go", "k8s.io/api/", mod + "pkg/trigger", mod + "pkg/strategy"}, faces...),
 		"pkg/sources/redis":     append([]string{"google.golang.org/grpc", "k8s.io/client-go", "k8s.io/api/", mod + "pkg/trigger", mod + "pkg/strategy"}, faces...),
 		"pkg/sources/inference": append([]string{"google.golang.org/grpc", "k8s.io/client-go", "k8s.io/api/", mod + "pkg/trigger", mod + "pkg/strategy"}, faces...),
+		// Kubernetes plumbing and the pieces the faces share: no face.
+		"pkg/workload":  faces,
+		"pkg/awareness": faces,
+		"pkg/nodehints": append([]string{mod + "pkg/trigger"}, faces...),
+		"pkg/zero":      append([]string{mod + "pkg/trigger"}, faces...),
+		"pkg/scale":     {mod + "pkg/"},
+		"pkg/leader":    {mod + "pkg/"},
 		// Pure helpers import nothing of ours above them.
 		"pkg/strategy": {mod + "pkg/sources", mod + "pkg/trigger", "k8s.io/client-go"},
 		"pkg/metadata": {mod + "pkg/", "k8s.io/", "google.golang.org/"},

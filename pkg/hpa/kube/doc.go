@@ -8,8 +8,8 @@
 //   - every conversation with the Kubernetes API about HPAs: the HPA itself
 //     (typed client), the ScaledObject's settings (dynamic client) and the
 //     scale target's scale subresource (read through pkg/scale, as every
-//     package reads it), behind a per-ScaledObject cache that keeps the RPC
-//     path to one fetch per TTL (Lookup);
+//     package reads it), behind a per-ScaledObject cache that bounds the
+//     requests to one fetch per TTL whoever asks (Lookup);
 //   - the conversion of an autoscaling/v2 HPA into the pure model's types
 //     (Model, Metrics);
 //   - a stand-in for the controller's in-memory history, so the model can be

@@ -36,9 +36,9 @@ type Options struct {
 	// Now is the clock; nil is time.Now. Tests inject one to move the cache.
 	Now func() time.Time
 	// CacheTTL is how long a Snapshot (or an error) is reused; 0 means
-	// DefaultCacheTTL. It bounds the API requests per ScaledObject: the RPC
-	// path calls Get on every request, which KEDA makes every polling
-	// interval for every replica of its operator.
+	// DefaultCacheTTL. It bounds the API requests per ScaledObject however
+	// often Get is called (HPA awareness calls it every interval, off the
+	// RPC path; explain once).
 	CacheTTL time.Duration
 	// Timeout bounds one fetch (all its requests); 0 means DefaultTimeout.
 	// A fetch outlives the caller that started it, since other callers may
@@ -137,7 +137,7 @@ func NewLookup(kc kubernetes.Interface, dc dynamic.Interface, mapper meta.RESTMa
 
 // Get returns the Snapshot of ref, from the cache when one was read less
 // than CacheTTL ago. Errors are cached as well, so a missing HPA costs one
-// request per TTL, not one per RPC. Concurrent Gets of one ref share one
+// request per TTL, not one per call. Concurrent Gets of one ref share one
 // fetch; a caller whose ctx ends stops waiting, but the fetch goes on for
 // the others (bounded by Options.Timeout) and fills the cache.
 //

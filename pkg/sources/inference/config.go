@@ -90,7 +90,7 @@ func parsePush(md metadata.Metadata, env Env) (*Trigger, error) {
 		return nil, err
 	}
 	if env.Push == nil {
-		return nil, metadata.Invalid("mode", ModePush, "this scaler runs without a push endpoint (start it with --push-token-file)")
+		return nil, metadata.Invalid("mode", ModePush, "this scaler has no push endpoint (no push token is configured)")
 	}
 	if _, err := md.Required("targetRequestRate"); err != nil {
 		return nil, err
@@ -126,7 +126,7 @@ func parseScrape(md metadata.Metadata, env Env) (*Trigger, error) {
 			return nil, err
 		}
 		if env.Push == nil {
-			return nil, metadata.Invalid("model", model, "waking on pushed requests needs a push endpoint (start the scaler with --push-token-file)")
+			return nil, metadata.Invalid("model", model, "waking on pushed requests needs a push endpoint, and this scaler has none (no push token is configured)")
 		}
 	}
 	q := newScrapeQuery(tg, sig, win, model, env.Push)
