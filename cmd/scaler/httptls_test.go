@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tide-scaler/tide/internal/cli"
+	"github.com/tide-scaler/tide/internal/testlog"
 	"github.com/tide-scaler/tide/internal/testpki"
 	"github.com/tide-scaler/tide/pkg/server"
 )
@@ -212,7 +213,7 @@ func TestHTTPTLSFlagErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string{"serve", "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0"}, tc.args...)
-			var stderr lockedBuffer
+			var stderr testlog.Buffer
 			err := run(context.Background(), args, env(nil), io.Discard, &stderr)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v; want it to contain %q", err, tc.want)

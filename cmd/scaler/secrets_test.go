@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc/credentials"
 
 	"github.com/tide-scaler/tide/internal/fdcapture"
+	"github.com/tide-scaler/tide/internal/testlog"
 	"github.com/tide-scaler/tide/internal/testpki"
 	"github.com/tide-scaler/tide/internal/testredis"
 	pb "github.com/tide-scaler/tide/proto/externalscaler"
@@ -33,41 +34,23 @@ const secretMarker = "MARKER-s3cr3t-7f3a9c"
 // proves the capture of each path actually sees echoed values.
 const controlMarker = "CONTROL-n0ts3cr3t-4b1d"
 
-// lockedBuffer is a bytes.Buffer safe for the scaler's concurrent writers.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // streams collects every captured output by name.
 type streams struct {
 	mu  sync.Mutex
-	out map[string]*lockedBuffer
+	out map[string]*testlog.Buffer
 	// keys are further secrets searched for beside the marker: lines of
 	// private keys' base64, which cannot carry the marker.
 	keys []string
 }
 
-func (s *streams) get(name string) *lockedBuffer {
+func (s *streams) get(name string) *testlog.Buffer {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.out == nil {
-		s.out = map[string]*lockedBuffer{}
+		s.out = map[string]*testlog.Buffer{}
 	}
 	if s.out[name] == nil {
-		s.out[name] = &lockedBuffer{}
+		s.out[name] = &testlog.Buffer{}
 	}
 	return s.out[name]
 }
@@ -477,7 +460,7 @@ func secretServe(t *testing.T, out *streams, triggers []secretTrigger, tokenFile
 
 // secretRPCs calls every RPC for one trigger and records responses and
 // errors.
-func secretRPCs(t *testing.T, out *streams, client pb.ExternalScalerClient, tr secretTrigger, stderr *lockedBuffer) {
+func secretRPCs(t *testing.T, out *streams, client pb.ExternalScalerClient, tr secretTrigger, stderr *testlog.Buffer) {
 	name := "grpc/" + tr.name
 	ref := &pb.ScaledObjectRef{Name: tr.name, Namespace: "secrets", ScalerMetadata: tr.md}
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)

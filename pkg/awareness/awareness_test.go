@@ -11,9 +11,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 
+	"github.com/tide-scaler/tide/internal/testqueue"
 	"github.com/tide-scaler/tide/pkg/hpa"
 	"github.com/tide-scaler/tide/pkg/hpa/kube"
-	"github.com/tide-scaler/tide/pkg/metadata"
 	"github.com/tide-scaler/tide/pkg/metrics"
 	"github.com/tide-scaler/tide/pkg/sources"
 	"github.com/tide-scaler/tide/pkg/trigger"
@@ -55,26 +55,16 @@ func kedaSnapshot(current int32, b *hpa.Behavior) kube.Snapshot {
 	}
 }
 
-// queue is a fake source: demand is a sample's value, target 5, and
-// capacity (partitions) from the sample.
-type queue struct{}
-
-func (queue) Query() sources.Query { return nil }
-func (queue) MetricName() string   { return "queue-jobs" }
-func (queue) Target() float64      { return 5 }
-func (queue) Activation() float64  { return 0 }
-func (queue) Evaluate(s sources.Sample) sources.Measurement {
-	return sources.Measurement{Value: s.Value, Replicas: hpa.FromZero(s.Value, 5)}
-}
-
+// parse is md over testqueue's fake source: queue "jobs", target 5, metric
+// "queue-jobs".
 func parse(t *testing.T, md map[string]string) *trigger.Trigger {
 	t.Helper()
-	reg, err := trigger.NewRegistry(trigger.Source{Name: "queue",
-		Parse: func(metadata.Metadata) (trigger.Parsed, error) { return queue{}, nil }})
+	reg, err := trigger.NewRegistry(testqueue.Source(testqueue.MetricName(func(q string) string { return "queue-" + q })))
 	if err != nil {
 		t.Fatal(err)
 	}
-	md["source"] = "queue"
+	md["source"] = "fake"
+	md["queue"] = "jobs"
 	tr, err := reg.Parse(md)
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/custom-metrics-apiserver/pkg/provider"
 
+	"github.com/tide-scaler/tide/internal/testqueue"
 	"github.com/tide-scaler/tide/pkg/sources"
 	"github.com/tide-scaler/tide/pkg/trigger"
 	"github.com/tide-scaler/tide/pkg/workload"
@@ -32,9 +33,9 @@ triggers:
    scaleTarget: {apiVersion: apps/v1, kind: Deployment, name: counted}, metadata: {source: fake, queue: counted, target: "5", metricMode: replicas}}
 `
 
-func newTestProvider(t *testing.T) (*Provider, *fakeReader, *trigger.Cache) {
+func newTestProvider(t *testing.T) (*Provider, *testqueue.Reader, *trigger.Cache) {
 	t.Helper()
-	r := newFakeReader()
+	r := testqueue.NewReader()
 	cache := newCache(t, r)
 	f := openWorkloads(t, providerConfig, cache)
 	return NewProvider(f.Current, cache, nil), r, cache
@@ -61,9 +62,9 @@ func TestListAllExternalMetricsListsEachNameOnce(t *testing.T) {
 func TestGetExternalMetricPicksByNamespaceNameAndSelector(t *testing.T) {
 	p, r, _ := newTestProvider(t)
 	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	r.set("a", sources.Sample{Time: at, Value: 7.25})
-	r.set("b", sources.Sample{Time: at, Value: 40, Capacity: 3}) // capped at 3 x 5
-	r.set("o", sources.Sample{Time: at, Value: 99})
+	r.Set("a", sources.Sample{Time: at, Value: 7.25})
+	r.Set("b", sources.Sample{Time: at, Value: 40, Capacity: 3}) // capped at 3 x 5
+	r.Set("o", sources.Sample{Time: at, Value: 99})
 
 	for _, tc := range []struct {
 		ns, selector, trigger string
@@ -126,7 +127,7 @@ func TestGetExternalMetricNotFoundAndAmbiguous(t *testing.T) {
 // A failing upstream is an error naming it, never a zero value.
 func TestGetExternalMetricUpstreamErrorIsAnError(t *testing.T) {
 	p, r, _ := newTestProvider(t)
-	r.fail("a", fmt.Errorf("fake://queues: %w: connection refused", sources.ErrUnavailable))
+	r.Fail("a", fmt.Errorf("fake://queues: %w: connection refused", sources.ErrUnavailable))
 	list, err := p.GetExternalMetric(t.Context(), "shop", sel(t, "trigger=jobs-a"), provider.ExternalMetricInfo{Metric: "jobs"})
 	if list != nil || !apierrors.IsServiceUnavailable(err) {
 		t.Fatalf("got %v, %v; want no value and ServiceUnavailable", list, err)
@@ -151,8 +152,8 @@ func TestGetExternalMetricIsTheSharedTriggers(t *testing.T) {
 	c := p.config()
 	for i, depth := range []float64{0, 0.001, 1.001, 23, 40, 1e6} {
 		at := time.Unix(int64(i+1), 0)
-		r.set("a", sources.Sample{Time: at, Value: depth})
-		r.set("counted", sources.Sample{Time: at, Value: depth, Capacity: 4})
+		r.Set("a", sources.Sample{Time: at, Value: depth})
+		r.Set("counted", sources.Sample{Time: at, Value: depth, Capacity: 4})
 		for _, tc := range []struct{ entry, metric string }{{"jobs-a", "jobs"}, {"counted", "counted"}} {
 			var w *workload.Workload
 			for i := range c.Workloads {
@@ -179,7 +180,7 @@ func TestGetExternalMetricIsTheSharedTriggers(t *testing.T) {
 		}
 	}
 	// Replicas mode sends the count: ceil(min(23, 4x5)/5) = 4.
-	r.set("counted", sources.Sample{Time: time.Unix(100, 0), Value: 23, Capacity: 4})
+	r.Set("counted", sources.Sample{Time: time.Unix(100, 0), Value: 23, Capacity: 4})
 	list, err := p.GetExternalMetric(t.Context(), "shop", nil, provider.ExternalMetricInfo{Metric: "counted"})
 	if err != nil || list.Items[0].Value.String() != "4" {
 		t.Errorf("replicas mode: %v, %v; want 4", list, err)

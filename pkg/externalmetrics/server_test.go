@@ -24,12 +24,14 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/klog/v2"
 
+	"github.com/tide-scaler/tide/internal/testlog"
+	"github.com/tide-scaler/tide/internal/testqueue"
 	"github.com/tide-scaler/tide/pkg/sources"
 )
 
 // klogs collects the API server library's logs. klog is process-global
 // and may only be redirected before any goroutine logs, hence TestMain.
-var klogs = &syncBuffer{}
+var klogs = &testlog.Buffer{}
 
 func TestMain(m *testing.M) {
 	klog.SetSlogLogger(slog.New(slog.NewTextHandler(klogs, nil)))
@@ -133,7 +135,7 @@ func TestServeExternalMetricsAPI(t *testing.T) {
 	}
 	kube, kubeconfig := startFakeKube(t)
 	dir := t.TempDir()
-	reader := newFakeReader()
+	reader := testqueue.NewReader()
 	cache := newCache(t, reader)
 	workloads := openWorkloads(t, `
 triggers:
@@ -145,14 +147,14 @@ triggers:
   metadata: {source: fake, queue: orders, target: "10"}
 `, cache)
 	sampled := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	reader.set("orders", sources.Sample{Time: sampled, Value: 105.5})
+	reader.Set("orders", sources.Sample{Time: sampled, Value: 105.5})
 
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	certDir := filepath.Join(dir, "certs")
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
 	go func() {
@@ -234,7 +236,7 @@ triggers:
 		!strings.Contains(string(body), `external metric \"nope\" not found in namespace \"shop\"`) {
 		t.Errorf("unknown metric: %d %s", code, body)
 	}
-	reader.fail("orders", fmt.Errorf("fake://queues: %w: broker down", sources.ErrUnavailable))
+	reader.Fail("orders", fmt.Errorf("fake://queues: %w: broker down", sources.ErrUnavailable))
 	if code, body = get("/apis/external.metrics.k8s.io/v1beta1/namespaces/shop/orders-lag", "hpa-token"); code != http.StatusServiceUnavailable ||
 		!strings.Contains(string(body), "broker down") {
 		t.Errorf("failing upstream: %d %s", code, body)
@@ -290,7 +292,7 @@ func waitServing(t *testing.T, base, certFile string, served <-chan error) *http
 
 // Bad options fail Serve at once, before anything listens.
 func TestServeRejectsBadOptions(t *testing.T) {
-	cache := newCache(t, newFakeReader())
+	cache := newCache(t, testqueue.NewReader())
 	workloads := openWorkloads(t, "triggers:\n- {name: a, namespace: shop, maxReplicas: 3, "+
 		"scaleTarget: {apiVersion: apps/v1, kind: Deployment, name: w}, metadata: {source: fake, queue: q}}\n", cache)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -2,9 +2,6 @@ package standalone
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -26,109 +23,27 @@ import (
 	kubefake "k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
-	"github.com/tide-scaler/tide/pkg/metadata"
+	"github.com/tide-scaler/tide/internal/testqueue"
 	"github.com/tide-scaler/tide/pkg/scale"
-	"github.com/tide-scaler/tide/pkg/sources"
 	"github.com/tide-scaler/tide/pkg/trigger"
 	"github.com/tide-scaler/tide/pkg/workload"
 )
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
-// queue is a fake source: source=fake, queue=<name>, target=<float,
-// default 5>, activation=<float, default 0>, plus the shared keys.
-type queue struct {
-	name               string
-	target, activation float64
-}
-
-type queueQuery string
-
-func (q queueQuery) Key() string { return "fake/" + string(q) }
-func (q queueQuery) Upstream() sources.Endpoint {
-	return sources.Endpoint{Key: "fake", Name: "fake://queues"}
-}
-func (q queueQuery) Open() (sources.Upstream, error) { return nil, errors.New("not polled") }
-
-func (q *queue) Query() sources.Query { return queueQuery(q.name) }
-func (q *queue) MetricName() string   { return q.name + "-depth" }
-func (q *queue) Target() float64      { return q.target }
-func (q *queue) Activation() float64  { return q.activation }
-func (q *queue) Evaluate(s sources.Sample) sources.Measurement {
-	return sources.Measurement{Value: s.Value, Replicas: int64(math.Ceil(s.Value / q.target))}
-}
-
+// registry is testqueue's fake source (source=fake, queue=<name>,
+// target=<float, default 5>, activation=<float, default 0>, plus the shared
+// keys), whose metric is "<queue>-depth".
 func registry(t *testing.T) *trigger.Registry {
-	r, err := trigger.NewRegistry(trigger.Source{Name: "fake", Keys: []string{"queue", "target", "activation"},
-		Parse: func(md metadata.Metadata) (trigger.Parsed, error) {
-			name, err := md.Required("queue")
-			if err != nil {
-				return nil, err
-			}
-			q := &queue{name: name}
-			if q.target, err = md.Float("target", 5, true); err != nil {
-				return nil, err
-			}
-			if q.activation, err = md.Float("activation", 0, false); err != nil {
-				return nil, err
-			}
-			return q, nil
-		}})
+	r, err := trigger.NewRegistry(testqueue.Source(testqueue.MetricName(func(q string) string { return q + "-depth" })))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return r
 }
 
-// reader is a fake engine: the latest sample (or error) of each queue,
-// and how many reads it answered.
-type reader struct {
-	mu      sync.Mutex
-	samples map[string]sources.Sample
-	errs    map[string]error
-	reads   int
-}
-
-func newReader() *reader {
-	return &reader{samples: map[string]sources.Sample{}, errs: map[string]error{}}
-}
-
-// set serves a sample of demand v taken at at.
-func (r *reader) set(q string, at time.Time, v float64) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.samples[q] = sources.Sample{Time: at, Value: v, Activity: v}
-	delete(r.errs, q)
-}
-
-func (r *reader) fail(q string, err error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.errs[q] = err
-}
-
-func (r *reader) count() int { r.mu.Lock(); defer r.mu.Unlock(); return r.reads }
-
-func (r *reader) Read(_ context.Context, q sources.Query) (sources.Sample, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.reads++
-	if err := r.errs[string(q.(queueQuery))]; err != nil {
-		return sources.Sample{}, err
-	}
-	s, ok := r.samples[string(q.(queueQuery))]
-	if !ok {
-		return sources.Sample{}, fmt.Errorf("queue %s: %w", q.Key(), sources.ErrNotFound)
-	}
-	return s, nil
-}
-
-func (r *reader) Watch(sources.Query) (<-chan struct{}, func(), error) {
-	return make(chan struct{}), func() {}, nil
-}
-
 // open writes yaml and opens it as a workload file over a cache reading r.
-func open(t *testing.T, r *reader, yaml string) (*workload.File, *trigger.Cache) {
+func open(t *testing.T, r *testqueue.Reader, yaml string) (*workload.File, *trigger.Cache) {
 	t.Helper()
 	cache := trigger.NewCache(trigger.CacheConfig{Registry: registry(t), Reader: r})
 	t.Cleanup(cache.Close)

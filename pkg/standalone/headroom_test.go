@@ -11,13 +11,14 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/tide-scaler/tide/internal/testqueue"
 	"github.com/tide-scaler/tide/pkg/workload"
 )
 
 // hintRig is one entry with node hints (and minReplicas 1, so that only
 // headroom writes), its demand, a fake cluster and an in-memory scale.
 type hintRig struct {
-	rd  *reader
+	rd  *testqueue.Reader
 	c   *cluster
 	sc  *scales
 	r   *runner
@@ -27,7 +28,7 @@ type hintRig struct {
 
 func newHintRig(t *testing.T) *hintRig {
 	t.Helper()
-	h := &hintRig{rd: newReader(), c: newCluster(map[string]int32{"orders": 1}), sc: &scales{replicas: map[string]int32{"orders": 1}}, now: t0}
+	h := &hintRig{rd: testqueue.NewReader(), c: newCluster(map[string]int32{"orders": 1}), sc: &scales{replicas: map[string]int32{"orders": 1}}, now: t0}
 	f, cache := open(t, h.rd, strings.Replace(strings.Replace(ordersYAML, "METADATA", "", 1), "minReplicas: 0", "minReplicas: 1", 1)+"  nodeLeadTime: 1m\n")
 	h.cfg = f.Current
 	var err error
@@ -42,7 +43,7 @@ func newHintRig(t *testing.T) *hintRig {
 // observe is what every replica does each Interval.
 func (h *hintRig) observe(t *testing.T, demand float64) {
 	h.now = h.now.Add(5 * time.Second)
-	h.rd.set("orders", h.now, demand)
+	h.rd.SetDemand("orders", h.now, demand)
 	h.r.observe(t.Context())
 }
 
@@ -67,7 +68,7 @@ func TestHeadroomIsObservedByAllAndWrittenInATerm(t *testing.T) {
 	}
 
 	// Demand unknown: the headroom is left as it is, never shrunk.
-	h.rd.fail("orders", errors.New("broker down"))
+	h.rd.Fail("orders", errors.New("broker down"))
 	h.r.observe(t.Context())
 	h.sc.replicas["orders"] = 4
 	h.r.step(t.Context())

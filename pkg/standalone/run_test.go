@@ -13,6 +13,7 @@ import (
 	kubefake "k8s.io/client-go/kubernetes/fake"
 
 	"github.com/tide-scaler/tide/internal/testclock"
+	"github.com/tide-scaler/tide/internal/testqueue"
 	"github.com/tide-scaler/tide/pkg/leader"
 	"github.com/tide-scaler/tide/pkg/scale"
 	"github.com/tide-scaler/tide/pkg/workload"
@@ -45,7 +46,7 @@ func TestLatchIsHonouredWithoutKEDA(t *testing.T) {
 		{"minActiveDuration", `, minActiveDuration: 20m`, 0, "orders-depth 0 <= deactivationThreshold 5: active for minActiveDuration 20m0s"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rd := newReader()
+			rd := testqueue.NewReader()
 			f, cache := open(t, rd, strings.Replace(ordersYAML, "METADATA", tc.metadata, 1))
 			clock := testclock.New(t0)
 			sc := &scales{replicas: map[string]int32{"orders": 0}}
@@ -57,7 +58,7 @@ func TestLatchIsHonouredWithoutKEDA(t *testing.T) {
 			}
 			tick := func(d time.Duration, activity float64) {
 				clock.Add(d)
-				rd.set("orders", clock.Now(), activity)
+				rd.SetDemand("orders", clock.Now(), activity)
 				r.step(t.Context())
 			}
 			tick(0, 6)
@@ -89,7 +90,7 @@ func TestLatchIsHonouredWithoutKEDA(t *testing.T) {
 }
 
 func TestTargets(t *testing.T) {
-	rd := newReader()
+	rd := testqueue.NewReader()
 	f, cache := open(t, rd, `
 triggers:
 - {name: a, namespace: ns, minReplicas: 0, maxReplicas: 3, cooldownPeriod: 1m, scaleTarget: {apiVersion: apps/v1, kind: Deployment, name: a}, metadata: {source: fake, queue: a}}
@@ -103,7 +104,7 @@ triggers:
 	if len(got) != 1 || got[0].Target != want || len(got[0].Triggers) != 2 || got[0].Cooldown != 3*time.Minute {
 		t.Fatalf("targets = %+v; want only a, with both its triggers and the longer cooldown", got)
 	}
-	rd.set("a2", t0, 1)
+	rd.SetDemand("a2", t0, 1)
 	if active, _, err := got[0].Triggers[1].Activity(t.Context()); !active || err != nil {
 		t.Errorf("a2's trigger: %v, %v", active, err)
 	}
@@ -113,14 +114,14 @@ triggers:
 }
 
 func TestActivityIsUnknownOnAnUpstreamError(t *testing.T) {
-	rd := newReader()
+	rd := testqueue.NewReader()
 	f, cache := open(t, rd, strings.Replace(ordersYAML, "METADATA", "", 1))
-	rd.fail("orders", errors.New("broker down"))
+	rd.Fail("orders", errors.New("broker down"))
 	a := activity{cache, f.Current().Workloads[0].Trigger()}
 	if active, _, err := a.Activity(t.Context()); err == nil || active {
 		t.Errorf("Activity = %v, %v; want an error, never inactive", active, err)
 	}
-	rd.set("orders", t0, 5)
+	rd.SetDemand("orders", t0, 5)
 	if active, why, err := a.Activity(t.Context()); active || err != nil || why != "orders-depth 5 <= activation 5" {
 		t.Errorf("Activity = %v %q %v", active, why, err)
 	}
@@ -136,9 +137,9 @@ func lease(id string) leader.Config {
 // workload from zero, records the Event, and keeps headroom for the demand
 // the HPA has not reached yet.
 func TestRun(t *testing.T) {
-	rd := newReader()
+	rd := testqueue.NewReader()
 	f, cache := open(t, rd, strings.Replace(ordersYAML, "METADATA", "", 1)+"  nodeLeadTime: 1m\n")
-	rd.set("orders", t0, 20) // 4 replicas of demand
+	rd.SetDemand("orders", t0, 20) // 4 replicas of demand
 	c := newCluster(map[string]int32{"orders": 0})
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
@@ -172,9 +173,9 @@ func TestRun(t *testing.T) {
 // A replica that does not hold the Lease reads demand (its headroom
 // history) but writes nothing.
 func TestRunFollowerWritesNothing(t *testing.T) {
-	rd := newReader()
+	rd := testqueue.NewReader()
 	f, cache := open(t, rd, strings.Replace(ordersYAML, "METADATA", "", 1)+"  nodeLeadTime: 1m\n")
-	rd.set("orders", t0, 20)
+	rd.SetDemand("orders", t0, 20)
 	c := newCluster(map[string]int32{"orders": 0})
 	holder, secs, now := "other", int32(3600), metav1.NewMicroTime(time.Now())
 	if _, err := c.kc.CoordinationV1().Leases("shop").Create(t.Context(), &coordinationv1.Lease{
@@ -189,7 +190,7 @@ func TestRunFollowerWritesNothing(t *testing.T) {
 		done <- Run(ctx, Options{Workloads: f.Current, Cache: cache, Kube: c.kc, Dynamic: c.dc, Mapper: c.mapper,
 			Lease: lease("a"), Interval: 10 * time.Millisecond})
 	}()
-	waitFor(t, "demand reads", func() bool { return rd.count() >= 10 })
+	waitFor(t, "demand reads", func() bool { return rd.Reads() >= 10 })
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("Run: %v", err)
@@ -204,7 +205,7 @@ func TestRunValidates(t *testing.T) {
 	if err := Run(t.Context(), Options{Kube: kc}); err == nil || !strings.Contains(err.Error(), "required") {
 		t.Errorf("Run without a configuration: %v", err)
 	}
-	rd := newReader()
+	rd := testqueue.NewReader()
 	f, cache := open(t, rd, strings.Replace(ordersYAML, "METADATA", "", 1))
 	c := newCluster(nil)
 	var led atomic.Bool

@@ -82,10 +82,10 @@ func (c *Cache) Hold(md map[string]string, now time.Time) (t *Trigger, release f
 }
 
 func (c *Cache) get(md map[string]string, now time.Time, hold bool) (*Trigger, error) {
-	if err := checkLimits(md); err != nil {
+	h, err := c.hash(md)
+	if err != nil {
 		return nil, err
 	}
-	h := c.hash(md)
 	var t *Trigger
 	if !hold {
 		c.mu.RLock()
@@ -159,10 +159,19 @@ func (c *Cache) find(h uint64, md map[string]string) *Trigger {
 	return nil
 }
 
-// hash is order-independent over the map's pairs.
-func (c *Cache) hash(md map[string]string) uint64 {
+// hash is order-independent over the map's pairs. In the same pass it
+// applies Parse's limits, so that metadata over them is refused before it
+// is hashed in full or looked up.
+func (c *Cache) hash(md map[string]string) (uint64, error) {
+	if len(md) > MaxMetadataKeys {
+		return 0, checkLimits(md)
+	}
 	var sum uint64
+	size := 0
 	for k, v := range md {
+		if size += len(k) + len(v); size > MaxMetadataBytes {
+			return 0, checkLimits(md)
+		}
 		var h maphash.Hash
 		h.SetSeed(c.seed)
 		h.WriteString(k)
@@ -170,7 +179,7 @@ func (c *Cache) hash(md map[string]string) uint64 {
 		h.WriteString(v)
 		sum += h.Sum64()
 	}
-	return sum
+	return sum, nil
 }
 
 // startFollower steps a stateful trigger's latch on every new sample of its

@@ -1,36 +1,17 @@
 package workload
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/tide-scaler/tide/internal/testlog"
 	"github.com/tide-scaler/tide/pkg/trigger"
 )
-
-// syncBuffer is a log sink safe to read while Watch writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func entry(name, queue string) string {
 	return "- {name: " + name + ", namespace: shop, maxReplicas: 3, " +
@@ -68,7 +49,7 @@ func TestWatchSwapsValidConfigsAndKeepsTheOldOnBadOnes(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "config.yaml")
 	two := oneTrigger("a", "qa") + entry("b", "qb")
 	write(t, path, two)
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	cache := newCache(0)
 	defer cache.Close()
 	f, err := Open(path, cache, Options{Logger: slog.New(slog.NewTextHandler(logs, nil))})
@@ -162,7 +143,7 @@ func TestWatchSwapsValidConfigsAndKeepsTheOldOnBadOnes(t *testing.T) {
 func TestReloadRetriesWhenTheCacheIsFull(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "config.yaml")
 	write(t, path, oneTrigger("a", "qa"))
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	cache := newCache(2)
 	defer cache.Close()
 	f, err := Open(path, cache, Options{Logger: slog.New(slog.NewTextHandler(logs, nil))})
