@@ -33,7 +33,7 @@
 # scheme) decodes strictly into a copy of its type, must be named
 # <version>.<group> and must point at a Service of the same file; a
 # ConfigMap with a key triggers.yaml must pass the scaler's own trigger
-# validation (pkg/externalmetrics.ParseConfig). Any error fails the run, and
+# validation (pkg/workload.Parse with the built-in sources). Any error fails the run, and
 # OUTDIR is only updated when everything succeeded; files of a previous run
 # with these prefixes are replaced.
 #
@@ -146,7 +146,9 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/yaml"
 
-	"github.com/tide-scaler/tide/pkg/externalmetrics"
+	"github.com/tide-scaler/tide/pkg/sources/inference"
+	"github.com/tide-scaler/tide/pkg/trigger/builtin"
+	"github.com/tide-scaler/tide/pkg/workload"
 )
 
 // apiService mirrors apiregistration.k8s.io/v1 APIService
@@ -315,7 +317,7 @@ func (f *file) check(doc string) error {
 	case *corev1.ConfigMap:
 		// The standalone trigger file, checked as the scaler loads it.
 		if data, ok := o.Data["triggers.yaml"]; ok {
-			if _, err := externalmetrics.ParseConfig([]byte(data), nil); err != nil {
+			if _, err := workload.Parse([]byte(data), builtin.Registry(inference.Env{})); err != nil {
 				return fmt.Errorf("ConfigMap %s: triggers.yaml: %w", o.Name, err)
 			}
 		}
