@@ -82,7 +82,7 @@ func parseTriggers(tb testing.TB, c *lagCluster, n int) []*kafka.Trigger {
 	tb.Helper()
 	trs := make([]*kafka.Trigger, n)
 	for i := range trs {
-		tr, err := kafka.Parse(metadata.Metadata(triggerMetadata(c, i)))
+		tr, err := kafka.Parse(metadata.Metadata(triggerMetadata(c, i)), sources.Policy{})
 		if err != nil {
 			tb.Fatal(err)
 		}

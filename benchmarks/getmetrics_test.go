@@ -20,7 +20,6 @@ import (
 	"github.com/tide-scaler/tide/pkg/metrics"
 	"github.com/tide-scaler/tide/pkg/server"
 	"github.com/tide-scaler/tide/pkg/sources"
-	"github.com/tide-scaler/tide/pkg/sources/inference"
 	"github.com/tide-scaler/tide/pkg/trigger"
 	"github.com/tide-scaler/tide/pkg/trigger/builtin"
 	pb "github.com/tide-scaler/tide/proto/externalscaler"
@@ -116,7 +115,7 @@ func startScaler(n, queries int, md func(i int) map[string]string, want func(i i
 			env.close()
 		}
 	}()
-	env.cache = trigger.NewCache(trigger.CacheConfig{Registry: builtin.Registry(inference.Env{}), Reader: env.eng,
+	env.cache = trigger.NewCache(trigger.CacheConfig{Registry: builtin.Registry(builtin.Options{}), Reader: env.eng,
 		Max: 100000, Size: met.Triggers})
 	srv, err := server.New(server.Config{
 		GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0",

@@ -325,8 +325,10 @@ func TestSecretsNeverLeak(t *testing.T) {
 		}
 	}
 	defer stop()
-	t.Run("serve", func(t *testing.T) { secretServe(t, &out, triggers, tokenFile, pki) })
-	t.Run("explain", func(t *testing.T) { secretExplain(t, &out, triggers) })
+	// The ...File keys read files in these directories only.
+	secretDirs := dir + "," + filepath.Dir(pki.ClientKeyFile)
+	t.Run("serve", func(t *testing.T) { secretServe(t, &out, triggers, tokenFile, secretDirs, pki) })
+	t.Run("explain", func(t *testing.T) { secretExplain(t, &out, triggers, secretDirs) })
 	stop()
 	if fdcapture.Supported && !strings.Contains(out.get("process fd 2 (library loggers)").String(), "redis:") {
 		t.Error("control: go-redis's own logger wrote nothing to the captured fd 2; is the capture working?")
@@ -337,8 +339,10 @@ func TestSecretsNeverLeak(t *testing.T) {
 	for stream, want := range map[string]string{
 		"grpc/redis-sentinel-wrongpass-sentinelPassword":        "WRONGPASS",
 		"grpc/redis-sentinel-wrongpass-sentinelPasswordFromEnv": "WRONGPASS",
-		"grpc/inference-prom-url-credentials":                   `metadata key "serverAddress"`,
-		"grpc/inference-scrape-url-credentials":                 `metadata key "targets"`,
+		// The ...File variants were read (under --secret-dirs) and sent.
+		"grpc/redis-wrongpass-passwordFile":     "WRONGPASS",
+		"grpc/inference-prom-url-credentials":   `metadata key "serverAddress"`,
+		"grpc/inference-scrape-url-credentials": `metadata key "targets"`,
 		// KEDA's Prometheus auth keys are not read yet: an unknown key is
 		// refused by name, its secret value never repeated.
 		"grpc/inference-prom-keda-auth-inline": `metadata key "authModes": is not a key of source inference`,
@@ -355,14 +359,14 @@ func TestSecretsNeverLeak(t *testing.T) {
 
 var servingLine = regexp.MustCompile(`msg=serving grpc=(\S+) http=(\S+)`)
 
-func secretServe(t *testing.T, out *streams, triggers []secretTrigger, tokenFile string, pki *testpki.PKI) {
+func secretServe(t *testing.T, out *streams, triggers []secretTrigger, tokenFile, secretDirs string, pki *testpki.PKI) {
 	ctx, cancel := context.WithCancel(context.Background())
 	stderr, stdout := out.get("serve/stderr (debug log)"), out.get("serve/stdout")
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"serve", "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0",
 			"--log-level", "debug", "--push-token-file", tokenFile, "--poll-interval", "200ms",
-			"--first-sample-timeout", "1s", "--stream-repeat", "200ms", "--shutdown-timeout", "2s",
+			"--first-sample-timeout", "1s", "--stream-repeat", "200ms", "--shutdown-timeout", "2s", "--secret-dirs", secretDirs,
 			// Both listeners serve mTLS from key files whose contents must
 			// never be logged.
 			"--tls-cert", pki.ServerCertFile, "--tls-key", pki.ServerKeyFile, "--tls-client-ca", pki.CAFile,
@@ -517,13 +521,13 @@ func secretRPCs(t *testing.T, out *streams, client pb.ExternalScalerClient, tr s
 	<-recv
 }
 
-func secretExplain(t *testing.T, out *streams, triggers []secretTrigger) {
+func secretExplain(t *testing.T, out *streams, triggers []secretTrigger, secretDirs string) {
 	var wg sync.WaitGroup
 	for _, tr := range triggers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			args := []string{"explain", "--timeout", "2s", "--log-level", "debug"}
+			args := []string{"explain", "--timeout", "2s", "--log-level", "debug", "--secret-dirs", secretDirs}
 			keys := make([]string, 0, len(tr.md))
 			for k := range tr.md {
 				keys = append(keys, k)

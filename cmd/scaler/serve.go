@@ -32,6 +32,7 @@ type serveConfig struct {
 	aware              awareFlags
 	standalone         standaloneFlags
 	log                cli.LogFlags
+	policy             cli.PolicyFlags
 }
 
 func (c *serveConfig) register(fs *flag.FlagSet) {
@@ -55,6 +56,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	c.aware.register(fs)
 	c.standalone.register(fs)
 	c.log.Register(fs)
+	c.policy.Register(fs)
 }
 
 func (c *serveConfig) validate() error {
@@ -120,6 +122,9 @@ func (c *serveConfig) appConfig() (app.Config, error) {
 		Awareness: c.aware.config(), Standalone: c.standalone.config(),
 	}
 	var err error
+	if ac.Sources, err = c.policy.Options(); err != nil {
+		return ac, err
+	}
 	if c.tls.Enabled() {
 		if ac.GRPCTLS, err = c.tls.Config(); err != nil {
 			return ac, flagError(err, "--tls-cert", "--tls-key", "--tls-client-ca")

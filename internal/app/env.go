@@ -15,15 +15,16 @@ import (
 // store and its POST /v1/push route. serve and explain build the same one,
 // so a trigger means the same to both.
 type Environment struct {
-	Inference inference.Env
+	sources builtin.Options
 	// Handlers are the HTTP routes the sources need (the push route).
 	Handlers  map[string]http.Handler
 	discovery *discovery.Kube
 }
 
 // NewEnvironment lends discovery through kube and, when pushToken is not
-// empty, the push store; now is the store's clock.
-func NewEnvironment(kube *Kube, pushToken []byte, now func() time.Time) *Environment {
+// empty, the push store; now is the store's clock. opts carries the
+// operator's file and upstream policy; its Inference field is filled here.
+func NewEnvironment(kube *Kube, opts builtin.Options, pushToken []byte, now func() time.Time) *Environment {
 	d := discovery.New(func() (discovery.Client, error) {
 		c, err := kube.Clients()
 		if err != nil {
@@ -31,16 +32,17 @@ func NewEnvironment(kube *Kube, pushToken []byte, now func() time.Time) *Environ
 		}
 		return c.Kube.DiscoveryV1(), nil
 	})
-	e := &Environment{Inference: inference.Env{Discovery: d}, discovery: d}
+	opts.Inference = inference.Env{Discovery: d}
+	e := &Environment{sources: opts, discovery: d}
 	if len(pushToken) > 0 {
-		e.Inference.Push = inference.NewStore(inference.StoreOptions{Now: now})
-		e.Handlers = map[string]http.Handler{inference.PushPattern: e.Inference.Push.Handler(pushToken)}
+		e.sources.Inference.Push = inference.NewStore(inference.StoreOptions{Now: now})
+		e.Handlers = map[string]http.Handler{inference.PushPattern: e.sources.Inference.Push.Handler(pushToken)}
 	}
 	return e
 }
 
 // Registry is the built-in sources with this environment.
-func (e *Environment) Registry() *trigger.Registry { return builtin.Registry(e.Inference) }
+func (e *Environment) Registry() *trigger.Registry { return builtin.Registry(e.sources) }
 
 // Close stops discovery's informers.
 func (e *Environment) Close() error { return e.discovery.Close() }

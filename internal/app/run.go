@@ -18,6 +18,7 @@ import (
 	"github.com/tide-scaler/tide/pkg/server"
 	"github.com/tide-scaler/tide/pkg/sources"
 	"github.com/tide-scaler/tide/pkg/trigger"
+	"github.com/tide-scaler/tide/pkg/trigger/builtin"
 )
 
 // Config is everything the serving process takes.
@@ -31,6 +32,8 @@ type Config struct {
 	StreamRepeat     time.Duration
 	MaxTriggers      int
 	MaxStreams       int // per client connection
+	// Sources is the operator's policy for triggers: files and upstreams.
+	Sources builtin.Options
 	// PushToken, when set, mounts POST /v1/push for inference triggers.
 	PushToken []byte
 	// Kubeconfig is the one kubeconfig of the process ("" is the pod's
@@ -54,7 +57,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, started func(*server
 	eng := sources.NewEngine(cfg.Engine)
 	defer eng.Close()
 	kc := NewKube(cfg.Kubeconfig)
-	env := NewEnvironment(kc, cfg.PushToken, time.Now)
+	env := NewEnvironment(kc, cfg.Sources, cfg.PushToken, time.Now)
 	defer env.Close()
 	cache := trigger.NewCache(trigger.CacheConfig{Registry: env.Registry(), Reader: eng, Max: cfg.MaxTriggers,
 		Size: met.Triggers, Logger: log})

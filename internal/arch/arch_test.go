@@ -66,6 +66,7 @@ func TestPackageGraph(t *testing.T) {
 		// Pure helpers import nothing of ours above them.
 		"pkg/strategy": {mod + "pkg/sources", mod + "pkg/trigger", "k8s.io/client-go"},
 		"pkg/metadata": {mod + "pkg/", "k8s.io/", "google.golang.org/"},
+		"pkg/allow":    {mod + "pkg/", "k8s.io/", "google.golang.org/"},
 		"pkg/hpa":      {mod + "pkg/sources", mod + "pkg/metadata", mod + "pkg/trigger", "k8s.io/client-go"},
 		"pkg/lagtime":  {mod, "k8s.io/"},
 	} {

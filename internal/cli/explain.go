@@ -50,6 +50,7 @@ type explainFlags struct {
 	scaledObject  string // namespace/name: read its HPA from the cluster
 	kubeconfig    string
 	log           LogFlags
+	policy        PolicyFlags
 
 	// hpas reads the live HPA with --scaledobject; set by Explain.
 	hpas HPAReader
@@ -73,6 +74,7 @@ func (f *explainFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.scaledObject, "scaledobject", "", "namespace/name of a ScaledObject whose HPA to read from the cluster (current replicas, min, max, behavior, metric type); flags still override")
 	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig for --scaledobject and Service discovery of inference triggers (default: the pod's service account)")
 	f.log.Register(fs)
+	f.policy.Register(fs)
 }
 
 // input merges the file, the hpaBehavior key and the flags, flags last.
@@ -176,7 +178,11 @@ func Explain(ctx context.Context, args []string, getenv func(string) string, std
 // environment serve builds, and prints what the scaler would send and what
 // the HPA model does with it.
 func run(ctx context.Context, f explainFlags, in explain.Input, kc *app.Kube, logger *slog.Logger, stdout io.Writer) error {
-	env := app.NewEnvironment(kc, nil, time.Now)
+	opts, err := f.policy.Options()
+	if err != nil {
+		return err
+	}
+	env := app.NewEnvironment(kc, opts, nil, time.Now)
 	defer env.Close()
 	reg := env.Registry()
 	eng := sources.NewEngine(sources.Options{PollInterval: f.poll, FirstSampleTimeout: f.timeout,

@@ -7,6 +7,7 @@ import (
 
 	"github.com/tide-scaler/tide/internal/testqueue"
 	"github.com/tide-scaler/tide/pkg/metadata"
+	"github.com/tide-scaler/tide/pkg/sources"
 	"github.com/tide-scaler/tide/pkg/sources/redis"
 	"github.com/tide-scaler/tide/pkg/trigger"
 	"github.com/tide-scaler/tide/pkg/workload"
@@ -19,7 +20,7 @@ import (
 func newCache(t *testing.T, r trigger.Reader) *trigger.Cache {
 	t.Helper()
 	reg := testqueue.Registry(
-		trigger.Source{Name: "redis", Keys: redis.Keys(), Parse: func(md metadata.Metadata) (trigger.Parsed, error) { return redis.Parse(md) }},
+		trigger.Source{Name: "redis", Keys: redis.Keys(), Parse: func(md metadata.Metadata) (trigger.Parsed, error) { return redis.Parse(md, sources.Policy{}) }},
 	)
 	c := trigger.NewCache(trigger.CacheConfig{Registry: reg, Reader: r})
 	t.Cleanup(c.Close)

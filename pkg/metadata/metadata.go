@@ -13,8 +13,9 @@ import (
 //
 // KEDA resolves keys ending in "FromEnv" to the value of that environment
 // variable of the scaled workload before calling us, so a secret such as
-// "password" may arrive as "passwordFromEnv". Secret reads "key", then
-// "keyFromEnv", then the file named by "keyFile" (read by the scaler itself).
+// "password" may arrive as "passwordFromEnv". Files.Secret reads "key",
+// then "keyFromEnv", then the file named by "keyFile" (read by the scaler
+// itself, under the operator's policy).
 type Metadata map[string]string
 
 // Has reports whether key is set to a non-empty value.
@@ -133,26 +134,6 @@ func (m Metadata) Enum(key, def string, allowed ...string) (string, error) {
 		}
 	}
 	return "", Invalid(key, v, "want one of %s", strings.Join(allowed, ", "))
-}
-
-// Secret returns a credential from key, keyFromEnv, or the file named by
-// keyFile, in that order; "" when none is set. The error never holds the
-// secret, only the file name.
-func (m Metadata) Secret(key string) (string, error) {
-	if v := m[key]; v != "" {
-		return v, nil
-	}
-	if v := m[key+"FromEnv"]; v != "" {
-		return v, nil
-	}
-	if path := strings.TrimSpace(m[key+"File"]); path != "" {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return "", Invalid(key+"File", path, "cannot read: %v", unwrapPathError(err))
-		}
-		return strings.TrimRight(string(b), "\r\n"), nil
-	}
-	return "", nil
 }
 
 // unwrapPathError drops the path from an *os.PathError; the caller already

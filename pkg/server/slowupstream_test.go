@@ -23,7 +23,6 @@ import (
 	"github.com/tide-scaler/tide/internal/vllmfake"
 	"github.com/tide-scaler/tide/pkg/metrics"
 	"github.com/tide-scaler/tide/pkg/sources"
-	"github.com/tide-scaler/tide/pkg/sources/inference"
 	"github.com/tide-scaler/tide/pkg/trigger"
 	"github.com/tide-scaler/tide/pkg/trigger/builtin"
 	pb "github.com/tide-scaler/tide/proto/externalscaler"
@@ -159,7 +158,7 @@ func startSlowServer(t *testing.T, opts sources.Options) *harness {
 	opts.Metrics, opts.Logger = met, log
 	eng := sources.NewEngine(opts)
 	t.Cleanup(func() { eng.Close() })
-	cache := trigger.NewCache(trigger.CacheConfig{Registry: builtin.Registry(inference.Env{}), Reader: eng, Max: 100000})
+	cache := trigger.NewCache(trigger.CacheConfig{Registry: builtin.Registry(builtin.Options{}), Reader: eng, Max: 100000})
 	t.Cleanup(cache.Close)
 	return runServer(t, Config{
 		GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second, IdleTriggerTTL: 10 * time.Minute,

@@ -19,7 +19,6 @@ import (
 	"github.com/tide-scaler/tide/internal/testpki"
 	"github.com/tide-scaler/tide/pkg/metrics"
 	"github.com/tide-scaler/tide/pkg/sources"
-	"github.com/tide-scaler/tide/pkg/sources/inference"
 	"github.com/tide-scaler/tide/pkg/trigger"
 	"github.com/tide-scaler/tide/pkg/trigger/builtin"
 )
@@ -36,7 +35,7 @@ func TestMutualTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv, err := New(Config{GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", GRPCTLS: tc,
-		Service: ServiceConfig{Triggers: trigger.NewCache(trigger.CacheConfig{Registry: builtin.Registry(inference.Env{}), Reader: eng}),
+		Service: ServiceConfig{Triggers: trigger.NewCache(trigger.CacheConfig{Registry: builtin.Registry(builtin.Options{}), Reader: eng}),
 			Metrics: met}, Gatherer: reg, Logger: log})
 	if err != nil {
 		t.Fatal(err)

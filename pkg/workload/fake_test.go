@@ -3,6 +3,7 @@ package workload
 import (
 	"github.com/tide-scaler/tide/internal/testqueue"
 	"github.com/tide-scaler/tide/pkg/metadata"
+	"github.com/tide-scaler/tide/pkg/sources"
 	"github.com/tide-scaler/tide/pkg/sources/kafka"
 	"github.com/tide-scaler/tide/pkg/sources/redis"
 	"github.com/tide-scaler/tide/pkg/trigger"
@@ -12,8 +13,8 @@ import (
 // queue=<name>, target=<float, default 5>, activation=<float>).
 func testRegistry() *trigger.Registry {
 	return testqueue.Registry(
-		trigger.Source{Name: "kafka", Keys: kafka.Keys(), Parse: func(md metadata.Metadata) (trigger.Parsed, error) { return kafka.Parse(md) }},
-		trigger.Source{Name: "redis", Keys: redis.Keys(), Parse: func(md metadata.Metadata) (trigger.Parsed, error) { return redis.Parse(md) }},
+		trigger.Source{Name: "kafka", Keys: kafka.Keys(), Parse: func(md metadata.Metadata) (trigger.Parsed, error) { return kafka.Parse(md, sources.Policy{}) }},
+		trigger.Source{Name: "redis", Keys: redis.Keys(), Parse: func(md metadata.Metadata) (trigger.Parsed, error) { return redis.Parse(md, sources.Policy{}) }},
 	)
 }
 

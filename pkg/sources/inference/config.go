@@ -18,11 +18,13 @@ const (
 )
 
 // Env is what the serving process lends to triggers: the push store behind
-// POST /v1/push and Kubernetes discovery. A nil field makes the keys that
-// need it a configuration error naming what the process lacks.
+// POST /v1/push, Kubernetes discovery, and the operator's file and upstream
+// policy. A nil Push or Discovery makes the keys that need it a
+// configuration error naming what the process lacks.
 type Env struct {
 	Push      *Store
 	Discovery Discovery
+	Policy    sources.Policy
 }
 
 // modeKeys lists, for each key that belongs to some modes only, those

@@ -44,7 +44,7 @@ func startScaler(t *testing.T) (pb.ExternalScalerClient, string) {
 	t.Cleanup(func() { eng.Close() })
 	store := inference.NewStore(inference.StoreOptions{})
 	env := inference.Env{Push: store, Discovery: noPods{}}
-	cache := trigger.NewCache(trigger.CacheConfig{Registry: builtin.Registry(env), Reader: eng})
+	cache := trigger.NewCache(trigger.CacheConfig{Registry: builtin.Registry(builtin.Options{Inference: env}), Reader: eng})
 	t.Cleanup(cache.Close)
 	srv, err := server.New(server.Config{
 		GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second,

@@ -86,7 +86,7 @@ func benchmarkPoll(b *testing.B, partitions int32) {
 // BenchmarkEvaluateCapped times the per-RPC evaluation of a capped lag, with
 // the cap computed afresh each time as the baseline.
 func BenchmarkEvaluateCapped(b *testing.B) {
-	tr, err := Parse(metadata.Metadata{"bootstrapServers": "b:9092", "consumerGroup": "g", "topic": "t", "lagThreshold": "10"})
+	tr, err := Parse(metadata.Metadata{"bootstrapServers": "b:9092", "consumerGroup": "g", "topic": "t", "lagThreshold": "10"}, testPolicy)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tide-scaler/tide/pkg/metadata"
+	"github.com/tide-scaler/tide/pkg/sources"
 )
 
 // Defaults from KEDA's kafka scaler.
@@ -47,8 +48,8 @@ type Trigger struct {
 // limitToPartitionsWithLag contradicts allowIdleConsumers and
 // ensureEvenDistributionOfPartitions; TLS files without tls: enable and
 // credentials without sasl are errors rather than ignored.
-func Parse(md metadata.Metadata) (*Trigger, error) {
-	brokers, err := parseBrokers(md)
+func Parse(md metadata.Metadata, pol sources.Policy) (*Trigger, error) {
+	brokers, err := parseBrokers(md, pol)
 	if err != nil {
 		return nil, err
 	}
@@ -104,14 +105,14 @@ func Parse(md metadata.Metadata) (*Trigger, error) {
 	if err := checkCombinations(t, opt, len(topics) > 0); err != nil {
 		return nil, err
 	}
-	sec, err := parseSecurity(md)
+	sec, err := parseSecurity(md, pol)
 	if err != nil {
 		return nil, err
 	}
 	if t.lagTarget, err = parseLagTarget(md); err != nil {
 		return nil, err
 	}
-	t.query = newQuery(newCluster(brokers, sec), group, topics, opt, parts, t.lagTarget > 0)
+	t.query = newQuery(newCluster(brokers, sec, pol.Upstreams), group, topics, opt, parts, t.lagTarget > 0)
 	t.metricName = metricName(group, topics)
 	return t, nil
 }
@@ -202,7 +203,7 @@ func parseLagTarget(md metadata.Metadata) (time.Duration, error) {
 // parseBrokers checks that every bootstrap server is host:port, because
 // kafka-go would only fail later, at dial time, with a less clear error.
 // The list is sorted and deduplicated: it names the upstream.
-func parseBrokers(md metadata.Metadata) ([]string, error) {
+func parseBrokers(md metadata.Metadata, pol sources.Policy) ([]string, error) {
 	if _, err := md.Required("bootstrapServers"); err != nil {
 		return nil, err
 	}
@@ -212,6 +213,9 @@ func parseBrokers(md metadata.Metadata) ([]string, error) {
 		n, perr := strconv.Atoi(port)
 		if err != nil || host == "" || perr != nil || n < 1 || n > 65535 {
 			return nil, metadata.Invalid("bootstrapServers", b, "want host:port")
+		}
+		if err := pol.CheckUpstream("bootstrapServers", b); err != nil {
+			return nil, err
 		}
 	}
 	if len(brokers) == 0 {

@@ -26,7 +26,7 @@ func with(kv ...string) metadata.Metadata {
 }
 
 func TestParseDefaults(t *testing.T) {
-	tr, err := Parse(with())
+	tr, err := Parse(with(), testPolicy)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func TestParseValues(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tr, err := Parse(tt.md)
+			tr, err := Parse(tt.md, testPolicy)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -118,7 +118,7 @@ func TestParseTLS(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tr, err := Parse(tt.md)
+			tr, err := Parse(tt.md, testPolicy)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -200,7 +200,7 @@ func TestParseErrors(t *testing.T) {
 	secrets := []string{pw, "SECRET-PEM-BYTES", p.clientKey, p.serverKey, p.keyPassword, p.encryptedKey}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tr, err := Parse(tt.md)
+			tr, err := Parse(tt.md, testPolicy)
 			if err == nil {
 				t.Fatalf("Parse succeeded: %+v", tr)
 			}

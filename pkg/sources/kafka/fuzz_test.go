@@ -35,7 +35,7 @@ func FuzzParse(f *testing.F) {
 			"allowIdleConsumers":       flag,
 			"excludePersistentLag":     flag,
 		}
-		tr, err := Parse(md)
+		tr, err := Parse(md, testPolicy)
 		if err != nil {
 			if _, ok := isConfigError(err); !ok {
 				t.Fatalf("error %T %v is not a ConfigError", err, err)
@@ -51,7 +51,7 @@ func FuzzParse(f *testing.F) {
 		if tg := tr.Target(); !(tg > 0) || math.IsInf(tg, 0) {
 			t.Errorf("target %v", tg)
 		}
-		again, err := Parse(md)
+		again, err := Parse(md, testPolicy)
 		if err != nil || again.Query().Key() != tr.Query().Key() {
 			t.Errorf("second parse: %v, key %q vs %q", err, again.Query().Key(), tr.Query().Key())
 		}

@@ -1,12 +1,14 @@
 package kafka
 
 import (
+	"net"
 	"strconv"
 	"strings"
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
 
+	"github.com/tide-scaler/tide/pkg/allow"
 	"github.com/tide-scaler/tide/pkg/sources"
 )
 
@@ -16,14 +18,16 @@ import (
 type cluster struct {
 	brokers  []string // sorted, unique
 	sec      security
+	allow    *allow.List // nil: any broker the cluster announces
 	endpoint sources.Endpoint
 }
 
-func newCluster(brokers []string, sec security) *cluster {
+func newCluster(brokers []string, sec security, upstreams *allow.List) *cluster {
 	list := strings.Join(brokers, ",")
 	return &cluster{
 		brokers: brokers,
 		sec:     sec,
+		allow:   upstreams,
 		endpoint: sources.Endpoint{
 			Key:  "kafka|" + list + "|" + sec.describe(),
 			Name: "kafka://" + list,
@@ -107,6 +111,11 @@ func (q *query) Open() (sources.Upstream, error) {
 		// Longer than any sane poll interval, so polls reuse connections
 		// instead of paying TCP, TLS and SASL handshakes each time.
 		IdleTimeout: 5 * time.Minute,
+	}
+	if c.allow != nil {
+		// Every broker the cluster announces is checked, not only the
+		// bootstrap servers the trigger names.
+		tr.Dial = c.allow.DialContext(&net.Dialer{Timeout: 3 * time.Second})
 	}
 	return newUpstream(c, tr), nil
 }

@@ -40,11 +40,11 @@ func (s security) describe() string {
 	return d
 }
 
-func parseSecurity(md metadata.Metadata) (security, error) {
+func parseSecurity(md metadata.Metadata, pol sources.Policy) (security, error) {
 	var s security
 	creds := make([]string, 0, 6)
 	for _, k := range secretKeys {
-		v, err := md.Secret(k)
+		v, err := pol.Secret(md, k)
 		if err != nil {
 			return s, err
 		}

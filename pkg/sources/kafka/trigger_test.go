@@ -44,7 +44,7 @@ func TestEvaluate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tr, err := Parse(tt.md)
+			tr, err := Parse(tt.md, testPolicy)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+	"github.com/tide-scaler/tide/pkg/allow"
 )
 
 // Client settings shared by every mode.
@@ -25,16 +26,33 @@ const (
 	idleTimeout = 5 * time.Minute
 )
 
-// dialerFor dials plain TCP, or TLS with cfg.
-func dialerFor(cfg *tls.Config) func(ctx context.Context, network, addr string) (net.Conn, error) {
-	nd := &net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}
+// dialerFor dials plain TCP, or TLS with cfg, only where upstreams allows
+// (every node: cluster and sentinel name more than the trigger does).
+func dialerFor(cfg *tls.Config, upstreams *allow.List) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	dial := upstreams.DialContext(&net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second})
 	if cfg == nil {
-		return nd.DialContext
+		return dial
 	}
-	// tls.Dialer honours ctx (go-redis's default TLS dial does not) and
-	// takes ServerName from each node's address.
-	td := &tls.Dialer{NetDialer: nd, Config: cfg}
-	return td.DialContext
+	// As tls.Dialer does, but over the checked dial: the handshake honours
+	// ctx (go-redis's default TLS dial does not) and ServerName comes from
+	// each node's address.
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		raw, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		c := cfg
+		if c.ServerName == "" {
+			c = cfg.Clone()
+			c.ServerName, _, _ = net.SplitHostPort(addr)
+		}
+		conn := tls.Client(raw, c)
+		if err := conn.HandshakeContext(ctx); err != nil {
+			raw.Close()
+			return nil, err
+		}
+		return conn, nil
+	}
 }
 
 // newClient builds the go-redis client of d: a Client, a ClusterClient or
@@ -45,7 +63,7 @@ func dialerFor(cfg *tls.Config) func(ctx context.Context, network, addr string) 
 // while idle; one dial attempt per try, because anything slower is the next
 // poll's job.
 func newClient(d *deployment, hook goredis.Hook) (goredis.UniversalClient, *goredis.ClusterClient) {
-	dial := dialerFor(d.sec.tls)
+	dial := dialerFor(d.sec.tls, d.allow)
 	switch d.mode {
 	case modeCluster:
 		c := goredis.NewClusterClient(&goredis.ClusterOptions{

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tide-scaler/tide/pkg/metadata"
+	"github.com/tide-scaler/tide/pkg/sources"
 )
 
 // Defaults from KEDA's redis and redis-streams scalers.
@@ -56,12 +57,12 @@ type Trigger struct {
 // enableTLS. Thresholds of another stream mode (streamLength with
 // consumerGroup, pendingEntriesCount with lagCount) are validated and
 // ignored, as in KEDA, whose documented example sets them all.
-func Parse(md metadata.Metadata) (*Trigger, error) {
+func Parse(md metadata.Metadata, pol sources.Policy) (*Trigger, error) {
 	r, err := parseRead(md)
 	if err != nil {
 		return nil, err
 	}
-	dep, err := parseDeployment(md)
+	dep, err := parseDeployment(md, pol)
 	if err != nil {
 		return nil, err
 	}

@@ -33,7 +33,7 @@ func stream(kv ...string) metadata.Metadata {
 }
 
 func TestParseDefaults(t *testing.T) {
-	tr, err := Parse(with())
+	tr, err := Parse(with(), testPolicy)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func TestParseStreamModes(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			tr, err := Parse(tc.md)
+			tr, err := Parse(tc.md, testPolicy)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -98,12 +98,12 @@ func TestParseStreamModes(t *testing.T) {
 // Flow anyway, so triggers with and without it share one reading.
 func TestParseLagTarget(t *testing.T) {
 	lagMode := []string{"consumerGroup", "g", "lagCount", "10", "metricMode", "Replicas"}
-	plain, err := Parse(stream(lagMode...))
+	plain, err := Parse(stream(lagMode...), testPolicy)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for v, want := range map[string]time.Duration{"30s": 30 * time.Second, "90": 90 * time.Second, "1s": time.Second, "24h": 24 * time.Hour} {
-		tr, err := Parse(stream(append(lagMode, "lagTarget", v)...))
+		tr, err := Parse(stream(append(lagMode, "lagTarget", v)...), testPolicy)
 		if err != nil {
 			t.Fatalf("lagTarget %q: %v", v, err)
 		}
@@ -146,7 +146,7 @@ func TestParseConnection(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			tr, err := Parse(tc.md)
+			tr, err := Parse(tc.md, testPolicy)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -162,7 +162,7 @@ func TestParsePasswordFile(t *testing.T) {
 	if err := os.WriteFile(p, []byte("from-file\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	tr, err := Parse(with("passwordFile", p))
+	tr, err := Parse(with("passwordFile", p), testPolicy)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +172,7 @@ func TestParsePasswordFile(t *testing.T) {
 }
 
 func TestParseNames(t *testing.T) {
-	tr, err := Parse(with("listName", "b, a,b,bull:*:wait"))
+	tr, err := Parse(with("listName", "b, a,b,bull:*:wait"), testPolicy)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +186,7 @@ func TestParseNames(t *testing.T) {
 
 func TestEndpointSharing(t *testing.T) {
 	key := func(md metadata.Metadata) string {
-		tr, err := Parse(md)
+		tr, err := Parse(md, testPolicy)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -287,7 +287,7 @@ func TestParseErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Parse(tc.md)
+			_, err := Parse(tc.md, testPolicy)
 			ce, ok := isConfigError(err)
 			if !ok {
 				t.Fatalf("error %v (%T), want a ConfigError", err, err)

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tide-scaler/tide/pkg/allow"
 	"github.com/tide-scaler/tide/pkg/metadata"
 	"github.com/tide-scaler/tide/pkg/sources"
 )
@@ -35,18 +36,19 @@ type deployment struct {
 	sentinelPass string
 	sec          security
 	endpoint     sources.Endpoint
+	allow        *allow.List // nil: any node; checked on every dial
 }
 
 func (d *deployment) String() string { return d.endpoint.Name }
 
 // parseDeployment reads the connection keys of KEDA's redis scalers.
-func parseDeployment(md metadata.Metadata) (*deployment, error) {
-	d := &deployment{}
+func parseDeployment(md metadata.Metadata, pol sources.Policy) (*deployment, error) {
+	d := &deployment{allow: pol.Upstreams}
 	var err error
 	if d.mode, err = md.Enum("redisType", modeStandalone, modeStandalone, modeCluster, modeSentinel); err != nil {
 		return nil, err
 	}
-	if d.addrs, err = parseAddresses(md, d.mode); err != nil {
+	if d.addrs, err = parseAddresses(md, d.mode, pol); err != nil {
 		return nil, err
 	}
 	db, err := md.Int("databaseIndex", 0, 0)
@@ -64,7 +66,7 @@ func parseDeployment(md metadata.Metadata) (*deployment, error) {
 		dst *string
 	}{{"username", &d.user}, {"password", &d.pass}, {"sentinelUsername", &d.sentinelUser}, {"sentinelPassword", &d.sentinelPass}}
 	for _, c := range creds {
-		if *c.dst, err = md.Secret(c.key); err != nil {
+		if *c.dst, err = pol.Secret(md, c.key); err != nil {
 			return nil, err
 		}
 	}
@@ -78,7 +80,7 @@ func parseDeployment(md metadata.Metadata) (*deployment, error) {
 	case d.mode != modeSentinel && (d.sentinelUser != "" || d.sentinelPass != ""):
 		return nil, metadata.Invalid("redisType", d.mode, "sentinelUsername or sentinelPassword is set: set redisType: sentinel to use them")
 	}
-	if d.sec, err = parseSecurity(md, d.user, d.pass, d.sentinelUser, d.sentinelPass); err != nil {
+	if d.sec, err = parseSecurity(md, pol, d.user, d.pass, d.sentinelUser, d.sentinelPass); err != nil {
 		return nil, err
 	}
 	d.endpoint = endpointOf(d)
@@ -132,7 +134,7 @@ func plain(md metadata.Metadata, key string) (string, string) {
 // unique. Standalone mode takes exactly one address: several nodes without
 // redisType are a cluster or sentinels the user forgot to declare, and
 // talking to just one of them would read the wrong data.
-func parseAddresses(md metadata.Metadata, mode string) ([]string, error) {
+func parseAddresses(md metadata.Metadata, mode string, pol sources.Policy) ([]string, error) {
 	type setting struct{ key, val string }
 	var set []setting
 	for _, k := range []string{"address", "addresses", "host", "hosts"} {
@@ -157,6 +159,11 @@ func parseAddresses(md metadata.Metadata, mode string) ([]string, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	for _, a := range addrs {
+		if err := pol.CheckUpstream(s.key, a); err != nil {
+			return nil, err
+		}
 	}
 	slices.Sort(addrs)
 	addrs = slices.Compact(addrs)

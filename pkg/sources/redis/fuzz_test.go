@@ -44,7 +44,7 @@ func FuzzParse(f *testing.F) {
 			"lagTarget":            lagTarget,
 			"metricMode":           metricMode,
 		}
-		tr, err := Parse(md)
+		tr, err := Parse(md, testPolicy)
 		if err != nil {
 			if _, ok := isConfigError(err); !ok {
 				t.Fatalf("error %T %v is not a ConfigError", err, err)
@@ -64,7 +64,7 @@ func FuzzParse(f *testing.F) {
 		if strings.Contains(q.Key(), "pw-SECRET") || strings.Contains(q.Upstream().Name, "pw-SECRET") {
 			t.Errorf("key or name holds the password: %q %q", q.Key(), q.Upstream().Name)
 		}
-		again, err := Parse(md)
+		again, err := Parse(md, testPolicy)
 		if err != nil || again.Query().Key() != q.Key() {
 			t.Errorf("second parse: %v, key %q vs %q", err, again.Query().Key(), q.Key())
 		}

@@ -32,7 +32,7 @@ func mustParse(t testing.TB, srv *testredis.Server, md map[string]string) *Trigg
 	if srv != nil && m["address"] == "" && m["addresses"] == "" && m["host"] == "" {
 		m["address"] = srv.Addr
 	}
-	tr, err := Parse(metadata.Metadata(m))
+	tr, err := Parse(metadata.Metadata(m), testPolicy)
 	if err != nil {
 		t.Fatalf("Parse(%v): %v", md, err)
 	}
@@ -98,3 +98,13 @@ func delta(a, b Stats) Stats {
 func xaddArgs(i int) *goredis.XAddArgs {
 	return &goredis.XAddArgs{Stream: "s", ID: fmt.Sprintf("%d-0", i+1), Values: []any{"n", i}}
 }
+
+// testPolicy lets ...File keys read any file a test names: the tests
+// here are about Redis; the file rules have their own tests.
+var testPolicy = func() sources.Policy {
+	f, err := metadata.NewFiles([]string{"/"}, "")
+	if err != nil {
+		panic(err)
+	}
+	return sources.Policy{Files: f}
+}()

@@ -36,8 +36,8 @@ func (s security) describe() string {
 
 // parseSecurity reads TLS the way KEDA's redis scalers do: enableTLS in the
 // metadata, or tls: enable (the TriggerAuthentication spelling); ca, cert and
-// key as PEM through md.Secret. The passwords only enter the fingerprint.
-func parseSecurity(md metadata.Metadata, user, pass, sentinelUser, sentinelPass string) (security, error) {
+// key as PEM through pol.Secret. The passwords only enter the fingerprint.
+func parseSecurity(md metadata.Metadata, pol sources.Policy, user, pass, sentinelUser, sentinelPass string) (security, error) {
 	var s security
 	on, err := tlsEnabled(md)
 	if err != nil {
@@ -48,14 +48,14 @@ func parseSecurity(md metadata.Metadata, user, pass, sentinelUser, sentinelPass 
 	}
 	pems := make([]string, 3)
 	for i, k := range []string{"ca", "cert", "key"} {
-		if pems[i], err = md.Secret(k); err != nil {
+		if pems[i], err = pol.Secret(md, k); err != nil {
 			return s, err
 		}
 		// Secret trims a file's final newline but not an inline value's:
 		// the same PEM either way must make the same client.
 		pems[i] = strings.TrimSpace(pems[i])
 	}
-	switch kp, err := md.Secret("keyPassword"); {
+	switch kp, err := pol.Secret(md, "keyPassword"); {
 	case err != nil:
 		return s, err
 	case kp != "":

@@ -8,7 +8,6 @@ import (
 
 	"github.com/tide-scaler/tide/pkg/metadata"
 	"github.com/tide-scaler/tide/pkg/sources"
-	"github.com/tide-scaler/tide/pkg/sources/inference"
 	"github.com/tide-scaler/tide/pkg/trigger"
 )
 
@@ -21,7 +20,7 @@ func FuzzParse(f *testing.F) {
 	f.Add("nope", "b:1", "g", "t1,t2", "1e400", "NaN", "-", "earliest", "scram_sha512", "replicas", "5", "90s", "1", "{scaleUp: {tolerance: 0}}", "")
 	f.Add("kafka", "b:1", "g", "t", "10", "5", "", "latest", "none", "replicas", "2", "2m", "30s",
 		"{scaleDown: {policies: [{type: Pods, value: 1, periodSeconds: 0}]}}", "scalerAddress")
-	reg := Registry(inference.Env{})
+	reg := Registry(Options{})
 	f.Fuzz(func(t *testing.T, source, brokers, group, topic, lag, act, limit, policy, sasl,
 		mode, deactivation, minActive, lagTarget, behavior, extraKey string) {
 		md := map[string]string{

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tide-scaler/tide/pkg/sources/inference"
 	"github.com/tide-scaler/tide/pkg/trigger"
 )
 
@@ -15,7 +14,7 @@ import (
 // parse without being declared is refused as unknown (its own tests fail);
 // one declared here without a row in the README fails TestREADMEKeyTables.
 func TestKeys(t *testing.T) {
-	reg := Registry(inference.Env{})
+	reg := Registry(Options{})
 	want := map[string]string{
 		"kafka": "activationLagThreshold allowIdleConsumers bootstrapServers ca caFile caFromEnv cert certFile certFromEnv " +
 			"consumerGroup ensureEvenDistributionOfPartitions excludePersistentLag key keyFile keyFromEnv keyPassword " +
@@ -65,7 +64,7 @@ func TestREADMEKeyTables(t *testing.T) {
 		t.Fatal(err)
 	}
 	doc := parseReadme(t, string(readme))
-	reg := Registry(inference.Env{})
+	reg := Registry(Options{})
 	for _, source := range reg.Names() {
 		table, ok := doc.tables["source: "+source]
 		if !ok {

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/tide-scaler/tide/pkg/metadata"
-	"github.com/tide-scaler/tide/pkg/sources/inference"
 )
 
 // TestRulesAcrossKeys: options of a source that decide a replica count need
@@ -44,7 +43,7 @@ func TestRulesAcrossKeys(t *testing.T) {
 		{"KEDA's own keys", with(kafka, "scalerAddress", "tide:9090", "enableTLS", "false", "tlsCertFile", "/x"), "", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Registry(inference.Env{}).Parse(tc.md)
+			_, err := Registry(Options{}).Parse(tc.md)
 			if tc.want == nil {
 				if err != nil {
 					t.Fatalf("Parse: %v", err)

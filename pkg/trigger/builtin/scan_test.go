@@ -9,8 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-
-	"github.com/tide-scaler/tide/pkg/sources/inference"
 )
 
 // TestSourcesReadOnlyDeclaredKeys reads each source's code: every string
@@ -19,7 +17,7 @@ import (
 // as a literal (or be the FromEnv/File spelling of one), so that a key is
 // neither read without being accepted nor accepted without being read.
 func TestSourcesReadOnlyDeclaredKeys(t *testing.T) {
-	reg := Registry(inference.Env{})
+	reg := Registry(Options{})
 	for _, source := range reg.Names() {
 		read, literals := scanSource(t, filepath.Join("../../sources", source))
 		declared := reg.SourceKeys(source)
