@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net/http"
@@ -324,6 +325,8 @@ func TestSecretsNeverLeak(t *testing.T) {
 	for _, k := range []string{pki.ServerKey, pki.ClientKey, other.ClientKey} {
 		out.keys = append(out.keys, keyMaterial(k)...)
 	}
+	// Basic auth sends the marker base64-encoded: search for that too.
+	out.keys = append(out.keys, base64.StdEncoding.EncodeToString([]byte("alice:"+secretMarker)))
 	// Positive control on the key search: the client key's lines are in
 	// what the TLS triggers send.
 	if lines := keyMaterial(pki.ClientKey); len(lines) < 2 || !strings.Contains(sent.String(), lines[1]) {

@@ -88,7 +88,7 @@ func TestParseAuthErrors(t *testing.T) {
 		{"scrape: tls over http", scrape("targets", "https://a:1,http://b:1", "authModes", "tls", "cert", pki.ClientCert, "key", pki.ClientKey),
 			Env{}, "targets", "http://b:1"},
 		{"scrape: ca with scheme http", scrape("targets", "<unset>", "service", "vllm", "namespace", "ai", "ca", pki.CA), fullEnv(), "scheme", "http"},
-		{"scrape: token with newline", scrape("authModes", "bearer", "bearerToken", authMarker+"\x00"), Env{}, "bearerToken", ""},
+		{"scrape: token with a NUL", scrape("authModes", "bearer", "bearerToken", authMarker+"\x00"), Env{}, "bearerToken", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
