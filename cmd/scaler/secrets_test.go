@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -196,17 +198,25 @@ func keyVariants(key, pemValue, file string) map[string]map[string]string {
 }
 
 // moreSecretTriggers covers inference triggers (KEDA's prometheus auth
-// keys, which the inference source does not read, and credentials in
-// URLs), TLS private keys and Redis sentinel credentials. Private keys
-// cannot carry the marker: their base64 lines are searched for instead
-// (streams.keys).
-func moreSecretTriggers(sentinelAddr, otherPass, markerKeyFile string, pki, other *testpki.PKI) []secretTrigger {
+// keys against promURL, a server that refuses them and repeats them in its
+// answer, and credentials in URLs), TLS private keys and Redis sentinel
+// credentials. Private keys cannot carry the marker: their base64 lines
+// are searched for instead (streams.keys).
+func moreSecretTriggers(sentinelAddr, otherPass, markerKeyFile, passwordFile, promURL string, pki, other *testpki.PKI) []secretTrigger {
 	var out []secretTrigger
-	prom := map[string]string{"source": "inference", "mode": "prometheus", "serverAddress": "http://127.0.0.1:1",
+	prom := map[string]string{"source": "inference", "mode": "prometheus", "serverAddress": promURL,
 		"query": "sum(vllm:num_requests_waiting)", "threshold": "4"}
 	for v, secret := range map[string]map[string]string{
-		"inline":  {"authModes": "bearer,basic", "username": "alice", "bearerToken": secretMarker, "password": secretMarker, "customAuthHeader": "X-Auth", "customAuthValue": secretMarker},
-		"FromEnv": {"authModes": "bearer,basic", "username": "alice", "bearerTokenFromEnv": secretMarker, "passwordFromEnv": secretMarker},
+		"bearer-custom-inline":  {"authModes": "bearer,custom", "bearerToken": secretMarker, "customAuthHeader": "X-Auth", "customAuthValue": secretMarker},
+		"bearer-custom-FromEnv": {"authModes": "bearer,custom", "bearerTokenFromEnv": secretMarker, "customAuthHeader": "X-Auth", "customAuthValueFromEnv": secretMarker},
+		"bearer-custom-File":    {"authModes": "bearer,custom", "bearerTokenFile": passwordFile, "customAuthHeader": "X-Auth", "customAuthValueFile": passwordFile},
+		"basic-inline":          {"authModes": "basic", "username": "alice", "password": secretMarker},
+		"basic-FromEnv":         {"authModes": "basic", "username": "alice", "passwordFromEnv": secretMarker},
+		"basic-File":            {"authModes": "basic", "username": "alice", "passwordFile": passwordFile},
+		// Invalid auth metadata next to the secrets: the error names the
+		// bad key and value, never a credential.
+		"bearer-and-basic": {"authModes": "bearer,basic", "username": "alice", "bearerToken": secretMarker, "password": secretMarker},
+		"token-with-CRLF":  {"authModes": "bearer", "bearerToken": "x\r\n" + secretMarker},
 	} {
 		out = append(out, secretTrigger{name: "inference-prom-keda-auth-" + v, md: merge(prom, secret)})
 	}
@@ -289,8 +299,15 @@ func TestSecretsNeverLeak(t *testing.T) {
 	// pki serves and authenticates serve's gRPC and HTTP and is the TLS
 	// material of triggers; other's key is a mismatched one.
 	pki, other := testpki.New(t), testpki.New(t)
+	// A Prometheus that refuses every query and repeats the credentials it
+	// got in its answer, as a verbose gateway might.
+	prom := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, fmt.Sprintf("unauthorized: Authorization=%q X-Auth=%q", r.Header.Get("Authorization"), r.Header.Get("X-Auth")),
+			http.StatusUnauthorized)
+	}))
+	defer prom.Close()
 	triggers := append(secretTriggers(t, rs.Addr, passwordFile),
-		moreSecretTriggers(sn.Addr, otherPass, markerKeyFile, pki, other)...)
+		moreSecretTriggers(sn.Addr, otherPass, markerKeyFile, passwordFile, prom.URL, pki, other)...)
 	sort.Slice(triggers, func(i, j int) bool { return triggers[i].name < triggers[j].name })
 
 	// Positive control on the inputs: the marker really is in what we send.
@@ -308,6 +325,8 @@ func TestSecretsNeverLeak(t *testing.T) {
 	for _, k := range []string{pki.ServerKey, pki.ClientKey, other.ClientKey} {
 		out.keys = append(out.keys, keyMaterial(k)...)
 	}
+	// Basic auth sends the marker base64-encoded: search for that too.
+	out.keys = append(out.keys, base64.StdEncoding.EncodeToString([]byte("alice:"+secretMarker)))
 	// Positive control on the key search: the client key's lines are in
 	// what the TLS triggers send.
 	if lines := keyMaterial(pki.ClientKey); len(lines) < 2 || !strings.Contains(sent.String(), lines[1]) {
@@ -343,9 +362,16 @@ func TestSecretsNeverLeak(t *testing.T) {
 		"grpc/redis-wrongpass-passwordFile":     "WRONGPASS",
 		"grpc/inference-prom-url-credentials":   `metadata key "serverAddress"`,
 		"grpc/inference-scrape-url-credentials": `metadata key "targets"`,
-		// KEDA's Prometheus auth keys are not read yet: an unknown key is
-		// refused by name, its secret value never repeated.
-		"grpc/inference-prom-keda-auth-inline": `metadata key "authModes": is not a key of source inference`,
+		// KEDA's Prometheus auth keys reach the server, which refuses them;
+		// bad auth metadata is refused by key and value.
+		"grpc/inference-prom-keda-auth-bearer-custom-inline":  "client error: 401",
+		"grpc/inference-prom-keda-auth-bearer-custom-FromEnv": "client error: 401",
+		"grpc/inference-prom-keda-auth-bearer-custom-File":    "client error: 401",
+		"grpc/inference-prom-keda-auth-basic-inline":          "client error: 401",
+		"grpc/inference-prom-keda-auth-basic-FromEnv":         "client error: 401",
+		"grpc/inference-prom-keda-auth-basic-File":            "client error: 401",
+		"grpc/inference-prom-keda-auth-bearer-and-basic":      `metadata key "authModes": bad value "bearer,basic"`,
+		"grpc/inference-prom-keda-auth-token-with-CRLF":       `metadata key "bearerToken": holds a control character`,
 	} {
 		if !strings.Contains(out.get(stream).String(), want) {
 			t.Errorf("control: stream %s does not mention %q:\n%s", stream, want, out.get(stream).String())

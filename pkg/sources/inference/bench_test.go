@@ -116,7 +116,11 @@ func benchFleet(b *testing.B) []target {
 // whole upstream Poll (windows and KPA included).
 func BenchmarkScrapeCycle100Pods(b *testing.B) {
 	ts := benchFleet(b)
-	sc := newScraper(800*time.Millisecond, false)
+	noAuth, err := parseAuth(metadata.Metadata{}, ModeScrape, false, sources.Policy{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	sc := newScraper(800*time.Millisecond, noAuth)
 	defer sc.close()
 	ctx := context.Background()
 	b.Run("fetch-only", func(b *testing.B) {

@@ -44,7 +44,15 @@ var modeKeys = func() map[string][]string {
 	add(prom, "serverAddress", "query", "threshold", "activationThreshold", "ignoreNullValues", "timeout")
 	add([]string{ModeScrape, ModePush}, "model", "targetRequestRate", "stableWindow", "panicWindowPercentage",
 		"panicThreshold", "maxScaleUpRate", "maxScaleDownRate", "scaleDownDelay", "scaleToZeroGracePeriod")
-	add([]string{ModeScrape, ModePrometheus}, "unsafeSsl")
+	add([]string{ModeScrape, ModePrometheus}, "unsafeSsl", "authModes")
+	add(prom, "customAuthHeader", "customHeaders", "queryParameters")
+	for _, k := range credentialKeys {
+		modes := []string{ModeScrape, ModePrometheus} // bearer and tls
+		if k == "username" || k == "password" || k == "customAuthValue" {
+			modes = prom
+		}
+		add(modes, metadata.SecretKeys(k)...)
+	}
 	return m
 }()
 
@@ -71,16 +79,28 @@ func Parse(md metadata.Metadata, env Env) (*Trigger, error) {
 	}
 	for _, k := range slices.Sorted(maps.Keys(md)) {
 		if modes, ok := modeKeys[k]; ok && md.Has(k) && !slices.Contains(modes, mode) {
-			return nil, metadata.Invalid(k, md[k], "is not used with mode %s (only with mode %s)", mode, strings.Join(modes, ", "))
+			return nil, metadata.Invalid(k, echoed(k, md[k]), "is not used with mode %s (only with mode %s)", mode, strings.Join(modes, ", "))
 		}
 	}
 	switch mode {
 	case ModePrometheus:
-		return parsePrometheus(md)
+		return parsePrometheus(md, env.Policy)
 	case ModePush:
 		return parsePush(md, env)
 	}
 	return parseScrape(md, env)
+}
+
+// echoed is key's value as an error may quote it: none of a credential,
+// URLs without their userinfo.
+func echoed(key, value string) string {
+	switch {
+	case isCredential(key):
+		return ""
+	case key == "serverAddress" || key == "targets":
+		return shown(value)
+	}
+	return value
 }
 
 func parsePush(md metadata.Metadata, env Env) (*Trigger, error) {

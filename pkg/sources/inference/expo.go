@@ -4,12 +4,13 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"google.golang.org/protobuf/encoding/protodelim"
 	"io"
 	"math"
 	"mime"
 	"net/http"
 	"strings"
+
+	"google.golang.org/protobuf/encoding/protodelim"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"

@@ -148,6 +148,9 @@ func writeVLLM(w io.Writer, st podState) {
 
 func parseOK(t testing.TB, md metadata.Metadata, env Env) *Trigger {
 	t.Helper()
+	if env.Policy.Files == nil {
+		env.Policy.Files = anyFile
+	}
 	tr, err := Parse(md, env)
 	if err != nil {
 		t.Fatalf("Parse(%v): %v", md, err)
@@ -204,3 +207,13 @@ func waitFor(t testing.TB, what string, d time.Duration, cond func() bool) {
 // active is the activation answer without hysteresis, as the trigger core
 // gives it: the sample's activity above the source's threshold.
 func active(tr *Trigger, s sources.Sample) bool { return s.Activity > tr.Activation() }
+
+// anyFile lets ...File keys read any file a test names: the tests here
+// are about inference; the file rules have their own tests.
+var anyFile = func() *metadata.Files {
+	f, err := metadata.NewFiles([]string{"/"}, "")
+	if err != nil {
+		panic(err)
+	}
+	return f
+}()

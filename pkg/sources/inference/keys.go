@@ -1,6 +1,7 @@
 package inference
 
 import (
+	"net"
 	"net/url"
 	"regexp"
 	"slices"
@@ -90,6 +91,17 @@ func httpURL(key, raw string) (*url.URL, error) {
 		return nil, metadata.Invalid(key, shown(raw), "want an absolute http:// or https:// URL without credentials")
 	}
 	return u, nil
+}
+
+// hostPort is u's host:port, the port defaulting to the scheme's.
+func hostPort(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return net.JoinHostPort(u.Hostname(), p)
+	}
+	if u.Scheme == "https" {
+		return net.JoinHostPort(u.Hostname(), "443")
+	}
+	return net.JoinHostPort(u.Hostname(), "80")
 }
 
 // shown is a comma list of URLs as an error may quote it: each URL without

@@ -2,11 +2,13 @@ package inference
 
 import (
 	"context"
-	"crypto/tls"
+	"errors"
 	"fmt"
 	"math"
+	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,9 +26,9 @@ const noteNegative = "the query returned a negative value: counted as 0"
 
 // promServer is one Prometheus server; its queries share one client.
 type promServer struct {
-	address   string
-	unsafeSSL bool
-	endpoint  sources.Endpoint
+	address  string
+	auth     *httpAuth
+	endpoint sources.Endpoint
 }
 
 // promQuery is one instant query, KEDA prometheus-scaler style.
@@ -42,14 +44,18 @@ var _ sources.Query = (*promQuery)(nil)
 
 // parsePrometheus reads KEDA's prometheus keys: serverAddress, query,
 // threshold, activationThreshold (0), ignoreNullValues (true), timeout
-// (3 s; a bare number is milliseconds, as in KEDA) and unsafeSsl.
-func parsePrometheus(md metadata.Metadata) (*Trigger, error) {
+// (3 s; a bare number is milliseconds, as in KEDA), unsafeSsl and the
+// auth keys (parseAuth).
+func parsePrometheus(md metadata.Metadata, pol sources.Policy) (*Trigger, error) {
 	addr, err := md.Required("serverAddress")
 	if err != nil {
 		return nil, err
 	}
 	u, err := httpURL("serverAddress", addr)
 	if err != nil {
+		return nil, err
+	}
+	if err := pol.CheckUpstream("serverAddress", hostPort(u)); err != nil {
 		return nil, err
 	}
 	query, err := md.Required("query")
@@ -79,9 +85,16 @@ func parsePrometheus(md metadata.Metadata) (*Trigger, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &promServer{address: u.String(), unsafeSSL: unsafe}
-	s.endpoint = sources.Endpoint{Key: "inference-prometheus|" + s.address + "|unsafeSsl=" + strconv.FormatBool(unsafe),
-		Name: "prometheus://" + u.Host}
+	auth, err := parseAuth(md, ModePrometheus, unsafe, pol)
+	if err != nil {
+		return nil, err
+	}
+	if auth.secure && u.Scheme != "https" {
+		return nil, metadata.Invalid("serverAddress", shown(addr), "ca or authModes tls is set, which needs https://")
+	}
+	s := &promServer{address: u.String(), auth: auth}
+	s.endpoint = sources.Endpoint{Key: "inference-prometheus|" + s.address + "|unsafeSsl=" + strconv.FormatBool(unsafe) +
+		"|" + auth.describe(), Name: "prometheus://" + u.Host}
 	q := &promQuery{server: s, query: query, ignoreNull: ignoreNull, timeout: timeout}
 	q.key = fmt.Sprintf("%s|query=%q|ignoreNullValues=%t|timeout=%s", s.endpoint.Key, query, ignoreNull, timeout)
 	return &Trigger{mode: ModePrometheus, query: q, metricName: "prometheus", target: threshold, activation: activation}, nil
@@ -93,8 +106,9 @@ func (q *promQuery) Upstream() sources.Endpoint { return q.server.endpoint }
 // Open builds the server's HTTP API client.
 func (q *promQuery) Open() (sources.Upstream, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: q.server.unsafeSSL} //nolint:gosec // the user's explicit unsafeSsl
-	c, err := api.NewClient(api.Config{Address: q.server.address, RoundTripper: tr})
+	// The dialer http.DefaultTransport uses.
+	d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
+	c, err := api.NewClient(api.Config{Address: q.server.address, RoundTripper: q.server.auth.transport(tr, d)})
 	if err != nil {
 		return nil, fmt.Errorf("prometheus client: %w", err)
 	}
@@ -138,7 +152,7 @@ func (u *promUpstream) run(ctx context.Context, now time.Time, q *promQuery) sou
 	defer cancel()
 	val, _, _, err := u.api.Query(ctx, q.query, now, promv1.WithTimeout(q.timeout))
 	if err != nil {
-		return sources.Result{Err: fmt.Errorf("query %q: %w", q.query, err)}
+		return sources.Result{Err: fmt.Errorf("query %q: %w%s", q.query, err, refused(err, u.server.auth))}
 	}
 	v, err := single(val, q.ignoreNull)
 	if err != nil {
@@ -149,6 +163,18 @@ func (u *promUpstream) run(ctx context.Context, now time.Time, q *promQuery) sou
 		s = sources.Sample{Notes: []string{noteNegative}}
 	}
 	return sources.Result{Sample: s}
+}
+
+// refused explains a 401 or 403: the server did not take the credentials.
+func refused(err error, auth *httpAuth) string {
+	var apiErr *promv1.Error
+	if !errors.As(err, &apiErr) || !strings.HasSuffix(apiErr.Msg, " 401") && !strings.HasSuffix(apiErr.Msg, " 403") {
+		return ""
+	}
+	if len(auth.modes) == 0 {
+		return " (the server wants credentials, and authModes is not set)"
+	}
+	return fmt.Sprintf(" (the server refused the credentials of authModes %s)", strings.Join(auth.modes, ","))
 }
 
 // single is the one value of an instant query's result. KEDA's rules:

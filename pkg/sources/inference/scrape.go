@@ -3,7 +3,6 @@ package inference
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -29,17 +28,16 @@ type scraper struct {
 	bufs    sync.Pool // *bytes.Buffer, reused across scrapes
 }
 
-func newScraper(timeout time.Duration, unsafeSSL bool) *scraper {
+func newScraper(timeout time.Duration, auth *httpAuth) *scraper {
 	tr := &http.Transport{
-		DialContext:         (&net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}).DialContext,
 		MaxIdleConns:        1024,
 		MaxIdleConnsPerHost: 2,
 		// Longer than any scrape interval, so a scrape every second reuses
 		// its connection instead of paying a handshake each time.
 		IdleConnTimeout: 2 * time.Minute,
-		TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: unsafeSSL}, //nolint:gosec // the user's explicit unsafeSsl
 	}
-	return &scraper{client: &http.Client{Transport: tr}, timeout: timeout}
+	d := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
+	return &scraper{client: &http.Client{Transport: auth.transport(tr, d)}, timeout: timeout}
 }
 
 // reading is the result of scraping one target.

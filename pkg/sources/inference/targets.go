@@ -60,6 +60,7 @@ type scrapeTargets struct {
 	timeout     time.Duration
 	concurrency int
 	unsafeSSL   bool
+	auth        *httpAuth
 	discovery   Discovery
 	endpoint    sources.Endpoint
 }
@@ -95,7 +96,7 @@ func parseTargets(md metadata.Metadata, env Env) (*scrapeTargets, error) {
 	case md.Has("targets") && md.Has("service"):
 		return nil, metadata.Invalid("targets", shown(md["targets"]), "set either targets or service, not both")
 	case md.Has("targets"):
-		err = t.parseStatic(md)
+		err = t.parseStatic(md, env.Policy)
 	case md.Has("service"):
 		err = t.parseService(md, env)
 	default:
@@ -104,7 +105,14 @@ func parseTargets(md metadata.Metadata, env Env) (*scrapeTargets, error) {
 	if err != nil {
 		return nil, err
 	}
-	spec := fmt.Sprintf("interval=%s|timeout=%s|concurrency=%d|unsafeSsl=%t", t.interval, t.timeout, t.concurrency, t.unsafeSSL)
+	if t.auth, err = parseAuth(md, ModeScrape, t.unsafeSSL, env.Policy); err != nil {
+		return nil, err
+	}
+	if err := t.checkHTTPS(); err != nil {
+		return nil, err
+	}
+	spec := fmt.Sprintf("interval=%s|timeout=%s|concurrency=%d|unsafeSsl=%t|%s", t.interval, t.timeout, t.concurrency,
+		t.unsafeSSL, t.auth.describe())
 	if t.static != nil {
 		t.endpoint = sources.Endpoint{Key: "inference-scrape|" + strings.Join(t.static, ",") + "|" + spec,
 			Name: "scrape://" + t.subject(), Interval: t.interval}
@@ -116,13 +124,16 @@ func parseTargets(md metadata.Metadata, env Env) (*scrapeTargets, error) {
 	return t, nil
 }
 
-func (t *scrapeTargets) parseStatic(md metadata.Metadata) error {
+func (t *scrapeTargets) parseStatic(md metadata.Metadata, pol sources.Policy) error {
 	if md.Has("namespace") || md.Has("port") || md.Has("scheme") {
 		return metadata.Invalid("targets", shown(md["targets"]), "namespace, port and scheme apply to service discovery only; put them in the URLs")
 	}
 	for _, raw := range md.List("targets") {
 		u, err := httpURL("targets", raw)
 		if err != nil {
+			return err
+		}
+		if err := pol.CheckUpstream("targets", hostPort(u)); err != nil {
 			return err
 		}
 		if u.Path == "" || u.Path == "/" {
@@ -162,6 +173,23 @@ func (t *scrapeTargets) parseService(md metadata.Metadata, env Env) error {
 		return metadata.Invalid("service", t.service, "Kubernetes discovery is not available in this process; use targets")
 	}
 	t.discovery = env.Discovery
+	return nil
+}
+
+// checkHTTPS refuses a CA or client certificate for targets scraped over
+// plain http, where it would silently go unused.
+func (t *scrapeTargets) checkHTTPS() error {
+	if !t.auth.secure {
+		return nil
+	}
+	if t.static == nil && t.scheme != "https" {
+		return metadata.Invalid("scheme", t.scheme, "ca or authModes tls is set, which needs scheme: https")
+	}
+	for _, u := range t.static {
+		if !strings.HasPrefix(u, "https://") {
+			return metadata.Invalid("targets", shown(u), "ca or authModes tls is set, which needs https:// targets")
+		}
+	}
 	return nil
 }
 

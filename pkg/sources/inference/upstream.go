@@ -27,7 +27,7 @@ type scrapeUpstream struct {
 var _ sources.Upstream = (*scrapeUpstream)(nil)
 
 func newScrapeUpstream(t *scrapeTargets) (*scrapeUpstream, error) {
-	u := &scrapeUpstream{t: t, scraper: newScraper(t.timeout, t.unsafeSSL), states: map[string]*queryState{}}
+	u := &scrapeUpstream{t: t, scraper: newScraper(t.timeout, t.auth), states: map[string]*queryState{}}
 	if t.discovery != nil {
 		svc, err := t.discovery.Follow(t.namespace, t.service)
 		if err != nil {

@@ -28,11 +28,14 @@ func TestKeys(t *testing.T) {
 			"sentinelMaster sentinelMasterFromEnv sentinelPassword sentinelPasswordFile sentinelPasswordFromEnv " +
 			"sentinelUsername sentinelUsernameFile sentinelUsernameFromEnv stream streamLength tls unsafeSsl username " +
 			"usernameFile usernameFromEnv",
-		"inference": "activationThreshold ignoreNullValues kvCacheMetric labelSelector maxScaleDownRate maxScaleUpRate " +
-			"mode model modelName namespace panicThreshold panicWindowPercentage path port query requestCounter " +
-			"runningMetric scaleDownDelay scaleToZeroGracePeriod scheme scrapeConcurrency scrapeInterval scrapeTimeout " +
-			"serverAddress service stableWindow targetKVCache targetRequestRate targetRunning targetWaiting targets " +
-			"threshold timeout unsafeSsl waitingMetric",
+		"inference": "activationThreshold authModes bearerToken bearerTokenFile bearerTokenFromEnv ca caFile caFromEnv " +
+			"cert certFile certFromEnv customAuthHeader customAuthValue customAuthValueFile customAuthValueFromEnv " +
+			"customHeaders ignoreNullValues key keyFile keyFromEnv kvCacheMetric labelSelector maxScaleDownRate " +
+			"maxScaleUpRate mode model modelName namespace panicThreshold panicWindowPercentage password passwordFile " +
+			"passwordFromEnv path port query queryParameters requestCounter runningMetric scaleDownDelay " +
+			"scaleToZeroGracePeriod scheme scrapeConcurrency scrapeInterval scrapeTimeout serverAddress service " +
+			"stableWindow targetKVCache targetRequestRate targetRunning targetWaiting targets threshold timeout " +
+			"unsafeSsl username usernameFile usernameFromEnv waitingMetric",
 	}
 	if got := reg.Names(); !slices.Equal(got, []string{"inference", "kafka", "redis"}) {
 		t.Errorf("sources %v", got)
