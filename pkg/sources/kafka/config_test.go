@@ -217,7 +217,7 @@ func TestParseErrors(t *testing.T) {
 		{"wrong keyPassword", with("tls", "enable", "cert", p.clientCert, "key", p.encryptedKey, "keyPassword", pw), "keyPassword", "", ""},
 		{"unknown sasl", with("sasl", "kerberos"), "sasl", "kerberos", ""},
 		{"gssapi", with("sasl", "GSSAPI"), "sasl", "GSSAPI", "aws_msk_iam"},
-		{"oauthbearer without token URL", with("sasl", "oauthbearer", "username", "u", "password", pw), "oauthTokenEndpointUri", "", ""},
+		{"oauthbearer without token URL", with("sasl", "oauthbearer", "username", "u", "password", pw), "oauthTokenEndpointUri", "", "oauthbearer"},
 		{"oauthbearer without client id", oauth("username", "<unset>"), "username", "", "client id"},
 		{"oauthbearer without secret", oauth("password", "<unset>"), "password", "", "client secret"},
 		{"token URL scheme", oauth("oauthTokenEndpointUri", "ftp://idp.example/token"), "oauthTokenEndpointUri", "", "http"},

@@ -68,9 +68,9 @@ func parseOAuth(md metadata.Metadata, clientID, secret string) (*oauthBearer, []
 	if secret == "" {
 		return nil, nil, &metadata.ConfigError{Key: "password", Reason: "is required when sasl is oauthbearer (the OAuth client secret)"}
 	}
-	raw, err := md.Required("oauthTokenEndpointUri")
-	if err != nil {
-		return nil, nil, err
+	raw := md.String("oauthTokenEndpointUri", "")
+	if raw == "" {
+		return nil, nil, &metadata.ConfigError{Key: "oauthTokenEndpointUri", Reason: "is required when sasl is oauthbearer"}
 	}
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "" {
