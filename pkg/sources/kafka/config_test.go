@@ -83,6 +83,21 @@ func TestParseValues(t *testing.T) {
 			func(tr *Trigger) bool { return tr.query.cluster.sec.mechanism.Name() == "PLAIN" }},
 		{"sasl scram_sha512 from env", with("sasl", "scram_sha512", "usernameFromEnv", "u", "passwordFromEnv", "p"),
 			func(tr *Trigger) bool { return tr.query.cluster.sec.mechanism.Name() == "SCRAM-SHA-512" }},
+		{"oauthbearer", oauth("scopes", "kafka.read, kafka:write", "oauthExtensions", "logicalCluster=lkc-1, identityPoolId = pool-2"),
+			func(tr *Trigger) bool {
+				o, ok := tr.query.cluster.sec.mechanism.(*oauthBearer)
+				return ok && o.Name() == "OAUTHBEARER" && strings.Join(o.scopes, " ") == "kafka.read kafka:write" &&
+					strings.Join(o.extensions, ",") == "identityPoolId=pool-2,logicalCluster=lkc-1" &&
+					o.clientID == "client" && o.secret == "hunter2-SECRET-pw"
+			}},
+		{"oauthbearer with KEDA's bearer provider", oauth("saslTokenProvider", "Bearer"),
+			func(tr *Trigger) bool { return tr.query.cluster.sec.mechanism.Name() == "OAUTHBEARER" }},
+		{"aws_msk_iam", msk(), func(tr *Trigger) bool {
+			m, ok := tr.query.cluster.sec.mechanism.(*mskIAM)
+			return ok && m.Name() == "AWS_MSK_IAM" && m.region == "us-east-1" && tr.query.cluster.sec.saslName == "aws_msk_iam"
+		}},
+		{"KEDA's msk spelling", msk("sasl", "oauthbearer", "saslTokenProvider", "aws_msk_iam"),
+			func(tr *Trigger) bool { return tr.query.cluster.sec.mechanism.Name() == "AWS_MSK_IAM" }},
 		{"tls unsafe", with("tls", "enable", "unsafeSsl", "true"),
 			func(tr *Trigger) bool { return tr.query.cluster.sec.tls.InsecureSkipVerify }},
 	}
@@ -128,6 +143,17 @@ func TestParseTLS(t *testing.T) {
 			}
 		})
 	}
+}
+
+// oauth is valid OAUTHBEARER metadata changed by kv.
+func oauth(kv ...string) metadata.Metadata {
+	return with(append([]string{"sasl", "oauthbearer", "username", "client", "password", "hunter2-SECRET-pw",
+		"oauthTokenEndpointUri", "https://idp.example/oauth2/token"}, kv...)...)
+}
+
+// msk is valid AWS_MSK_IAM metadata changed by kv.
+func msk(kv ...string) metadata.Metadata {
+	return with(append([]string{"sasl", "aws_msk_iam", "tls", "enable", "awsRegion", "us-east-1"}, kv...)...)
 }
 
 func TestParseErrors(t *testing.T) {
@@ -190,8 +216,37 @@ func TestParseErrors(t *testing.T) {
 		{"mismatched pair", with("tls", "enable", "cert", p.clientCert, "key", p.serverKey), "cert", "", ""},
 		{"wrong keyPassword", with("tls", "enable", "cert", p.clientCert, "key", p.encryptedKey, "keyPassword", pw), "keyPassword", "", ""},
 		{"unknown sasl", with("sasl", "kerberos"), "sasl", "kerberos", ""},
-		{"oauthbearer", with("sasl", "oauthbearer", "username", "u", "password", pw), "sasl", "oauthbearer", ""},
-		{"gssapi", with("sasl", "GSSAPI"), "sasl", "gssapi", ""},
+		{"gssapi", with("sasl", "GSSAPI"), "sasl", "GSSAPI", "aws_msk_iam"},
+		{"oauthbearer without token URL", with("sasl", "oauthbearer", "username", "u", "password", pw), "oauthTokenEndpointUri", "", "oauthbearer"},
+		{"oauthbearer without client id", oauth("username", "<unset>"), "username", "", "client id"},
+		{"oauthbearer without secret", oauth("password", "<unset>"), "password", "", "client secret"},
+		{"token URL scheme", oauth("oauthTokenEndpointUri", "ftp://idp.example/token"), "oauthTokenEndpointUri", "", "http"},
+		{"token URL unparsable", oauth("oauthTokenEndpointUri", "https://u:"+pw+"@idp:port/"), "oauthTokenEndpointUri", "", ""},
+		{"token URL relative", oauth("oauthTokenEndpointUri", "/token"), "oauthTokenEndpointUri", "", ""},
+		{"token URL with credentials", oauth("oauthTokenEndpointUri", "https://u:"+pw+"@idp.example/token"),
+			"oauthTokenEndpointUri", "https://idp.example/token", "username"},
+		{"bad scope", oauth("scopes", "kafka.read, bad scope"), "scopes", "bad scope", ""},
+		{"extension without value", oauth("oauthExtensions", "a=1,novalue"), "oauthExtensions", "novalue", ""},
+		{"extension auth", oauth("oauthExtensions", "auth=Bearer x"), "oauthExtensions", "auth=Bearer x", "reserved"},
+		{"extension key", oauth("oauthExtensions", "bad_key=1"), "oauthExtensions", "bad_key=1", "letters"},
+		{"extension value", oauth("oauthExtensions", "k=a\u0001b"), "oauthExtensions", "", "printable"},
+		{"extension twice", oauth("oauthExtensions", "a=1,a=2"), "oauthExtensions", "a=2", "twice"},
+		{"token URL without oauthbearer", with("sasl", "plaintext", "username", "u", "password", pw,
+			"oauthTokenEndpointUri", "https://idp.example/token"), "oauthTokenEndpointUri", "", "oauthbearer"},
+		{"scopes without sasl", with("scopes", "a"), "scopes", "", "oauthbearer"},
+		{"msk without tls", with("sasl", "aws_msk_iam", "awsRegion", "us-east-1"), "tls", "disable", "aws_msk_iam"},
+		{"msk without region", with("sasl", "aws_msk_iam", "tls", "enable"), "awsRegion", "", "aws_msk_iam"},
+		{"msk bad region", msk("awsRegion", "us east 1"), "awsRegion", "us east 1", ""},
+		{"msk upper-case region", msk("awsRegion", "US-EAST-1"), "awsRegion", "US-EAST-1", ""},
+		{"msk region without number", msk("awsRegion", "us-east"), "awsRegion", "us-east", ""},
+		{"msk with password", msk("username", "u", "password", pw), "sasl", "aws_msk_iam", "AWS default chain"},
+		{"region without msk", with("sasl", "scram_sha256", "username", "u", "password", pw, "awsRegion", "us-east-1"),
+			"awsRegion", "", "aws_msk_iam"},
+		{"unknown saslTokenProvider", oauth("saslTokenProvider", "azure"), "saslTokenProvider", "azure", ""},
+		{"saslTokenProvider without oauthbearer", with("sasl", "plaintext", "username", "u", "password", pw,
+			"saslTokenProvider", "aws_msk_iam"), "saslTokenProvider", "aws_msk_iam", "oauthbearer"},
+		{"KEDA msk spelling without tls", with("sasl", "oauthbearer", "saslTokenProvider", "aws_msk_iam", "awsRegion", "us-east-1"),
+			"tls", "disable", ""},
 		{"sasl without username", with("sasl", "plaintext", "password", pw), "username", "", "sasl"},
 		{"sasl without password", with("sasl", "scram_sha256", "username", "u"), "password", "", "sasl"},
 		{"credentials without sasl", with("username", "u", "password", pw), "sasl", "none", ""},
@@ -224,5 +279,54 @@ func TestParseErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestParseSASLListsWorkingMechanisms: the sasl error offers exactly the
+// mechanisms that work, and gssapi is refused by name.
+func TestParseSASLListsWorkingMechanisms(t *testing.T) {
+	const want = "want one of none, plaintext, scram_sha256, scram_sha512, oauthbearer, aws_msk_iam"
+	for _, v := range []string{"kerberos", "gssapi"} {
+		_, err := Parse(with("sasl", v))
+		if err == nil || !strings.HasSuffix(err.Error(), want) {
+			t.Errorf("sasl %s: error %v, want it to end %q", v, err, want)
+		}
+	}
+}
+
+// TestParseUpstreamSeparatesAuth: triggers that authenticate differently
+// never share an upstream, and the upstream key holds no setting in clear.
+func TestParseUpstreamSeparatesAuth(t *testing.T) {
+	base := oauth("scopes", "a", "oauthExtensions", "k=v")
+	variants := []metadata.Metadata{
+		oauth("scopes", "a", "oauthExtensions", "k=v", "oauthTokenEndpointUri", "https://other.example/oauth2/token"),
+		oauth("scopes", "b", "oauthExtensions", "k=v"),
+		oauth("scopes", "a", "oauthExtensions", "k=w"),
+		oauth("scopes", "a", "oauthExtensions", "k=v", "username", "client2"),
+		msk(), msk("awsRegion", "eu-west-1"),
+	}
+	keys := map[string]bool{}
+	for i, md := range append([]metadata.Metadata{base}, variants...) {
+		tr, err := Parse(md)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := tr.Query().Upstream().Key
+		if keys[k] {
+			t.Errorf("variant %d shares upstream %s", i, k)
+		}
+		keys[k] = true
+		for _, clear := range []string{"idp.example", "other.example", "eu-west-1", "hunter2"} {
+			if strings.Contains(k, clear) {
+				t.Errorf("upstream key %q holds %q", k, clear)
+			}
+		}
+	}
+	again, err := Parse(oauth("oauthExtensions", "k=v", "scopes", "a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first, _ := Parse(base); again.Query().Upstream() != first.Query().Upstream() {
+		t.Error("the same settings read another upstream")
 	}
 }

@@ -15,6 +15,7 @@ func Keys() []string {
 		"offsetResetPolicy", "allowIdleConsumers", keyExcludePersistentLag, "scaleToZeroOnInvalidOffset",
 		"limitToPartitionsWithLag", "ensureEvenDistributionOfPartitions", "partitionLimitation",
 		keyPersistentLagPolls, keyPersistentLagTimeout, keyLagTarget, "tls", "unsafeSsl", "sasl",
+		"saslTokenProvider", "oauthTokenEndpointUri", "scopes", "oauthExtensions", "awsRegion",
 	}
 	for _, k := range secretKeys {
 		keys = append(keys, metadata.SecretKeys(k)...)

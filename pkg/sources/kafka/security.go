@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
+	"strings"
 
 	"github.com/segmentio/kafka-go/sasl"
 	"github.com/segmentio/kafka-go/sasl/plain"
@@ -18,12 +19,13 @@ import (
 type security struct {
 	tls       *tls.Config // nil: plaintext connections
 	unsafeSSL bool
-	saslName  string // none, plaintext, scram_sha256, scram_sha512
+	saslName  string // one of saslNames
 	mechanism sasl.Mechanism
-	// fingerprint is a short SHA-256 of every credential, so that two
-	// triggers with different credentials never share a client. "" when
-	// there are none. It is not a secret's hash alone: it covers all of
-	// them at once.
+	// fingerprint is a short SHA-256 of every credential and of the
+	// mechanism's settings (token URL, scopes, region), so that two
+	// triggers that authenticate differently never share a client. ""
+	// when there are none. It is not a secret's hash alone: it covers all
+	// of them at once.
 	fingerprint string
 }
 
@@ -55,10 +57,11 @@ func parseSecurity(md metadata.Metadata, pol sources.Policy) (security, error) {
 	if s.tls, s.unsafeSSL, err = parseTLS(md, ca, cert, key, keyPassword); err != nil {
 		return s, err
 	}
-	if s.saslName, s.mechanism, err = parseSASL(md, user, pass); err != nil {
+	var ident []string
+	if s.saslName, s.mechanism, ident, err = parseSASL(md, user, pass, s.tls != nil); err != nil {
 		return s, err
 	}
-	s.fingerprint = sources.Fingerprint(creds...)
+	s.fingerprint = sources.Fingerprint(append(creds, ident...)...)
 	return s, nil
 }
 
@@ -132,28 +135,79 @@ func decryptKey(md metadata.Metadata, key, keyPassword string) ([]byte, error) {
 	return pem.EncodeToMemory(&pem.Block{Type: block.Type, Bytes: der}), nil
 }
 
-func parseSASL(md metadata.Metadata, user, pass string) (string, sasl.Mechanism, error) {
-	name, err := md.Enum("sasl", "none", "none", "plaintext", "scram_sha256", "scram_sha512", "oauthbearer", "gssapi")
+// saslNames are the values of sasl, as its error lists them. KEDA's gssapi
+// is not among them: there is no Kerberos client here.
+var saslNames = []string{"none", "plaintext", "scram_sha256", "scram_sha512", "oauthbearer", "aws_msk_iam"}
+
+// mechanismKeys are the keys that only one sasl value reads.
+var mechanismKeys = []struct{ key, sasl string }{
+	{"oauthTokenEndpointUri", "oauthbearer"}, {"scopes", "oauthbearer"}, {"oauthExtensions", "oauthbearer"},
+	{"awsRegion", "aws_msk_iam"},
+}
+
+// parseSASL returns the mechanism's name, the mechanism, and what besides
+// the secrets must separate two clusters' upstreams (token URL, scopes,
+// region). It does no I/O: token endpoints and the AWS configuration are
+// reached when a connection authenticates.
+func parseSASL(md metadata.Metadata, user, pass string, tlsOn bool) (string, sasl.Mechanism, []string, error) {
+	if raw := md.String("sasl", ""); strings.EqualFold(raw, "gssapi") {
+		return "", nil, nil, metadata.Invalid("sasl", raw, "Kerberos is not supported by this scaler: want one of %s", strings.Join(saslNames, ", "))
+	}
+	name, err := md.Enum("sasl", "none", saslNames...)
 	if err != nil {
-		return "", nil, err
+		return "", nil, nil, err
+	}
+	// KEDA's kafka scaler spells MSK IAM as sasl: oauthbearer plus
+	// saslTokenProvider: aws_msk_iam; MSK takes AWS_MSK_IAM on the same
+	// listeners.
+	provider, err := md.Enum("saslTokenProvider", "bearer", "bearer", "aws_msk_iam")
+	if err != nil {
+		return "", nil, nil, err
+	}
+	if md.Has("saslTokenProvider") && name != "oauthbearer" {
+		return "", nil, nil, metadata.Invalid("saslTokenProvider", provider, "requires sasl: oauthbearer")
+	}
+	if provider == "aws_msk_iam" {
+		name = "aws_msk_iam"
+	}
+	for _, k := range mechanismKeys {
+		if md.Has(k.key) && name != k.sasl {
+			return "", nil, nil, &metadata.ConfigError{Key: k.key, Reason: fmt.Sprintf("is set but sasl is %s: it applies to sasl: %s only", name, k.sasl)}
+		}
 	}
 	switch name {
-	case "oauthbearer", "gssapi":
-		return "", nil, metadata.Invalid("sasl", name, "not supported by this scaler: use none, plaintext, scram_sha256 or scram_sha512")
 	case "none":
 		if user != "" || pass != "" {
-			return "", nil, metadata.Invalid("sasl", name, "username or password is set: set sasl to use them")
+			return "", nil, nil, metadata.Invalid("sasl", name, "username or password is set: set sasl to use them")
 		}
-		return name, nil, nil
+		return name, nil, nil, nil
+	case "oauthbearer":
+		m, ident, err := parseOAuth(md, user, pass)
+		if err != nil {
+			return "", nil, nil, err
+		}
+		return name, m, ident, nil
+	case "aws_msk_iam":
+		m, ident, err := parseMSK(md, user, pass, tlsOn)
+		if err != nil {
+			return "", nil, nil, err
+		}
+		return name, m, ident, nil
 	}
+	m, err := parsePassword(name, user, pass)
+	return name, m, nil, err
+}
+
+// parsePassword builds PLAIN or SCRAM from username and password.
+func parsePassword(name, user, pass string) (sasl.Mechanism, error) {
 	if user == "" {
-		return "", nil, &metadata.ConfigError{Key: "username", Reason: "is required when sasl is " + name}
+		return nil, &metadata.ConfigError{Key: "username", Reason: "is required when sasl is " + name}
 	}
 	if pass == "" {
-		return "", nil, &metadata.ConfigError{Key: "password", Reason: "is required when sasl is " + name}
+		return nil, &metadata.ConfigError{Key: "password", Reason: "is required when sasl is " + name}
 	}
 	if name == "plaintext" {
-		return name, plain.Mechanism{Username: user, Password: pass}, nil
+		return plain.Mechanism{Username: user, Password: pass}, nil
 	}
 	algo := scram.SHA256
 	if name == "scram_sha512" {
@@ -163,7 +217,7 @@ func parseSASL(md metadata.Metadata, user, pass string) (string, sasl.Mechanism,
 	if err != nil {
 		// The SCRAM library quotes the offending input in its error, which
 		// may be the password: say what is wrong without it.
-		return "", nil, metadata.Invalid("sasl", name, "username or password contains characters SCRAM cannot use (SASLprep failed)")
+		return nil, metadata.Invalid("sasl", name, "username or password contains characters SCRAM cannot use (SASLprep failed)")
 	}
-	return name, m, nil
+	return m, nil
 }

@@ -89,8 +89,13 @@ func (u *Upstream) Stats() Stats {
 
 // netError names the cluster's brokers in an error that is not a broker's
 // answer (a refused connection, a timeout, a closed socket): such errors
-// often name no address at all, or the address of one broker only.
+// often name no address at all, or the address of one broker only. A
+// broker's SASL refusal names the mechanism too.
 func (u *Upstream) netError(err error) error {
+	if m := u.cluster.sec.mechanism; m != nil && (errors.Is(err, kafkago.SASLAuthenticationFailed) ||
+		errors.Is(err, kafkago.UnsupportedSASLMechanism) || errors.Is(err, kafkago.IllegalSASLState)) {
+		return fmt.Errorf("brokers %s: sasl %s: %w", strings.Join(u.cluster.brokers, ","), m.Name(), err)
+	}
 	var answer kafkago.Error
 	if errors.As(err, &answer) {
 		return err

@@ -16,11 +16,12 @@ import (
 func TestKeys(t *testing.T) {
 	reg := Registry(Options{})
 	want := map[string]string{
-		"kafka": "activationLagThreshold allowIdleConsumers bootstrapServers ca caFile caFromEnv cert certFile certFromEnv " +
-			"consumerGroup ensureEvenDistributionOfPartitions excludePersistentLag key keyFile keyFromEnv keyPassword " +
-			"keyPasswordFile keyPasswordFromEnv lagTarget lagThreshold limitToPartitionsWithLag offsetResetPolicy " +
-			"partitionLimitation password passwordFile passwordFromEnv persistentLagPolls persistentLagTimeout sasl " +
-			"scaleToZeroOnInvalidOffset tls topic unsafeSsl username usernameFile usernameFromEnv",
+		"kafka": "activationLagThreshold allowIdleConsumers awsRegion bootstrapServers ca caFile caFromEnv cert certFile " +
+			"certFromEnv consumerGroup ensureEvenDistributionOfPartitions excludePersistentLag key keyFile keyFromEnv " +
+			"keyPassword keyPasswordFile keyPasswordFromEnv lagTarget lagThreshold limitToPartitionsWithLag " +
+			"oauthExtensions oauthTokenEndpointUri offsetResetPolicy partitionLimitation password passwordFile " +
+			"passwordFromEnv persistentLagPolls persistentLagTimeout sasl saslTokenProvider scaleToZeroOnInvalidOffset " +
+			"scopes tls topic unsafeSsl username usernameFile usernameFromEnv",
 		"redis": "activationLagCount activationListLength address addressFromEnv addresses addressesFromEnv ca caFile " +
 			"caFromEnv cert certFile certFromEnv consumerGroup databaseIndex enableTLS host hostFromEnv hosts hostsFromEnv " +
 			"key keyFile keyFromEnv keyPassword keyPasswordFile keyPasswordFromEnv lagCount lagTarget listLength listName " +
