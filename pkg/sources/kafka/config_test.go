@@ -287,7 +287,7 @@ func TestParseErrors(t *testing.T) {
 func TestParseSASLListsWorkingMechanisms(t *testing.T) {
 	const want = "want one of none, plaintext, scram_sha256, scram_sha512, oauthbearer, aws_msk_iam"
 	for _, v := range []string{"kerberos", "gssapi"} {
-		_, err := Parse(with("sasl", v))
+		_, err := Parse(with("sasl", v), testPolicy)
 		if err == nil || !strings.HasSuffix(err.Error(), want) {
 			t.Errorf("sasl %s: error %v, want it to end %q", v, err, want)
 		}
@@ -307,7 +307,7 @@ func TestParseUpstreamSeparatesAuth(t *testing.T) {
 	}
 	keys := map[string]bool{}
 	for i, md := range append([]metadata.Metadata{base}, variants...) {
-		tr, err := Parse(md)
+		tr, err := Parse(md, testPolicy)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -322,11 +322,11 @@ func TestParseUpstreamSeparatesAuth(t *testing.T) {
 			}
 		}
 	}
-	again, err := Parse(oauth("oauthExtensions", "k=v", "scopes", "a"))
+	again, err := Parse(oauth("oauthExtensions", "k=v", "scopes", "a"), testPolicy)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if first, _ := Parse(base); again.Query().Upstream() != first.Query().Upstream() {
+	if first, _ := Parse(base, testPolicy); again.Query().Upstream() != first.Query().Upstream() {
 		t.Error("the same settings read another upstream")
 	}
 }

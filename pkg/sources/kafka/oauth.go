@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -17,7 +18,9 @@ import (
 
 	"github.com/segmentio/kafka-go/sasl"
 
+	"github.com/tide-scaler/tide/pkg/allow"
 	"github.com/tide-scaler/tide/pkg/metadata"
+	"github.com/tide-scaler/tide/pkg/sources"
 )
 
 // Bounds of the token endpoint exchange.
@@ -61,7 +64,7 @@ var _ sasl.Mechanism = (*oauthBearer)(nil)
 
 // parseOAuth reads the OAUTHBEARER keys. It does no I/O. It also returns
 // what, besides the secrets, must separate two clusters' upstreams.
-func parseOAuth(md metadata.Metadata, clientID, secret string) (*oauthBearer, []string, error) {
+func parseOAuth(md metadata.Metadata, pol sources.Policy, clientID, secret string) (*oauthBearer, []string, error) {
 	if clientID == "" {
 		return nil, nil, &metadata.ConfigError{Key: "username", Reason: "is required when sasl is oauthbearer (the OAuth client id)"}
 	}
@@ -81,6 +84,13 @@ func parseOAuth(md metadata.Metadata, clientID, secret string) (*oauthBearer, []
 		return nil, nil, metadata.Invalid("oauthTokenEndpointUri", displayURL(u),
 			"must not hold credentials: give the client id and secret as username and password")
 	}
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	if err := pol.CheckUpstream("oauthTokenEndpointUri", net.JoinHostPort(u.Hostname(), port)); err != nil {
+		return nil, nil, err
+	}
 	scopes := md.List("scopes")
 	for _, s := range scopes {
 		if !isScope(s) {
@@ -95,6 +105,8 @@ func parseOAuth(md metadata.Metadata, clientID, secret string) (*oauthBearer, []
 		endpoint: u.String(), display: displayURL(u), clientID: clientID, secret: secret,
 		scopes: scopes, extensions: exts, now: time.Now,
 		client: &http.Client{
+			// The token endpoint is an upstream the trigger names too.
+			Transport: tokenTransport(pol.Upstreams),
 			// A token endpoint does not redirect; following one would send
 			// the client secret somewhere else.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -341,4 +353,15 @@ func parseTokenResponse(body []byte) (string, time.Duration, error) {
 		}
 	}
 	return r.AccessToken, life, nil
+}
+
+// tokenTransport is http.DefaultTransport dialling only where upstreams
+// allows.
+func tokenTransport(upstreams *allow.List) http.RoundTripper {
+	if upstreams == nil {
+		return http.DefaultTransport
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.DialContext = upstreams.DialContext(&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second})
+	return tr
 }

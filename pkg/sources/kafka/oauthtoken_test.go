@@ -17,7 +17,7 @@ import (
 // secret and sets its clock.
 func endpointMechanism(t *testing.T, url string, clock *testclock.Clock) *oauthBearer {
 	t.Helper()
-	tr, err := Parse(oauth("oauthTokenEndpointUri", url, "password", oauthSecret))
+	tr, err := Parse(oauth("oauthTokenEndpointUri", url, "password", oauthSecret), testPolicy)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +149,7 @@ func TestOAuthInitialResponse(t *testing.T) {
 		_, _ = fmt.Fprint(w, `{"access_token":"eyJ.abc-_~+/=","expires_in":60}`)
 	}))
 	defer srv.Close()
-	tr, err := Parse(metadata.Metadata(oauth("oauthTokenEndpointUri", srv.URL, "oauthExtensions", "zeta=1,alpha=two words")))
+	tr, err := Parse(metadata.Metadata(oauth("oauthTokenEndpointUri", srv.URL, "oauthExtensions", "zeta=1,alpha=two words")), testPolicy)
 	if err != nil {
 		t.Fatal(err)
 	}

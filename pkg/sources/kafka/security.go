@@ -58,7 +58,7 @@ func parseSecurity(md metadata.Metadata, pol sources.Policy) (security, error) {
 		return s, err
 	}
 	var ident []string
-	if s.saslName, s.mechanism, ident, err = parseSASL(md, user, pass, s.tls != nil); err != nil {
+	if s.saslName, s.mechanism, ident, err = parseSASL(md, pol, user, pass, s.tls != nil); err != nil {
 		return s, err
 	}
 	s.fingerprint = sources.Fingerprint(append(creds, ident...)...)
@@ -149,7 +149,7 @@ var mechanismKeys = []struct{ key, sasl string }{
 // the secrets must separate two clusters' upstreams (token URL, scopes,
 // region). It does no I/O: token endpoints and the AWS configuration are
 // reached when a connection authenticates.
-func parseSASL(md metadata.Metadata, user, pass string, tlsOn bool) (string, sasl.Mechanism, []string, error) {
+func parseSASL(md metadata.Metadata, pol sources.Policy, user, pass string, tlsOn bool) (string, sasl.Mechanism, []string, error) {
 	if raw := md.String("sasl", ""); strings.EqualFold(raw, "gssapi") {
 		return "", nil, nil, metadata.Invalid("sasl", raw, "Kerberos is not supported by this scaler: want one of %s", strings.Join(saslNames, ", "))
 	}
@@ -182,7 +182,7 @@ func parseSASL(md metadata.Metadata, user, pass string, tlsOn bool) (string, sas
 		}
 		return name, nil, nil, nil
 	case "oauthbearer":
-		m, ident, err := parseOAuth(md, user, pass)
+		m, ident, err := parseOAuth(md, pol, user, pass)
 		if err != nil {
 			return "", nil, nil, err
 		}
