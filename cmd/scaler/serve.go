@@ -11,6 +11,7 @@ import (
 
 	"github.com/tide-scaler/tide/internal/app"
 	"github.com/tide-scaler/tide/internal/cli"
+	"github.com/tide-scaler/tide/internal/logbridge"
 	"github.com/tide-scaler/tide/pkg/server"
 	"github.com/tide-scaler/tide/pkg/sources"
 	"github.com/tide-scaler/tide/pkg/sources/inference"
@@ -96,6 +97,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
+	logbridge.Install(log) // go-redis's and klog's loggers are process-global
 	return serve(ctx, cfg, log, nil)
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tide-scaler/tide/internal/app"
+	"github.com/tide-scaler/tide/internal/logbridge"
 	"github.com/tide-scaler/tide/pkg/explain"
 	"github.com/tide-scaler/tide/pkg/hpa"
 	"github.com/tide-scaler/tide/pkg/hpa/kube"
@@ -149,6 +150,7 @@ func Explain(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return err
 	}
+	logbridge.Install(logger)
 	in, err := f.input()
 	if err != nil {
 		return err

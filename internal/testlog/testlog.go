@@ -1,5 +1,6 @@
 // Package testlog is a test helper: a log sink safe to read while the code
-// under test writes to it from other goroutines.
+// under test writes to it from other goroutines, and a reader of the slog
+// JSON records written to it.
 package testlog
 
 import (

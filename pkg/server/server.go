@@ -97,7 +97,10 @@ func New(cfg Config) (*Server, error) {
 	for pattern, h := range cfg.Handlers {
 		mux.Handle(pattern, h)
 	}
-	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	// ErrorLog: net/http's own lines (TLS handshake errors among them) in
+	// the process's format, not the standard logger's on stderr.
+	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second,
+		ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn)}
 
 	var err error
 	if s.grpcLis, err = net.Listen("tcp", cfg.GRPCAddr); err != nil {
