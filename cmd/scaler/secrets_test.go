@@ -220,6 +220,13 @@ func moreSecretTriggers(sentinelAddr, otherPass, markerKeyFile, passwordFile, pr
 	} {
 		out = append(out, secretTrigger{name: "inference-prom-keda-auth-" + v, md: merge(prom, secret)})
 	}
+	// Kafka OAuth: the client secret goes to the token endpoint (here the
+	// refusing, echoing server) only; parse, logs and labels never hold it.
+	for v, secret := range secretVariants(passwordFile) {
+		out = append(out, secretTrigger{name: "kafka-oauthbearer-" + v, md: merge(map[string]string{
+			"source": "kafka", "bootstrapServers": "127.0.0.1:1", "consumerGroup": "g-oauth-" + v, "topic": "orders",
+			"sasl": "oauthbearer", "username": "client-id", "oauthTokenEndpointUri": promURL + "/token", "scopes": "kafka"}, secret)})
+	}
 	out = append(out,
 		secretTrigger{name: "inference-prom-url-credentials", md: merge(prom, map[string]string{
 			"serverAddress": "http://alice:" + secretMarker + "@127.0.0.1:1"})},
