@@ -15,7 +15,6 @@ import (
 	"github.com/tide-scaler/tide/internal/testpki"
 	"github.com/tide-scaler/tide/pkg/metrics"
 	"github.com/tide-scaler/tide/pkg/sources"
-	"github.com/tide-scaler/tide/pkg/sources/inference"
 	"github.com/tide-scaler/tide/pkg/trigger"
 	"github.com/tide-scaler/tide/pkg/trigger/builtin"
 )
@@ -35,7 +34,7 @@ func TestHTTPErrorLogIsSlog(t *testing.T) {
 	met := metrics.New(reg)
 	eng := sources.NewEngine(sources.Options{Metrics: met, Logger: log})
 	t.Cleanup(func() { eng.Close() })
-	cache := trigger.NewCache(trigger.CacheConfig{Registry: builtin.Registry(inference.Env{}), Reader: eng})
+	cache := trigger.NewCache(trigger.CacheConfig{Registry: builtin.Registry(builtin.Options{}), Reader: eng})
 	t.Cleanup(cache.Close)
 
 	stopStderr, err := fdcapture.Stderr()
