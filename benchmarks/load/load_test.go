@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tide-scaler/tide/internal/testci"
 )
 
 // TestQuickLoad runs the whole load run in -quick mode (500 triggers, 500
@@ -15,7 +17,7 @@ import (
 // no child process may be left behind. It asserts no timing.
 func TestQuickLoad(t *testing.T) {
 	if _, err := exec.LookPath("redis-server"); err != nil {
-		t.Skip("redis-server is not installed (Debian package redis-server, see scripts/deps.sh): skipping the load run")
+		testci.Missing(t, "redis-server is not installed (Debian package redis-server; run scripts/deps.sh): the load run needs it")
 	}
 	if testing.Short() {
 		t.Skip("-short: the load run takes ~20 s")

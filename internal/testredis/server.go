@@ -101,19 +101,27 @@ func (s *Server) baseArgs(port int) []string {
 	return append(args, s.cfg.Args...)
 }
 
-// launchFree starts the server on a fresh free port, retrying with another
-// port when the chosen one was taken between picking and binding.
+// launchFree starts the server on a fresh free port (see tryLaunchFree) and
+// fails the test when it cannot.
 func (s *Server) launchFree() {
 	s.t.Helper()
+	if err := s.tryLaunchFree(); err != nil {
+		s.t.Fatalf("testredis: cannot start redis-server: %v", err)
+	}
+}
+
+// tryLaunchFree starts the server on a fresh free port, retrying with
+// another port when the chosen one was taken between picking and binding.
+func (s *Server) tryLaunchFree() error {
 	var err error
 	for range 5 {
 		s.Port = freePort(s.t)
 		s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port))
 		if err = s.launch(); err == nil {
-			return
+			return nil
 		}
 	}
-	s.t.Fatalf("testredis: cannot start redis-server: %v", err)
+	return err
 }
 
 // launch starts the process on s.Port and waits until it is ready.

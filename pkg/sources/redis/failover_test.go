@@ -59,6 +59,8 @@ type rig struct {
 	stale  *view
 	// interval is the engines' PollInterval.
 	interval time.Duration
+	// wrap, when set, wraps the query each engine reads (see pollLog).
+	wrap func(engine string, q sources.Query) sources.Query
 	// A sample taken before changedAt on the clock may hold the value
 	// before the test changed it, prev.
 	prev      float64
@@ -91,7 +93,11 @@ func newRigEvery(t *testing.T, tr *Trigger, want float64, interval time.Duration
 
 func (r *rig) start(name string, tr *Trigger, maxStale time.Duration, want float64) *view {
 	r.t.Helper()
-	v := &view{name: name, q: tr.Query(), e: sources.NewEngine(sources.Options{
+	q := tr.Query()
+	if r.wrap != nil {
+		q = r.wrap(name, q)
+	}
+	v := &view{name: name, q: q, e: sources.NewEngine(sources.Options{
 		PollInterval: r.interval, PollTimeout: time.Second, FirstSampleTimeout: 5 * time.Second,
 		MaxStaleness: maxStale, Now: r.clk.Now,
 		Metrics: metrics.New(prometheus.NewRegistry()),
@@ -450,122 +456,6 @@ func (r *rig) during(what string, want float64, done <-chan error) (strict, stal
 			}
 		}
 	}
-}
-
-// TestFailoverCluster: in a 3-master Redis Cluster with one replica each,
-// the slot of a list changes master twice while the engines poll. First a
-// manual CLUSTER FAILOVER on the replica: the old master answers MOVED and
-// both engines read the exact length from the new one within a few polls,
-// never a zero. Then that new master is killed (SIGKILL) and the cluster
-// promotes the old one back: while it reconfigures the strict engine
-// answers Unavailable and the stale engine the last good value, never a
-// zero. Goroutines and connections do not grow.
-//
-// Known gap (go-redis v9.23): a cluster pipeline to a dead node marks it
-// failing but does not reload the slot map; only a MOVED reply or the
-// 60 s ClusterStateReloadInterval does, and a dead node sends no MOVED. So
-// after the promotion has converged the source keeps dialing the dead
-// master for up to 60 s (measured: fresh again 59.9 s after the kill, with
-// every poll in between Unavailable). The test reports that window and
-// skips its recovery check instead of waiting for it; the fix belongs in
-// the client (ReloadState after a poll with a network error, or a shorter
-// ClusterStateReloadInterval).
-func TestFailoverCluster(t *testing.T) {
-	record := processesGone(t)
-	c := testredis.StartReplicatedCluster(t, 3, 2*time.Second)
-	record(c.Nodes...)
-	ctx := ctxT(t)
-	const key, want = "q", 9
-	for i := range want {
-		if err := c.Client().RPush(ctx, key, i).Err(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	m, err := c.NodeOf(ctx, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	replica, err := c.ReplicaOf(ctx, m, m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if acked := m.Do("WAIT", 1, 10000); acked != int64(1) {
-		t.Fatalf("WAIT on %s: %v replicas have the list, want 1", m.Addr, acked)
-	}
-	tr := mustParse(t, nil, map[string]string{"redisType": "cluster",
-		"addresses": strings.Join(c.Addrs(), ","), "listName": key})
-	baseG := runtime.NumGoroutine()
-	baseC, _ := connections(t, c.Nodes...)
-
-	r := newRig(t, tr, want)
-	r.polls("steady", 3)
-	runningG := runtime.NumGoroutine()
-	runningC, per := connections(t, c.Nodes...)
-	t.Logf("before the faults: %d goroutines (%d without the engines), %d connections (%s; %d without the engines)",
-		runningG, baseG, runningC, per, baseC)
-
-	// 1. Manual failover: the replica takes the slot over, the old master
-	// stays up as its replica and redirects.
-	replica.Do("CLUSTER", "FAILOVER")
-	start := time.Now()
-	r.clk.Add(time.Second)
-	converged := make(chan error, 1)
-	go func() {
-		if err := c.WaitMaster(ctx, replica); err != nil {
-			converged <- err
-			return
-		}
-		converged <- m.WaitInfo(ctx, "replication", "master_link_status", "up")
-	}()
-	strict, stale := r.during("manual failover", want, converged)
-	t.Logf("manual failover %s -> %s converged after %v; meanwhile: strict: %v; stale: %v",
-		m.Addr, replica.Addr, time.Since(start).Round(time.Millisecond), strict, stale)
-	r.clk.Add(time.Second)
-	strict, stale = r.untilFresh("after the manual failover", want, start)
-	t.Logf("after the manual failover: strict: %v; stale: %v", strict, stale)
-	if strict.polls > 3 || stale.polls > 3 {
-		t.Errorf("after the manual failover the engines took %d and %d polls to read fresh, want at most 3 (MOVED is followed at once)",
-			strict.polls, stale.polls)
-	}
-	replica.Do("RPUSH", key, "x")
-	r.change(want)
-	strict, stale = r.untilFresh("pushed to the new master", want+1, time.Now())
-	if strict.polls > 2 || stale.polls > 2 {
-		t.Errorf("a push to the new master took %d and %d polls to read, want the next full poll", strict.polls, stale.polls)
-	}
-	r.polls("steady after the manual failover", 3)
-	settleGoroutines(t, "engines running, after the manual failover", runningG)
-	settleConnections(t, "engines running, after the manual failover", runningC, c.Nodes...)
-
-	// 2. The new master dies; the cluster promotes the old one back.
-	if acked := replica.Do("WAIT", 1, 10000); acked != int64(1) {
-		t.Fatalf("WAIT on %s: %v replicas have the list, want 1", replica.Addr, acked)
-	}
-	replica.Kill()
-	start = time.Now()
-	r.clk.Add(time.Second)
-	promoted := make(chan error, 1)
-	go func() { promoted <- c.WaitMaster(ctx, m) }()
-	strict, stale = r.during("cluster reconfiguring", want+1, promoted)
-	t.Logf("master %s killed; %s promoted and seen by every node after %v; meanwhile: strict: %v; stale: %v",
-		replica.Addr, m.Addr, time.Since(start).Round(time.Millisecond), strict, stale)
-	if strict.failed == 0 {
-		t.Errorf("strict engine: no poll failed while the slot's master was dead")
-	}
-	if stale.failed != 0 {
-		t.Errorf("stale engine: %d Unavailable answers within MaxStaleness", stale.failed)
-	}
-	// The first polls after the promotion may still reach the dead master;
-	// each failed poll reloads the slot map, so the next ones find the
-	// promoted replica.
-	r.clk.Add(time.Second)
-	start = time.Now()
-	strict, stale = r.untilFresh("after the promotion", want+1, start)
-	t.Logf("after the promotion: strict: %v; stale: %v", strict, stale)
-	r.strict.close()
-	r.stale.close()
-	settleGoroutines(t, "engines closed", baseG)
-	settleConnections(t, "engines closed", baseC, c.Nodes...)
 }
 
 // sentinelReplicaKnown waits until the sentinel lists replica as a

@@ -8,6 +8,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/tide-scaler/tide/internal/testci"
 	"github.com/tide-scaler/tide/internal/testredis"
 )
 
@@ -157,7 +158,7 @@ func TestNoScriptingNeeded(t *testing.T) {
 // failures of a missing client certificate or CA, each naming the server.
 func TestTLS(t *testing.T) {
 	if ok, why := testredis.TLSSupported(t); !ok {
-		t.Skip(why)
+		testci.Missing(t, "%s", why)
 	}
 	certs := testredis.NewCerts(t)
 	srv := testredis.Start(t, testredis.Config{TLS: certs})

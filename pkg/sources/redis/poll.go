@@ -2,10 +2,13 @@ package redis
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"time"
+
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/tide-scaler/tide/pkg/sources"
 )
@@ -39,16 +42,26 @@ func (u *Upstream) Poll(ctx context.Context, now time.Time, queries []sources.Qu
 		}
 		p.queries[i] = q
 	}
+	if u.reloadSlots {
+		u.reloadSlotMap(ctx)
+	}
 	p.run(ctx)
 	u.forget(now)
-	if u.cluster != nil && slices.ContainsFunc(p.results, func(r sources.Result) bool { return r.Err != nil }) {
-		// go-redis refreshes its slot map on a MOVED reply or every 60 s,
-		// and a dead master never answers MOVED: without this, a poll keeps
-		// dialling it for up to a minute after the cluster promoted its
-		// replica. The reload runs in the background for the next poll.
-		u.cluster.ReloadState(ctx)
-	}
+	u.reloadSlots = u.cluster != nil && slices.ContainsFunc(p.results, func(r sources.Result) bool {
+		return r.Err != nil && !errors.Is(r.Err, sources.ErrNotFound)
+	})
 	return p.results
+}
+
+// reloadSlotMap reloads a cluster's slot map before the poll that follows
+// a failed one. go-redis refreshes it on a MOVED reply or every 60 s, and a
+// dead master never answers MOVED; its ReloadState reloads in the
+// background, at most once per 200 ms, so the first poll after a promotion
+// could still dial the dead master. ForEachMaster reloads the map before it
+// returns (go-redis's ReloadOrGet, one CLUSTER SLOTS); when no node
+// answers, the poll goes on with the map it has.
+func (u *Upstream) reloadSlotMap(ctx context.Context) {
+	_ = u.cluster.ForEachMaster(ctx, func(context.Context, *goredis.Client) error { return nil })
 }
 
 // poll is the state of one Poll call. Queries that fail are set to nil.

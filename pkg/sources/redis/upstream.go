@@ -32,6 +32,9 @@ type Upstream struct {
 	// flows holds the rate estimate of every stream-with-group query, by
 	// query key.
 	flows map[string]*flowState
+	// reloadSlots: the last poll of a cluster failed other than NotFound;
+	// the next one reloads the slot map first.
+	reloadSlots bool
 }
 
 var _ sources.Upstream = (*Upstream)(nil)
