@@ -17,7 +17,6 @@ import (
 	"github.com/tide-scaler/tide/internal/testclock"
 	"github.com/tide-scaler/tide/pkg/metrics"
 	"github.com/tide-scaler/tide/pkg/sources"
-	"github.com/tide-scaler/tide/pkg/sources/inference"
 	"github.com/tide-scaler/tide/pkg/trigger"
 )
 
@@ -190,7 +189,7 @@ func startEmptyHarness(t *testing.T, md map[string]string) *emptyHarness {
 		FirstSampleTimeout: 5 * time.Second, Now: clk.Now,
 		Metrics: metrics.New(prometheus.NewRegistry()), Logger: slog.New(slog.DiscardHandler)})
 	t.Cleanup(func() { _ = eng.Close() })
-	cache := trigger.NewCache(trigger.CacheConfig{Registry: Registry(inference.Env{}), Reader: eng})
+	cache := trigger.NewCache(trigger.CacheConfig{Registry: Registry(Options{}), Reader: eng})
 	t.Cleanup(cache.Close)
 	tr, err := cache.Get(md, clk.Now())
 	if err != nil {
