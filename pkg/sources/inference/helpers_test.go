@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -36,7 +37,11 @@ type fakePod struct {
 	st  podState
 	srv *httptest.Server
 	url string
+	// served counts the requests that reached the pod.
+	served atomic.Int64
 }
+
+func (p *fakePod) hits() int64 { return p.served.Load() }
 
 func newFakePod(t testing.TB, st podState) *fakePod {
 	t.Helper()
@@ -54,6 +59,7 @@ func (p *fakePod) set(fn func(*podState)) {
 }
 
 func (p *fakePod) serve(w http.ResponseWriter, r *http.Request) {
+	p.served.Add(1)
 	p.mu.Lock()
 	st := p.st
 	p.mu.Unlock()
