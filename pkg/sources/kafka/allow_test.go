@@ -58,6 +58,11 @@ func TestAllowListCoversAnnouncedBrokers(t *testing.T) {
 		sources.Policy{Upstreams: mustList(t, "localhost")}); err == nil || !strings.Contains(err.Error(), `"bootstrapServers"`) {
 		t.Errorf("a broker outside the list parsed: %v", err)
 	}
+	if _, err := Parse(metadata.Metadata{"bootstrapServers": "localhost:9092", "consumerGroup": "g", "sasl": "oauthbearer",
+		"username": "id", "password": "secret", "oauthTokenEndpointUri": "https://idp.example/token"},
+		sources.Policy{Upstreams: mustList(t, "localhost")}); err == nil || !strings.Contains(err.Error(), `"oauthTokenEndpointUri"`) {
+		t.Errorf("a token endpoint outside the list parsed: %v", err)
+	}
 }
 
 func mustList(t *testing.T, patterns ...string) *allow.List {
