@@ -173,8 +173,10 @@ func (e *standaloneEnv) wait(what string, timeout time.Duration, cond func() boo
 // TestStandalone: a cluster without KEDA. A plain autoscaling/v2 HPA reads
 // our external metric; the scaler owns 0 -> 1 and 1 -> 0 under a Lease
 // held by one of two replicas; balloon pods keep headroom while the HPA's
-// rate limit holds the workload below the predicted demand; killing the
-// leader hands over to the other replica without a flap.
+// rate limit holds the workload below the predicted demand; SIGKILLing
+// the leader hands over to the other replica without a flap: every value
+// the workload's replicas take from the kill until the new leader writes
+// 1 -> 0 is watched.
 func TestStandalone(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
 	defer cancel()
@@ -205,28 +207,36 @@ func TestStandalone(t *testing.T) {
 		t.Errorf("PriorityClass tide-balloon: %v (value %v), want value -10", err, pc)
 	}
 
-	// Kill the leader: the other replica takes over; the count holds. The
-	// APIService is re-pointed at the survivor, as a Service's endpoints
-	// would drop the dead pod.
-	survivor := 0
-	for i, s := range e.scalers {
-		if e.ids[i] == leader {
-			s.Kill()
-		} else {
-			survivor = i
-		}
+	// SIGKILL the leader: no shutdown, the Lease is not released. The
+	// other replica takes over once it expires. The APIService is
+	// re-pointed at the survivor, as a Service's endpoints would drop the
+	// dead pod. Every value of the workload's replicas is recorded from
+	// the kill until the new leader has written 1 -> 0.
+	watch, err := watchReplicas(ctx, c.Client, saNS, saName)
+	if err != nil {
+		t.Fatal(err)
 	}
+	killed := time.Now()
+	survivor := e.killLeader(leader)
 	if err := c.RegisterExternalMetrics(ctx, saNS, e.apiPorts[survivor]); err != nil {
 		t.Fatal(err)
 	}
 	e.wait("the other replica takes the Lease", 60*time.Second, func() bool { h := leaseHolder(c, saNS); return h != "" && h != leader })
-	if r := e.spec(); r != 6 {
-		t.Errorf("replicas %d after the handover, want 6 (no flap)", r)
-	}
+	// The new leader's steps run every 500 ms while there is work; its
+	// Lease renewals show it has led for 3 s: six steps.
+	e.wait("the new leader has led for 3 s", 30*time.Second, func() bool { return leaseHeldFor(c, saNS) >= 3*time.Second })
+	workEnds := watch.mark()
 
 	commitAll(t, e.cl, saTopic+"-2", saGroup)
 	e.wait("the HPA goes to its minimum, 1", 60*time.Second, func() bool { return e.spec() == 1 })
-	e.wait("1 -> 0 by the new leader after the cooldown", 60*time.Second, func() bool { return e.spec() == 0 })
+	e.wait("1 -> 0 by the new leader after the cooldown", 60*time.Second, func() bool {
+		return e.spec() == 0 && e.scalers[survivor].Proc().LogContains("scale-to-zero: scaled from 1 to 0")
+	})
+	changes, watchErrs := watch.stop()
+	checkHandover(t, changes, workEnds, killed)
+	if len(watchErrs) > 0 {
+		t.Errorf("the replica watch failed, changes may be missing: %v", watchErrs)
+	}
 
 	// Events are recorded asynchronously: wait for the second one, then
 	// check that each write has exactly one.
@@ -287,6 +297,56 @@ func TestStandaloneCapacityBuffer(t *testing.T) {
 		_, err := e.c.Dynamic.Resource(gvr).Namespace(saNS).Get(ctx, saName+"-tide-buffer", metav1.GetOptions{})
 		return apierrors.IsNotFound(err)
 	})
+}
+
+// killLeader SIGKILLs the replica holding the Lease and returns the
+// survivor's index. A killed leader never logs the end of its term.
+func (e *standaloneEnv) killLeader(leader string) (survivor int) {
+	for i, s := range e.scalers {
+		if e.ids[i] != leader {
+			survivor = i
+			continue
+		}
+		s.Kill()
+		if !s.Proc().Exited() || s.Proc().LogContains("stopped leading") {
+			e.t.Fatalf("the leader %s was not killed (exited %v); log:\n%s", leader, s.Proc().Exited(), s.Proc().Tail(10))
+		}
+	}
+	return survivor
+}
+
+// checkHandover: while there was work (before workEnds) the workload held
+// 6 replicas; then it only went down, through the HPA's minimum 1, to 0.
+func checkHandover(t *testing.T, changes []replicaChange, workEnds int, killed time.Time) {
+	t.Helper()
+	t.Logf("replicas from the kill on:\n%s", history(changes, killed))
+	for _, c := range changes[:workEnds] {
+		if c.replicas != 6 {
+			t.Errorf("replicas %d while there was work, %s after the leader was killed; want 6 throughout (no flap)", c.replicas, c.at.Sub(killed).Round(time.Millisecond))
+		}
+	}
+	var seq []int32
+	for _, c := range changes[workEnds-1:] {
+		seq = append(seq, c.replicas)
+	}
+	for i := 1; i < len(seq); i++ {
+		if seq[i] > seq[i-1] {
+			t.Errorf("replicas went back up after the work ended: %v", seq)
+		}
+	}
+	if len(seq) < 3 || seq[len(seq)-2] != 1 || seq[len(seq)-1] != 0 {
+		t.Errorf("replicas after the work ended: %v; want 6, down to the HPA's minimum 1, then 0", seq)
+	}
+}
+
+// leaseHeldFor is how long the Lease's holder has held it, as the Lease
+// records it (its last renewal since its acquisition).
+func leaseHeldFor(c *cluster.Cluster, ns string) time.Duration {
+	l, err := c.Client.CoordinationV1().Leases(ns).Get(context.Background(), "tide-scaler", metav1.GetOptions{})
+	if err != nil || l.Spec.AcquireTime == nil || l.Spec.RenewTime == nil {
+		return 0
+	}
+	return l.Spec.RenewTime.Sub(l.Spec.AcquireTime.Time)
 }
 
 func leaseHolder(c *cluster.Cluster, ns string) string {
