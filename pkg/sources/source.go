@@ -16,6 +16,11 @@ type Sample struct {
 	// Value when a source excludes some demand from scaling but not from
 	// activation (Kafka's excludePersistentLag).
 	Activity float64
+	// Unknown marks a sample whose Value and Activity are 0 only because
+	// the upstream gave no number (an empty, NaN or ±Inf Prometheus answer
+	// under ignoreNullValues, as KEDA reads it). The activation latch does
+	// not let it activate, nor deactivate before unknownGracePeriod.
+	Unknown bool
 	// Capacity is the most replicas that can do useful work (for Kafka: the
 	// partitions that count). Zero means unbounded.
 	Capacity int

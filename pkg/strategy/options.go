@@ -29,13 +29,19 @@ const (
 	KeyMode         = "metricMode"
 	KeyDeactivation = "deactivationThreshold"
 	KeyMinActive    = "minActiveDuration"
+	KeyUnknownGrace = "unknownGracePeriod"
 	KeyHPAName      = "hpaName"
 	KeyHPABehavior  = "hpaBehavior"
 )
 
-// maxMinActive bounds minActiveDuration: longer than KEDA's longest sane
-// cooldown is a typo, and the bound keeps time arithmetic far from overflow.
+// maxMinActive bounds minActiveDuration and unknownGracePeriod: longer
+// than KEDA's longest sane cooldown is a typo, and the bound keeps time
+// arithmetic far from overflow.
 const maxMinActive = 24 * time.Hour
+
+// DefaultUnknownGrace is unknownGracePeriod's default: a Prometheus restart
+// or a missed scrape or rule evaluation is over well within it.
+const DefaultUnknownGrace = time.Minute
 
 // Options are the shared keys of one trigger, parsed once.
 type Options struct {
@@ -64,11 +70,19 @@ type Activation struct {
 	// active (minActiveDuration), so a short burst gets consumers that stay
 	// long enough to start up and drain it.
 	MinActive time.Duration
+	// UnknownGrace is how long unknown samples (an empty or NaN Prometheus
+	// answer read as 0 under ignoreNullValues) keep an active trigger
+	// active before they count as 0 (unknownGracePeriod). 0 counts them at
+	// once, as KEDA does. The trigger core sets it to 0 for sources whose
+	// samples are never unknown.
+	UnknownGrace time.Duration
 }
 
 // Stateful reports whether the answer depends on history, so that a
 // trigger must see every sample rather than only the ones RPCs ask about.
-func (a Activation) Stateful() bool { return a.Off != a.On || a.MinActive > 0 }
+func (a Activation) Stateful() bool {
+	return a.Off != a.On || a.MinActive > 0 || a.UnknownGrace > 0
+}
 
 // Parse reads the shared keys; on is the source's activation threshold,
 // already validated by the source. Every error names its key.
@@ -88,6 +102,9 @@ func Parse(md metadata.Metadata, on float64) (Options, error) {
 			"must not be above the activation threshold (%s): a demand between the two would deactivate a trigger it just activated", fmtFloat(on))
 	}
 	if o.Activation.MinActive, err = md.Duration(KeyMinActive, 0, time.Second, 0, maxMinActive); err != nil {
+		return o, err
+	}
+	if o.Activation.UnknownGrace, err = md.Duration(KeyUnknownGrace, DefaultUnknownGrace, time.Second, 0, maxMinActive); err != nil {
 		return o, err
 	}
 	o.HPAName = md.String(KeyHPAName, "")
@@ -153,5 +170,5 @@ func LimitingRule(d hpa.Decision, sourceRule string, sourceReplicas int64) strin
 
 // Keys are the shared keys Parse reads.
 func Keys() []string {
-	return []string{KeyMode, KeyDeactivation, KeyMinActive, KeyHPAName, KeyHPABehavior}
+	return []string{KeyMode, KeyDeactivation, KeyMinActive, KeyUnknownGrace, KeyHPAName, KeyHPABehavior}
 }

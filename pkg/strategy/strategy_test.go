@@ -20,20 +20,32 @@ func TestParse(t *testing.T) {
 		wantIn  string // and containing this
 	}{
 		{name: "defaults", md: metadata.Metadata{}, on: 5,
-			want: Options{Mode: Raw, Activation: Activation{On: 5, Off: 5}}},
+			want: Options{Mode: Raw, Activation: Activation{On: 5, Off: 5, UnknownGrace: time.Minute}}},
 		{name: "replicas mode, any case", md: metadata.Metadata{"metricMode": "Replicas"},
-			want: Options{Mode: Replicas}},
+			want: Options{Mode: Replicas, Activation: Activation{UnknownGrace: time.Minute}}},
 		{name: "hysteresis", md: metadata.Metadata{"deactivationThreshold": "2", "minActiveDuration": "90s"}, on: 10,
-			want: Options{Mode: Raw, Activation: Activation{On: 10, Off: 2, MinActive: 90 * time.Second}}},
+			want: Options{Mode: Raw, Activation: Activation{On: 10, Off: 2, MinActive: 90 * time.Second, UnknownGrace: time.Minute}}},
 		{name: "bare seconds", md: metadata.Metadata{"minActiveDuration": "120"},
-			want: Options{Mode: Raw, Activation: Activation{MinActive: 2 * time.Minute}}},
+			want: Options{Mode: Raw, Activation: Activation{MinActive: 2 * time.Minute, UnknownGrace: time.Minute}}},
+		{name: "unknown grace", md: metadata.Metadata{"unknownGracePeriod": "5m"},
+			want: Options{Mode: Raw, Activation: Activation{UnknownGrace: 5 * time.Minute}}},
+		{name: "unknown grace in bare seconds", md: metadata.Metadata{"unknownGracePeriod": "90"},
+			want: Options{Mode: Raw, Activation: Activation{UnknownGrace: 90 * time.Second}}},
+		{name: "unknown grace 0 is KEDA's behaviour", md: metadata.Metadata{"unknownGracePeriod": "0"},
+			want: Options{Mode: Raw}},
+		{name: "negative unknown grace", md: metadata.Metadata{"unknownGracePeriod": "-1s"}, wantKey: "unknownGracePeriod"},
+		{name: "unknown grace too long", md: metadata.Metadata{"unknownGracePeriod": "25h"}, wantKey: "unknownGracePeriod"},
+		{name: "unknown grace garbage", md: metadata.Metadata{"unknownGracePeriod": "a while"}, wantKey: "unknownGracePeriod"},
+		{name: "unknown grace NaN", md: metadata.Metadata{"unknownGracePeriod": "NaN"}, wantKey: "unknownGracePeriod"},
+		{name: "unknown grace huge bare number", md: metadata.Metadata{"unknownGracePeriod": "1e300"}, wantKey: "unknownGracePeriod"},
 		{name: "unknown mode", md: metadata.Metadata{"metricMode": "percent"}, wantKey: "metricMode"},
 		{name: "deactivation above activation", md: metadata.Metadata{"deactivationThreshold": "11"}, on: 10, wantKey: "deactivationThreshold"},
 		{name: "negative deactivation", md: metadata.Metadata{"deactivationThreshold": "-1"}, on: 10, wantKey: "deactivationThreshold"},
 		{name: "negative duration", md: metadata.Metadata{"minActiveDuration": "-5s"}, wantKey: "minActiveDuration"},
 		{name: "duration too long", md: metadata.Metadata{"minActiveDuration": "48h"}, wantKey: "minActiveDuration"},
 		{name: "duration garbage", md: metadata.Metadata{"minActiveDuration": "soon"}, wantKey: "minActiveDuration"},
-		{name: "hpaName", md: metadata.Metadata{"hpaName": "my-hpa"}, want: Options{Mode: Raw, HPAName: "my-hpa"}},
+		{name: "hpaName", md: metadata.Metadata{"hpaName": "my-hpa"},
+			want: Options{Mode: Raw, Activation: Activation{UnknownGrace: time.Minute}, HPAName: "my-hpa"}},
 		{name: "bad hpaName", md: metadata.Metadata{"hpaName": "My HPA"}, wantKey: "hpaName"},
 		{name: "behavior period 0", md: metadata.Metadata{"hpaBehavior": "{scaleUp: {policies: [{type: Pods, value: 1, periodSeconds: 0}]}}"},
 			wantKey: "hpaBehavior", wantIn: "behavior.scaleUp.policies[0].periodSeconds"},
@@ -127,11 +139,81 @@ func TestLatch(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var l Latch
 			for i, s := range tc.steps {
-				if got := l.Step(tc.a, at(s.t), s.activity); got != s.want {
+				if got := l.Step(tc.a, at(s.t), s.activity, false); got != s.want {
 					t.Fatalf("step %d (t=%ds, activity %v): active = %v, want %v", i, s.t, s.activity, got, s.want)
 				}
 			}
 		})
+	}
+}
+
+// unknownStep is one sample for the latch: seconds after t0, activity,
+// whether it is unknown, and the answer wanted after it.
+type unknownStep struct {
+	t        int
+	activity float64
+	unknown  bool
+	want     bool
+}
+
+const (
+	known   = false
+	unknown = true
+)
+
+// runUnknownSteps steps a fresh latch through steps, failing on the first
+// wrong answer.
+func runUnknownSteps(t *testing.T, a Activation, steps []unknownStep) {
+	t.Helper()
+	t0 := time.Unix(1_800_000_000, 0)
+	var l Latch
+	for i, s := range steps {
+		if got := l.Step(a, t0.Add(time.Duration(s.t)*time.Second), s.activity, s.unknown); got != s.want {
+			t.Fatalf("step %d (t=%ds, activity %v, unknown %v): active = %v, want %v", i, s.t, s.activity, s.unknown, got, s.want)
+		}
+	}
+}
+
+// TestLatchUnknown: an unknown sample (an empty or NaN answer read as 0)
+// never activates; while active it holds the latch until samples have been
+// unknown for UnknownGrace since the first of the run, then counts as its
+// activity; a known sample ends the run.
+func TestLatchUnknown(t *testing.T) {
+	grace := Activation{On: 0, Off: 0, UnknownGrace: time.Minute}
+	for _, tc := range []struct {
+		name  string
+		a     Activation
+		steps []unknownStep
+	}{
+		{"unknown never activates from inactive", grace, []unknownStep{
+			{0, 0, unknown, false}, {100, 0, unknown, false}, {200, 5, unknown, false}, {300, 0, known, false}}},
+		{"unknown never activates, grace 0 either", Activation{}, []unknownStep{
+			{0, 0, unknown, false}, {100, 5, unknown, false}}},
+		{"held for the grace, then deactivates", grace, []unknownStep{
+			{0, 3, known, true}, {10, 0, unknown, true}, {69, 0, unknown, true}, {70, 0, unknown, false},
+			{80, 0, unknown, false}}},
+		{"a known sample ends the run", grace, []unknownStep{
+			{0, 3, known, true}, {10, 0, unknown, true}, {60, 3, known, true},
+			{65, 0, unknown, true}, {124, 0, unknown, true}, {125, 0, unknown, false}}},
+		{"a known 0 deactivates at once", grace, []unknownStep{
+			{0, 3, known, true}, {10, 0, unknown, true}, {20, 0, known, false}}},
+		{"grace 0 is KEDA's: unknown counts as 0 at once", Activation{}, []unknownStep{
+			{0, 3, known, true}, {1, 0, unknown, false}}},
+		{"minActiveDuration still holds after the grace", Activation{UnknownGrace: time.Minute, MinActive: 2 * time.Minute}, []unknownStep{
+			{0, 3, known, true}, {10, 0, unknown, true}, {70, 0, unknown, true}, {119, 0, unknown, true},
+			{120, 0, unknown, false}}},
+		{"after the grace the band's Off decides", Activation{On: 10, Off: 2, UnknownGrace: time.Minute}, []unknownStep{
+			{0, 11, known, true}, {10, 0, unknown, true}, {70, 0, unknown, false}}},
+		{"a run begun while inactive ends at activation", grace, []unknownStep{
+			{0, 0, unknown, false}, {100, 5, known, true}, {110, 0, unknown, true}, {169, 0, unknown, true},
+			{170, 0, unknown, false}}},
+		{"older and repeated unknown samples change nothing", grace, []unknownStep{
+			{0, 3, known, true}, {30, 3, known, true},
+			{20, 0, unknown, true},                       // older: does not start the run at 20
+			{40, 0, unknown, true}, {40, 0, known, true}, // same time: already applied
+			{99, 0, unknown, true}, {100, 0, unknown, false}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { runUnknownSteps(t, tc.a, tc.steps) })
 	}
 }
 
@@ -143,6 +225,7 @@ func TestStateful(t *testing.T) {
 		{Activation{On: 3, Off: 3}, false},
 		{Activation{On: 3, Off: 1}, true},
 		{Activation{On: 3, Off: 3, MinActive: time.Second}, true},
+		{Activation{On: 3, Off: 3, UnknownGrace: time.Second}, true},
 	} {
 		if got := tc.a.Stateful(); got != tc.want {
 			t.Errorf("%+v: Stateful = %v, want %v", tc.a, got, tc.want)

@@ -61,6 +61,10 @@ func (r *Registry) Parse(md map[string]string) (*Trigger, error) {
 	if t.opts, err = strategy.Parse(m, p.Activation()); err != nil {
 		return nil, err
 	}
+	if ur, ok := p.(unknownReporter); !ok || !ur.ReportsUnknown() {
+		// No sample is ever unknown: no grace to hold, no follower for it.
+		t.opts.Activation.UnknownGrace = 0
+	}
 	if ro, ok := p.(replicasOnly); ok && t.opts.Mode != strategy.Replicas {
 		if key, why := ro.NeedsReplicasMode(); key != "" {
 			return nil, metadata.Invalid(key, m.String(key, ""), "requires %s: %s (%s)", strategy.KeyMode, strategy.Replicas, why)

@@ -71,7 +71,7 @@ func TestParseAcceptsSharedAndKEDAKeys(t *testing.T) {
 	}
 	want := []string{"activation", "caCert", "deactivationThreshold", "enableTLS", "hpaBehavior", "hpaName", "metricMode",
 		"metricName", "minActiveDuration", "password", "passwordFile", "queue", "scalerAddress", "source", "target",
-		"tlsCertFile", "tlsClientCert", "tlsClientKey", "unsafeSsl", "window"}
+		"tlsCertFile", "tlsClientCert", "tlsClientKey", "unknownGracePeriod", "unsafeSsl", "window"}
 	if got := registry().Keys("queue"); strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("Keys = %v, want %v", got, want)
 	}

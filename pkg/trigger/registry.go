@@ -32,6 +32,13 @@ type replicasOnly interface {
 	NeedsReplicasMode() (key, why string)
 }
 
+// unknownReporter is implemented by a Parsed whose samples may be unknown
+// (sources.Sample.Unknown); the activation grace for them
+// (unknownGracePeriod) applies only where it reports true.
+type unknownReporter interface {
+	ReportsUnknown() bool
+}
+
 // Source is one kind of demand, selected by the `source` key.
 type Source struct {
 	Name string

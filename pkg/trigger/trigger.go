@@ -38,10 +38,11 @@ type Reading struct {
 	// Measurement is the source's: its value (after caps), replica count,
 	// rule and reason.
 	Measurement sources.Measurement
-	// Active is the latch's answer after this sample.
+	// Active is the latch's answer after this sample. An unknown sample
+	// (Sample.Unknown) may leave it true within unknownGracePeriod.
 	Active bool
 	// Value is what the HPA receives: the demand in raw mode, the replica
-	// count in replicas mode.
+	// count in replicas mode; 0 for an unknown sample, as in KEDA.
 	Value float64
 }
 
@@ -76,14 +77,16 @@ func (t *Trigger) Evaluate(s sources.Sample) Reading {
 	return Reading{
 		Sample:      s,
 		Measurement: m,
-		Active:      t.latch.Step(t.opts.Activation, s.Time, s.Activity),
+		Active:      t.latch.Step(t.opts.Activation, s.Time, s.Activity, s.Unknown),
 		Value:       t.opts.Value(m.Value, m.Replicas),
 	}
 }
 
 // Observe steps the activation latch with s without evaluating it: what a
 // follower does with samples no face asked about.
-func (t *Trigger) Observe(s sources.Sample) { t.latch.Step(t.opts.Activation, s.Time, s.Activity) }
+func (t *Trigger) Observe(s sources.Sample) {
+	t.latch.Step(t.opts.Activation, s.Time, s.Activity, s.Unknown)
+}
 
 // Owner names a ScaledObject (or standalone trigger) that used a trigger.
 type Owner struct{ Namespace, Name string }

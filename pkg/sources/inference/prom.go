@@ -154,11 +154,11 @@ func (u *promUpstream) run(ctx context.Context, now time.Time, q *promQuery) sou
 	if err != nil {
 		return sources.Result{Err: fmt.Errorf("query %q: %w%s", q.query, err, refused(err, u.server.auth))}
 	}
-	v, err := single(val, q.ignoreNull)
+	v, unknown, err := single(val, q.ignoreNull)
 	if err != nil {
 		return sources.Result{Err: fmt.Errorf("query %q: %w", q.query, err)}
 	}
-	s := sources.Sample{Value: v, Activity: v}
+	s := sources.Sample{Value: v, Activity: v, Unknown: unknown}
 	if v < 0 {
 		s = sources.Sample{Notes: []string{noteNegative}}
 	}
@@ -179,34 +179,40 @@ func refused(err error, auth *httpAuth) string {
 
 // single is the one value of an instant query's result. KEDA's rules:
 // more than one series is an error; no series, NaN or Inf is 0 when
-// ignoreNull, an error otherwise.
-func single(val model.Value, ignoreNull bool) (float64, error) {
-	var v float64
+// ignoreNull, an error otherwise. unknown reports such a 0.
+func single(val model.Value, ignoreNull bool) (v float64, unknown bool, err error) {
 	switch r := val.(type) {
 	case model.Vector:
 		switch len(r) {
 		case 0:
 			if ignoreNull {
-				return 0, nil
+				return 0, true, nil
 			}
-			return 0, fmt.Errorf("returned no series (set ignoreNullValues: true to read that as 0): %w", sources.ErrNotFound)
+			return 0, false, fmt.Errorf("returned no series (set ignoreNullValues: true to read that as 0): %w", sources.ErrNotFound)
 		case 1:
 			v = float64(r[0].Value)
 		default:
-			return 0, fmt.Errorf("returned %d series, want one: aggregate them (sum, max, ...)", len(r))
+			return 0, false, fmt.Errorf("returned %d series, want one: aggregate them (sum, max, ...)", len(r))
 		}
 	case *model.Scalar:
 		v = float64(r.Value)
 	default:
-		return 0, fmt.Errorf("returned a %s, want an instant vector or a scalar", val.Type())
+		return 0, false, fmt.Errorf("returned a %s, want an instant vector or a scalar", val.Type())
 	}
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		if ignoreNull {
-			return 0, nil
+			return 0, true, nil
 		}
-		return 0, fmt.Errorf("returned %v (set ignoreNullValues: true to read that as 0)", v)
+		return 0, false, fmt.Errorf("returned %v (set ignoreNullValues: true to read that as 0)", v)
 	}
-	return v, nil
+	return v, false, nil
+}
+
+// ReportsUnknown: with ignoreNullValues an empty or NaN answer is an
+// unknown sample, which unknownGracePeriod applies to.
+func (t *Trigger) ReportsUnknown() bool {
+	q, ok := t.query.(*promQuery)
+	return ok && q.ignoreNull
 }
 
 func (u *promUpstream) Close() error {

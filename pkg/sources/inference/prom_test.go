@@ -160,24 +160,33 @@ func TestPrometheusMode(t *testing.T) {
 		md    metadata.Metadata
 		value float64
 		err   string // "" = no error
+		// unknown: the sample is 0 only because the answer had no number
+		// (sources.Sample.Unknown).
+		unknown bool
 	}{
-		{"several series", promMD(server, `vllm:num_requests_waiting`), 0, "returned 2 series"},
-		{"syntax error", promMD(server, `sum(vllm:num_requests_waiting`), 0, "bad_data"},
-		{"no series, ignoreNullValues default", promMD(server, `vllm:num_requests_waiting{model_name="nope"}`), 0, ""},
-		{"no series, ignoreNullValues false", promMD(server, `vllm:num_requests_waiting{model_name="nope"}`, "ignoreNullValues", "false"), 0, "no series"},
-		{"NaN", promMD(server, `0/0`), 0, ""},
-		{"NaN, ignoreNullValues false", promMD(server, `0/0`, "ignoreNullValues", "false"), 0, "NaN"},
-		{"scalar", promMD(server, `scalar(sum(vllm:num_requests_running))`), 0, ""},
-		{"range vector", promMD(server, `vllm:num_requests_waiting[1m]`), 0, "want an instant vector"},
-		{"negative is 0, with a note", promMD(server, `-5`), 0, ""},
-		{"server down", promMD("http://"+freeAddr(t), `up`), 0, "connection refused"},
+		{"several series", promMD(server, `vllm:num_requests_waiting`), 0, "returned 2 series", false},
+		{"syntax error", promMD(server, `sum(vllm:num_requests_waiting`), 0, "bad_data", false},
+		{"no series, ignoreNullValues default", promMD(server, `vllm:num_requests_waiting{model_name="nope"}`), 0, "", true},
+		{"no series, ignoreNullValues false", promMD(server, `vllm:num_requests_waiting{model_name="nope"}`, "ignoreNullValues", "false"), 0, "no series", false},
+		{"NaN", promMD(server, `0/0`), 0, "", true},
+		{"NaN, ignoreNullValues false", promMD(server, `0/0`, "ignoreNullValues", "false"), 0, "NaN", false},
+		{"+Inf", promMD(server, `1/0`), 0, "", true},
+		{"-Inf", promMD(server, `-1/0`), 0, "", true},
+		{"+Inf, ignoreNullValues false", promMD(server, `1/0`, "ignoreNullValues", "false"), 0, "+Inf", false},
+		{"scalar NaN of no series", promMD(server, `scalar(vllm:num_requests_waiting{model_name="nope"})`), 0, "", true},
+		{"scalar", promMD(server, `scalar(sum(vllm:num_requests_running))`), 0, "", false},
+		{"a real 0 is known", promMD(server, `sum(vllm:num_requests_running)`), 0, "", false},
+		{"a value is known", promMD(server, `sum(vllm:num_requests_waiting{model_name="llama"})`), 17, "", false},
+		{"range vector", promMD(server, `vllm:num_requests_waiting[1m]`), 0, "want an instant vector", false},
+		{"negative is 0, with a note", promMD(server, `-5`), 0, "", false},
+		{"server down", promMD("http://"+freeAddr(t), `up`), 0, "connection refused", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, err := promPoll(t, parseOK(t, tt.md, Env{}))
 			if tt.err == "" {
-				if err != nil || s.Value != tt.value {
-					t.Errorf("sample %+v, err %v; want value %v", s, err, tt.value)
+				if err != nil || s.Value != tt.value || s.Unknown != tt.unknown {
+					t.Errorf("sample %+v, err %v; want value %v, unknown %v", s, err, tt.value, tt.unknown)
 				}
 				return
 			}

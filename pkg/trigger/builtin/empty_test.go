@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -77,14 +78,15 @@ type emptyStep struct {
 
 // TestEmptyPrometheusResult: an empty or NaN Prometheus result, through
 // the real inference source, engine and trigger core (what every face
-// asks). Under the default ignoreNullValues: true both read as 0, which
-// never activates a trigger at zero replicas; with false they are errors
-// (an empty result NotFound, NaN Unavailable) that never read as 0 and
-// leave the activation latch as it was. A 0 from an empty result while
-// active deactivates like any 0: at once without minActiveDuration (KEDA's
-// cooldownPeriod then runs before a scale to zero), not before
-// minActiveDuration has passed since activation with it; a
-// deactivationThreshold does not hold it, since 0 is at or below any.
+// asks). Under the default ignoreNullValues: true both read as 0 (KEDA's
+// value) but are unknown samples: they never activate a trigger at zero
+// replicas, and keep an active one active until results have been empty or
+// NaN for unknownGracePeriod (60 s) since the first of them; a known
+// answer in between starts that over; then they count as 0, so
+// minActiveDuration and deactivationThreshold decide as for any 0. With
+// unknownGracePeriod: 0 one empty answer deactivates at once, as in KEDA.
+// With ignoreNullValues: false they are errors (an empty result NotFound,
+// NaN Unavailable) that never read as 0 and leave the latch as it was.
 func TestEmptyPrometheusResult(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -99,6 +101,11 @@ func TestEmptyPrometheusResult(t *testing.T) {
 		{"NaN at zero replicas, default ignoreNullValues, reads 0 and never activates", promNaN, nil, []emptyStep{
 			{answer: promNaN, after: time.Minute, value: 0},
 		}},
+		{"empty at zero replicas, unknownGracePeriod 0, never activates", promEmpty,
+			map[string]string{"unknownGracePeriod": "0"}, []emptyStep{
+				{answer: promEmpty, after: time.Minute, value: 0},
+				{answer: promNaN, after: time.Second, value: 0},
+			}},
 		{"empty at zero replicas, ignoreNullValues false, is NotFound and never activates", promValue(0),
 			map[string]string{"ignoreNullValues": "false"}, []emptyStep{
 				{answer: promEmpty, after: time.Minute, err: sources.ErrNotFound},
@@ -115,19 +122,50 @@ func TestEmptyPrometheusResult(t *testing.T) {
 				{answer: promEmpty, after: 2 * time.Minute, err: sources.ErrNotFound, active: true},
 				{answer: promValue(12), after: time.Second, value: 12, active: true},
 			}},
-		{"empty while active, default keys: one empty answer deactivates", promValue(12), nil, []emptyStep{
-			{answer: promEmpty, after: time.Second, value: 0},
+		{"empty while active, default keys: held for the grace, then deactivates", promValue(12), nil, []emptyStep{
+			{answer: promEmpty, after: time.Second, value: 0, active: true}, // the run starts
+			{answer: promEmpty, after: 30 * time.Second, value: 0, active: true},
+			{answer: promEmpty, after: 29 * time.Second, value: 0, active: true}, // 59 s into it
+			{answer: promEmpty, after: time.Second, value: 0},                    // 60 s: the grace is over
 			{answer: promValue(12), after: time.Second, value: 12, active: true},
 		}},
-		{"empty while active within minActiveDuration holds, then deactivates", promValue(12),
-			map[string]string{"minActiveDuration": "60s"}, []emptyStep{
+		{"NaN while active, default keys: held for the grace, then deactivates", promValue(12), nil, []emptyStep{
+			{answer: promNaN, after: time.Second, value: 0, active: true},
+			{answer: promNaN, after: 59 * time.Second, value: 0, active: true},
+			{answer: promNaN, after: time.Second, value: 0},
+		}},
+		{"a known answer in between starts the grace over", promValue(12), nil, []emptyStep{
+			{answer: promEmpty, after: time.Second, value: 0, active: true},
+			{answer: promEmpty, after: 50 * time.Second, value: 0, active: true},
+			{answer: promValue(3), after: time.Second, value: 3, active: true},
+			{answer: promEmpty, after: time.Second, value: 0, active: true}, // a new run
+			{answer: promNaN, after: 59 * time.Second, value: 0, active: true},
+			{answer: promEmpty, after: time.Second, value: 0},
+		}},
+		{"unknownGracePeriod 0: one empty answer deactivates at once, as KEDA", promValue(12),
+			map[string]string{"unknownGracePeriod": "0"}, []emptyStep{
+				{answer: promEmpty, after: time.Second, value: 0},
+				{answer: promValue(12), after: time.Second, value: 12, active: true},
+				{answer: promNaN, after: time.Second, value: 0},
+			}},
+		{"a shorter unknownGracePeriod ends sooner", promValue(12),
+			map[string]string{"unknownGracePeriod": "10s"}, []emptyStep{
+				{answer: promEmpty, after: time.Second, value: 0, active: true},
+				{answer: promEmpty, after: 9 * time.Second, value: 0, active: true},
+				{answer: promEmpty, after: time.Second, value: 0},
+			}},
+		{"minActiveDuration holds past the grace, then deactivates", promValue(12),
+			map[string]string{"minActiveDuration": "120s"}, []emptyStep{
 				{answer: promEmpty, after: 10 * time.Second, value: 0, active: true},
+				{answer: promEmpty, after: 60 * time.Second, value: 0, active: true}, // grace over, 70 s active
 				{answer: promEmpty, after: 49 * time.Second, value: 0, active: true},
 				{answer: promEmpty, after: time.Second, value: 0},
 			}},
-		{"deactivationThreshold does not hold an empty answer", promValue(12),
+		{"deactivationThreshold does not hold an empty answer past the grace", promValue(12),
 			map[string]string{"activationThreshold": "10", "deactivationThreshold": "5"}, []emptyStep{
 				{answer: promValue(7), after: time.Second, value: 7, active: true},
+				{answer: promEmpty, after: time.Second, value: 0, active: true},
+				{answer: promEmpty, after: 59 * time.Second, value: 0, active: true},
 				{answer: promEmpty, after: time.Second, value: 0},
 			}},
 	} {
@@ -168,6 +206,52 @@ func TestEmptyPrometheusResult(t *testing.T) {
 				case got.reading.Value != st.value || got.reading.Active != st.active:
 					t.Errorf("%s: value %v active %v; want %v active %v", what, got.reading.Value, got.reading.Active, st.value, st.active)
 				}
+				if unknown := st.answer == promEmpty || st.answer == promNaN; got.err == nil && got.reading.Sample.Unknown != unknown {
+					t.Errorf("%s: Sample.Unknown = %v, want %v", what, got.reading.Sample.Unknown, unknown)
+				}
+			}
+		})
+	}
+}
+
+// TestUnknownGraceIsStateful: unknownGracePeriod applies only where a
+// sample can be unknown (prometheus mode with ignoreNullValues), and makes
+// the trigger stateful there, so that a follower steps its latch with every
+// sample and scaler replicas agree; elsewhere it is accepted and is 0.
+func TestUnknownGraceIsStateful(t *testing.T) {
+	prom := map[string]string{"source": "inference", "mode": "prometheus", "serverAddress": "http://127.0.0.1:9090",
+		"query": "up", "threshold": "5"}
+	kafka := map[string]string{"source": "kafka", "bootstrapServers": "127.0.0.1:9092", "consumerGroup": "g",
+		"topic": "t", "lagThreshold": "5"}
+	with := func(md map[string]string, kv ...string) map[string]string {
+		out := maps.Clone(md)
+		for i := 0; i+1 < len(kv); i += 2 {
+			out[kv[i]] = kv[i+1]
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name     string
+		md       map[string]string
+		grace    time.Duration
+		stateful bool
+	}{
+		{"prometheus, default keys", prom, time.Minute, true},
+		{"prometheus, unknownGracePeriod 5m", with(prom, "unknownGracePeriod", "5m"), 5 * time.Minute, true},
+		{"prometheus, unknownGracePeriod 0", with(prom, "unknownGracePeriod", "0"), 0, false},
+		{"prometheus, ignoreNullValues false", with(prom, "ignoreNullValues", "false"), 0, false},
+		{"prometheus, ignoreNullValues false, unknownGracePeriod 5m", with(prom, "ignoreNullValues", "false", "unknownGracePeriod", "5m"), 0, false},
+		{"kafka, default keys", kafka, 0, false},
+		{"kafka, unknownGracePeriod 5m", with(kafka, "unknownGracePeriod", "5m"), 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tr, err := Registry(Options{}).Parse(tc.md)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := tr.Options().Activation
+			if a.UnknownGrace != tc.grace || a.Stateful() != tc.stateful {
+				t.Errorf("grace %v stateful %v; want %v %v", a.UnknownGrace, a.Stateful(), tc.grace, tc.stateful)
 			}
 		})
 	}

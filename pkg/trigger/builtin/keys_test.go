@@ -42,7 +42,8 @@ func TestKeys(t *testing.T) {
 		t.Errorf("sources %v", got)
 	}
 	shared := []string{"caCert", "deactivationThreshold", "enableTLS", "hpaBehavior", "hpaName", "metricMode", "metricName",
-		"minActiveDuration", "scalerAddress", "source", "tlsCertFile", "tlsClientCert", "tlsClientKey", "unsafeSsl"}
+		"minActiveDuration", "scalerAddress", "source", "tlsCertFile", "tlsClientCert", "tlsClientKey", "unknownGracePeriod",
+		"unsafeSsl"}
 	for source, keys := range want {
 		if got := strings.Join(reg.SourceKeys(source), " "); got != keys {
 			t.Errorf("%s reads\n  %s\nwant\n  %s", source, got, keys)
