@@ -190,6 +190,8 @@ func explain(t *trigger.Trigger, r trigger.Reading) string {
 	switch {
 	case !r.Active:
 		return fmt.Sprintf("%s %g <= activation %g", name, v, a.On)
+	case r.Sample.Unknown:
+		return fmt.Sprintf("%s: no data (empty or NaN result): held active for unknownGracePeriod %s", name, a.UnknownGrace)
 	case v > a.On:
 		return fmt.Sprintf("%s %g > activation %g", name, v, a.On)
 	case v > a.Off:
