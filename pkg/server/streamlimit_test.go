@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -19,10 +20,13 @@ var streamingRPCs = []string{"StreamIsActive", "StreamMetricSpec"}
 
 // openStream opens a stream of rpc for r and waits for its first message,
 // which the server sends only once the stream is counted. It returns the
-// stream's cancel, or the error the stream ended with.
+// stream's cancel, or the error the stream ended with (Canceled when no
+// first message came within 10 s).
 func openStream(t *testing.T, c pb.ExternalScalerClient, rpc string, r *pb.ScaledObjectRef) (context.CancelFunc, error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
+	giveUp := time.AfterFunc(10*time.Second, cancel)
+	defer giveUp.Stop()
 	var err error
 	switch rpc {
 	case "StreamIsActive":
