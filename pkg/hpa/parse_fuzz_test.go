@@ -31,6 +31,7 @@ func FuzzParseBehavior(f *testing.F) {
 	f.Add([]byte(`{scaleDown: {tolerance: "0.3", stabilizationWindowSeconds: 3600, selectPolicy: Disabled, policies: [{type: Percent, value: 1, periodSeconds: 1800}]}}`))
 	f.Add([]byte(`{scaleUp: {tolerance: "-1e-30", policies: []}}`))
 	f.Add([]byte(`{scaleUp: {tolerance: 1e-5}, scaleDown: {tolerance: "10e-6"}}`))
+	f.Add([]byte(`{scaleUp: {tolerance: "1e-7"}, scaleDown: {tolerance: "123456789012345678901234567890"}}`))
 	f.Add([]byte(`{scaleUp: null, scaleDown: {selectPolicy: null, policies: null}}`))
 	// Each API rule on both sides of its edge, so every run checks them.
 	for _, w := range []string{"-1", "0", "3600", "3601"} {
@@ -72,7 +73,7 @@ func FuzzParseBehavior(f *testing.F) {
 		if err != nil {
 			t.Fatalf("written back, %s is refused: %v", show(b), err)
 		}
-		if !reflect.DeepEqual(again, b) {
+		if !sameBehavior(again, b) {
 			t.Fatalf("round trip: %s became %s", show(b), show(again))
 		}
 
@@ -189,7 +190,9 @@ func toUpstreamYAML(t *testing.T, b *Behavior) []byte {
 			}
 		}
 		if r.Tolerance != nil {
-			q, err := resource.ParseQuantity(strconv.FormatFloat(*r.Tolerance, 'f', -1, 64))
+			// A quantity holds nanos (it rounds finer digits up), so the
+			// float is written to the nano.
+			q, err := resource.ParseQuantity(strconv.FormatFloat(*r.Tolerance, 'f', 9, 64))
 			if err != nil {
 				t.Fatalf("tolerance %v as a quantity: %v", *r.Tolerance, err)
 			}
@@ -202,6 +205,30 @@ func toUpstreamYAML(t *testing.T, b *Behavior) []byte {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// sameBehavior is equality, the tolerances up to a float64 rounding: a
+// large quantity written out digit for digit reads back within an ulp.
+func sameBehavior(a, b *Behavior) bool {
+	for _, r := range [][2]*Rules{{a.ScaleUp, b.ScaleUp}, {a.ScaleDown, b.ScaleDown}} {
+		x, y := r[0], r[1]
+		if x == nil || y == nil {
+			if x != y {
+				return false
+			}
+			continue
+		}
+		if (x.Tolerance == nil) != (y.Tolerance == nil) ||
+			(x.Tolerance != nil && math.Abs(*x.Tolerance-*y.Tolerance) > 1e-12*math.Abs(*y.Tolerance)) {
+			return false
+		}
+		xs, ys := *x, *y
+		xs.Tolerance, ys.Tolerance = nil, nil
+		if !reflect.DeepEqual(xs, ys) {
+			return false
+		}
+	}
+	return true
 }
 
 // checkDefaults: d keeps what r set and holds the reference default
