@@ -10,7 +10,7 @@ GO ?= go
 FUZZTIME ?= 20000x
 # Fuzz targets as package:FuzzName.
 FUZZ_TARGETS := ./pkg/sources/kafka:FuzzParse ./pkg/sources/redis:FuzzParse ./pkg/sources/inference:FuzzParse \
-	./pkg/sources/inference:FuzzPush ./pkg/trigger/builtin:FuzzParse ./pkg/hpa:FuzzAverageValueReplicas ./pkg/hpa:FuzzSync \
+	./pkg/sources/inference:FuzzPush ./pkg/sources/inference:FuzzExposition ./pkg/trigger/builtin:FuzzParse ./pkg/hpa:FuzzAverageValueReplicas ./pkg/hpa:FuzzSync \
 	./pkg/hpa:FuzzParseBehavior ./pkg/lagtime:FuzzStep ./pkg/nodehints:FuzzPredict ./pkg/workload:FuzzConfig
 
 .PHONY: demo test deps tools proto proto-check lint unit fuzz kedacompat e2e e2e-build bench bench-compare build

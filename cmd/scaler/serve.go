@@ -51,7 +51,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long SIGTERM may take to drain streams and RPCs")
 	fs.DurationVar(&c.streamRepeat, "stream-repeat", 5*time.Second, "how often StreamIsActive repeats true while active")
 	fs.IntVar(&c.maxTriggers, "max-triggers", 100000, "most distinct triggers held at once (0: no limit)")
-	fs.IntVar(&c.maxStreams, "max-streams-per-client", 20000, "most StreamIsActive streams one client connection holds open at once (0: no limit)")
+	fs.IntVar(&c.maxStreams, "max-streams-per-client", 20000, "most streams of each streaming RPC (StreamIsActive, StreamMetricSpec) one client connection holds open at once (0: no limit)")
 	fs.StringVar(&c.pushTokenFile, "push-token-file", "", "file holding the bearer token of POST /v1/push, where gateways push request counts for inference triggers (unset: no push endpoint)")
 	fs.StringVar(&c.kubeconfig, "kubeconfig", "", "kubeconfig for every Kubernetes client of the process: --hpa-awareness, --external-metrics-config and inference Service discovery (default: the pod's service account)")
 	c.aware.register(fs)

@@ -1,6 +1,7 @@
 package hpa
 
 import (
+	"errors"
 	"fmt"
 
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -17,7 +18,7 @@ type wireBehavior struct {
 
 type wireRules struct {
 	StabilizationWindowSeconds *int32             `json:"stabilizationWindowSeconds"`
-	SelectPolicy               SelectPolicy       `json:"selectPolicy"`
+	SelectPolicy               *SelectPolicy      `json:"selectPolicy"`
 	Policies                   []wirePolicy       `json:"policies"`
 	Tolerance                  *resource.Quantity `json:"tolerance"`
 }
@@ -39,17 +40,30 @@ func ParseBehavior(data []byte) (*Behavior, error) {
 		return nil, fmt.Errorf("behavior: %w", err)
 	}
 	b := &Behavior{ScaleUp: w.ScaleUp.rules(), ScaleDown: w.ScaleDown.rules()}
-	if err := b.Validate(); err != nil {
+	err := errors.Join(w.ScaleUp.emptySelect("behavior.scaleUp"), w.ScaleDown.emptySelect("behavior.scaleDown"), b.Validate())
+	if err != nil {
 		return nil, err
 	}
 	return b, nil
+}
+
+// emptySelect rejects `selectPolicy: ""`: Rules reads "" as unset, the API
+// server does not (only a missing or null selectPolicy defaults to Max).
+func (w *wireRules) emptySelect(path string) error {
+	if w == nil || w.SelectPolicy == nil || *w.SelectPolicy != "" {
+		return nil
+	}
+	return &FieldError{Field: path + ".selectPolicy", Value: `""`, Detail: `must be one of "Max", "Min", "Disabled"`}
 }
 
 func (w *wireRules) rules() *Rules {
 	if w == nil {
 		return nil
 	}
-	r := &Rules{StabilizationWindowSeconds: w.StabilizationWindowSeconds, SelectPolicy: w.SelectPolicy}
+	r := &Rules{StabilizationWindowSeconds: w.StabilizationWindowSeconds}
+	if w.SelectPolicy != nil {
+		r.SelectPolicy = *w.SelectPolicy
+	}
 	if w.Policies != nil {
 		r.Policies = make([]Policy, len(w.Policies))
 		for i, p := range w.Policies {
@@ -57,7 +71,11 @@ func (w *wireRules) rules() *Rules {
 		}
 	}
 	if w.Tolerance != nil {
-		t := w.Tolerance.AsApproximateFloat64()
+		// The controller reads the quantity the API server stored, in
+		// canonical form: "0.3" comes back as 300m, 0.3 rather than
+		// 0.30000000000000004. A String() always parses.
+		stored := resource.MustParse(w.Tolerance.String())
+		t := stored.AsApproximateFloat64()
 		r.Tolerance = &t
 	}
 	return r

@@ -63,20 +63,3 @@ scaleDown:
 		})
 	}
 }
-
-// FuzzParseBehavior: any bytes give a behavior that validates or an error,
-// never a panic.
-func FuzzParseBehavior(f *testing.F) {
-	f.Add([]byte("scaleUp: {tolerance: 0, policies: [{type: Pods, value: 4, periodSeconds: 15}]}"))
-	f.Add([]byte(`{"scaleDown": {"stabilizationWindowSeconds": 3601, "selectPolicy": "Sideways"}}`))
-	f.Add([]byte("scaleUp:\n  tolerance: .nan\n"))
-	f.Fuzz(func(t *testing.T, in []byte) {
-		b, err := ParseBehavior(in)
-		if err != nil {
-			return
-		}
-		if err := b.Validate(); err != nil {
-			t.Fatalf("accepted an invalid behavior: %v", err)
-		}
-	})
-}

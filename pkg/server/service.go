@@ -31,8 +31,9 @@ type ServiceConfig struct {
 	// (default 5 s): KEDA treats each true as a wake-up, and a repeat
 	// covers a KEDA that reconnected between two changes.
 	StreamRepeat time.Duration
-	// MaxStreamsPerClient bounds the StreamIsActive streams one client
-	// connection (peer address) holds open at once (0 = unbounded).
+	// MaxStreamsPerClient bounds the streams of each streaming RPC
+	// (StreamIsActive, StreamMetricSpec) one client connection (peer
+	// address) holds open at once (0 = unbounded).
 	MaxStreamsPerClient int
 	// Observer, when set, is told every value sent (HPA awareness).
 	Observer Observer
@@ -42,9 +43,11 @@ type ServiceConfig struct {
 // triggers of the cache and their readings to responses.
 type Service struct {
 	pb.UnimplementedExternalScalerServer
-	cfg     ServiceConfig
-	streams *streamLimiter
-	drain   chan struct{}
+	cfg ServiceConfig
+	// Each streaming RPC has its own per-client budget: KEDA opens one of
+	// each per external-push trigger.
+	activeStreams, specStreams *streamLimiter
+	drain                      chan struct{}
 }
 
 // NewService returns the service. Drain ends its open streams.
@@ -58,7 +61,8 @@ func NewService(cfg ServiceConfig) *Service {
 	if cfg.StreamRepeat <= 0 {
 		cfg.StreamRepeat = 5 * time.Second
 	}
-	return &Service{cfg: cfg, streams: newStreamLimiter(cfg.MaxStreamsPerClient), drain: make(chan struct{})}
+	return &Service{cfg: cfg, activeStreams: newStreamLimiter("StreamIsActive", cfg.MaxStreamsPerClient),
+		specStreams: newStreamLimiter("StreamMetricSpec", cfg.MaxStreamsPerClient), drain: make(chan struct{})}
 }
 
 // Drain makes every open stream end with status OK. KEDA resets its

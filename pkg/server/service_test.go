@@ -289,7 +289,8 @@ func TestMetadataLimits(t *testing.T) {
 }
 
 // TestMaxTriggers: one distinct trigger beyond the limit is
-// ResourceExhausted on every RPC; triggers already held keep answering.
+// ResourceExhausted naming the limit on every RPC; triggers already held
+// keep answering.
 func TestMaxTriggers(t *testing.T) {
 	h := startServerMax(t, 2, nil)
 	for _, q := range []string{"a", "b"} {
@@ -297,12 +298,18 @@ func TestMaxTriggers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	h.src.set("c", 1) // a stream let in answers at once
 	third := ref("queue", "c")
-	_, specErr := h.client.GetMetricSpec(t.Context(), third)
-	_, valueErr := h.client.GetMetrics(t.Context(), &pb.GetMetricsRequest{ScaledObjectRef: third})
-	for _, err := range []error{specErr, valueErr} {
-		if status.Code(err) != codes.ResourceExhausted {
-			t.Errorf("third trigger over a limit of 2: %v; want ResourceExhausted", err)
+	errs := map[string]error{}
+	_, errs["GetMetricSpec"] = h.client.GetMetricSpec(t.Context(), third)
+	_, errs["GetMetrics"] = h.client.GetMetrics(t.Context(), &pb.GetMetricsRequest{ScaledObjectRef: third})
+	_, errs["IsActive"] = h.client.IsActive(t.Context(), third)
+	for _, rpc := range streamingRPCs {
+		_, errs[rpc] = openStream(t, h.client, rpc, third)
+	}
+	for rpc, err := range errs {
+		if status.Code(err) != codes.ResourceExhausted || !strings.Contains(status.Convert(err).Message(), "2 triggers, its limit") {
+			t.Errorf("%s of a third trigger over a limit of 2: %v; want ResourceExhausted naming the limit", rpc, err)
 		}
 	}
 	if _, err := h.client.GetMetricSpec(t.Context(), ref("queue", "a")); err != nil {

@@ -8,19 +8,20 @@ import (
 	"google.golang.org/grpc/peer"
 )
 
-// streamLimiter bounds the StreamIsActive streams one client connection
-// holds open at once. The client is its peer address (ip:port), so each
-// connection of a client has its own budget; KEDA keeps one connection per
-// scaler address.
+// streamLimiter bounds the streams of one streaming RPC that one client
+// connection holds open at once. The client is its peer address (ip:port),
+// so each connection of a client has its own budget; KEDA keeps one
+// connection per scaler address.
 type streamLimiter struct {
-	max int // 0 = no limit
+	rpc string // named in the rejection
+	max int    // 0 = no limit
 
 	mu   sync.Mutex
 	open map[string]int // by peer address; entries at 0 are deleted
 }
 
-func newStreamLimiter(max int) *streamLimiter {
-	return &streamLimiter{max: max, open: map[string]int{}}
+func newStreamLimiter(rpc string, max int) *streamLimiter {
+	return &streamLimiter{rpc: rpc, max: max, open: map[string]int{}}
 }
 
 // acquire counts one more stream for ctx's client, or fails with a
@@ -37,7 +38,7 @@ func (l *streamLimiter) acquire(ctx context.Context) (release func(), err error)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if n := l.open[client]; n >= l.max {
-		return nil, &limitError{fmt.Sprintf("client %s already holds %d StreamIsActive streams, the per-client stream limit", client, n)}
+		return nil, &limitError{fmt.Sprintf("client %s already holds %d %s streams, the per-client stream limit", client, n, l.rpc)}
 	}
 	l.open[client]++
 	var once sync.Once

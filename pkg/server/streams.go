@@ -19,7 +19,7 @@ import (
 func (s *Service) StreamIsActive(ref *pb.ScaledObjectRef, stream grpc.ServerStreamingServer[pb.IsActiveResponse]) error {
 	// The per-client limit comes first: a rejected stream parses nothing,
 	// watches nothing and holds no ticker.
-	release, err := s.streams.acquire(stream.Context())
+	release, err := s.activeStreams.acquire(stream.Context())
 	if err != nil {
 		return toStatus(err)
 	}
@@ -83,8 +83,15 @@ func (s *Service) StreamIsActive(ref *pb.ScaledObjectRef, stream grpc.ServerStre
 // StreamMetricSpec sends the spec as soon as the stream opens. A trigger's
 // spec is a pure function of its metadata, and KEDA opens a new stream when
 // the metadata changes, so there is nothing further to send; the stream
-// stays open until KEDA closes it or the server drains.
+// stays open until KEDA closes it or the server drains. A client connection
+// holds at most MaxStreamsPerClient of them; one more is ResourceExhausted.
 func (s *Service) StreamMetricSpec(ref *pb.ScaledObjectRef, stream grpc.ServerStreamingServer[pb.GetMetricSpecResponse]) error {
+	// As in StreamIsActive, a rejected stream parses nothing.
+	release, err := s.specStreams.acquire(stream.Context())
+	if err != nil {
+		return toStatus(err)
+	}
+	defer release()
 	t, err := s.trigger(ref)
 	if err != nil {
 		return toStatus(err)

@@ -8,7 +8,6 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"time"
 )
 
 // TLSFiles names PEM files for serving TLS. With ClientCA set, clients must
@@ -98,20 +97,26 @@ func (e *FileError) Format(name func(field string) string) string {
 	return strings.Join(parts, ", ") + ": " + e.Err.Error()
 }
 
-// keyPair caches a certificate and reloads it when either file's mtime
-// changes.
+// keyPair caches a certificate and reloads it when either file changes:
+// another file behind the path (a Secret's symlink swap), another mtime or
+// another size. A pair that does not load leaves the last good one served.
 type keyPair struct {
 	cert, key string
 
 	mu     sync.Mutex
 	loaded *tls.Certificate
-	stamp  [2]time.Time
+	stamp  [2]os.FileInfo
+}
+
+// sameStamp reports whether a and b describe the same unchanged file.
+func sameStamp(a, b os.FileInfo) bool {
+	return a != nil && b != nil && os.SameFile(a, b) && a.ModTime().Equal(b.ModTime()) && a.Size() == b.Size()
 }
 
 func (k *keyPair) get() (*tls.Certificate, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	var stamp [2]time.Time
+	var stamp [2]os.FileInfo
 	for i, p := range []string{k.cert, k.key} {
 		st, err := os.Stat(p)
 		if err != nil {
@@ -120,9 +125,9 @@ func (k *keyPair) get() (*tls.Certificate, error) {
 			}
 			return nil, err
 		}
-		stamp[i] = st.ModTime()
+		stamp[i] = st
 	}
-	if k.loaded != nil && stamp == k.stamp {
+	if k.loaded != nil && sameStamp(stamp[0], k.stamp[0]) && sameStamp(stamp[1], k.stamp[1]) {
 		return k.loaded, nil
 	}
 	c, err := tls.LoadX509KeyPair(k.cert, k.key)

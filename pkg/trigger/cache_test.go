@@ -2,6 +2,10 @@ package trigger
 
 import (
 	"errors"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -34,18 +38,81 @@ func TestCacheOneInstancePerMetadata(t *testing.T) {
 	}
 }
 
+// TestCacheLimit: one distinct trigger beyond Max is a LimitError naming
+// the limit and is not cached; triggers already held are still served, by
+// Get and by Hold; a swept trigger frees its slot.
 func TestCacheLimit(t *testing.T) {
-	c := newCache(newReader(), 1)
+	c := newCache(newReader(), 2)
 	defer c.Close()
-	if _, err := c.Get(md(), t0); err != nil {
-		t.Fatal(err)
+	for _, q := range []string{"a", "b"} {
+		if _, err := c.Get(md("queue", q), t0); err != nil {
+			t.Fatal(err)
+		}
 	}
 	var le *LimitError
-	if _, err := c.Get(md("target", "9"), t0); !errors.As(err, &le) {
-		t.Errorf("second trigger over a limit of 1: %v, want a LimitError", err)
+	if _, err := c.Get(md("queue", "c"), t0); !errors.As(err, &le) || !strings.Contains(err.Error(), "2 triggers, its limit") {
+		t.Errorf("third trigger over a limit of 2: %v, want a LimitError naming the limit", err)
 	}
-	if _, err := c.Get(md(), t0); err != nil {
+	if _, _, err := c.Hold(md("queue", "c"), t0); !errors.As(err, &le) {
+		t.Errorf("Hold of a third trigger over a limit of 2: %v, want a LimitError", err)
+	}
+	if c.Len() != 2 {
+		t.Errorf("%d triggers held after refusals; want 2", c.Len())
+	}
+	if _, err := c.Get(md("queue", "a"), t0); err != nil {
 		t.Errorf("a cached trigger is refused at the limit: %v", err)
+	}
+	_, release, err := c.Hold(md("queue", "a"), t0)
+	if err != nil {
+		t.Fatalf("Hold of a cached trigger at the limit: %v", err)
+	}
+	defer release()
+
+	// b goes idle and is swept: its slot takes c, and d is refused again.
+	if _, err := c.Get(md("queue", "a"), t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if n := c.Sweep(t0.Add(time.Minute), nil); n != 1 {
+		t.Fatalf("sweep left %d triggers; want 1", n)
+	}
+	if _, err := c.Get(md("queue", "c"), t0.Add(time.Hour)); err != nil {
+		t.Errorf("a new trigger after a sweep freed a slot: %v", err)
+	}
+	if _, err := c.Get(md("queue", "d"), t0.Add(time.Hour)); !errors.As(err, &le) {
+		t.Errorf("back at the limit: %v, want a LimitError", err)
+	}
+}
+
+// TestCacheLimitConcurrent: distinct triggers asked for at once never
+// overshoot Max (rounds make a lost race likely to show).
+func TestCacheLimitConcurrent(t *testing.T) {
+	const max, n, rounds = 5, 64, 100
+	for range rounds {
+		c := newCache(newReader(), max)
+		var ok, refused atomic.Int32
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range n {
+			wg.Go(func() {
+				<-start
+				_, err := c.Get(md("queue", strconv.Itoa(i)), t0)
+				var le *LimitError
+				switch {
+				case err == nil:
+					ok.Add(1)
+				case errors.As(err, &le):
+					refused.Add(1)
+				default:
+					t.Errorf("Get: %v", err)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		c.Close()
+		if ok.Load() != max || refused.Load() != n-max || c.Len() != max {
+			t.Fatalf("%d accepted, %d refused, %d held; want %d, %d, %d", ok.Load(), refused.Load(), c.Len(), max, n-max, max)
+		}
 	}
 }
 

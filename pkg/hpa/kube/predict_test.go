@@ -1,6 +1,7 @@
 package kube
 
 import (
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -173,23 +174,110 @@ func TestPredictForgetReseeds(t *testing.T) {
 	}
 }
 
-func TestPredictConcurrent(t *testing.T) {
-	p := NewPredictor(hpa.DefaultConfig())
+// predicted is what a script compares of a Prediction.
+type predicted struct {
+	replicas int32
+	rule     string
+	seeded   bool
+}
+
+// predictScript drives one ScaledObject through 60 polls 5 s apart, the
+// controller applying every prediction, with its history forgotten halfway.
+func predictScript(p *Predictor, r Ref, seed int) []predicted {
 	h := hpa.HPA{MinReplicas: 1, MaxReplicas: 40}
+	spec := int32(5 + seed)
+	var out []predicted
+	for j := range 60 {
+		if j == 30 {
+			p.Forget(r)
+		}
+		v := float64((j*7 + seed*3) % 37)
+		got := p.Predict(t0.Add(time.Duration(j)*5*time.Second), r, snap(h, spec, replicasMetric), map[string]float64{"s0-queue-jobs": v})
+		out = append(out, predicted{got.Replicas, got.Rule, hasNote(got.Notes, "seeded")})
+		spec = got.Replicas
+	}
+	return out
+}
+
+// TestPredictConcurrent: one Predictor shared by goroutines predicting for
+// different ScaledObjects gives each exactly what a Predictor of its own
+// gives it in sequence; goroutines predicting the same poll of one
+// ScaledObject at once seed its history once (run with -race).
+func TestPredictConcurrent(t *testing.T) {
+	const n = 8
+	cfg := hpa.DefaultConfig()
+	ref := func(i int) Ref { return Ref{Namespace: "ns", ScaledObject: fmt.Sprintf("so-%d", i)} }
+	want := make([][]predicted, n)
+	for i := range n {
+		want[i] = predictScript(NewPredictor(cfg), ref(i), i)
+		counts := map[int32]bool{}
+		for _, w := range want[i] {
+			counts[w.replicas] = true
+		}
+		if len(counts) < 3 {
+			t.Fatalf("script %d predicts only %v: too flat to tell histories apart", i, counts)
+		}
+	}
+	shared := NewPredictor(cfg)
+	got := make([][]predicted, n)
+	start := make(chan struct{})
 	var wg sync.WaitGroup
-	for i := range 8 {
+	for i := range n {
 		wg.Go(func() {
-			r := ref0
-			if i%2 == 1 {
-				r.ScaledObject = "other"
-			}
-			for j := range 50 {
-				p.Predict(t0.Add(time.Duration(j)*time.Second), r, snap(h, 10, replicasMetric), map[string]float64{"s0-queue-jobs": float64(j % 20)})
-				if j == 25 {
-					p.Forget(r)
-				}
-			}
+			<-start
+			got[i] = predictScript(shared, ref(i), i)
 		})
 	}
+	close(start)
 	wg.Wait()
+	for i := range n {
+		for j := range want[i] {
+			if got[i][j] != want[i][j] {
+				t.Errorf("%s poll %d: shared predictor %+v; alone %+v", ref(i).ScaledObject, j, got[i][j], want[i][j])
+				break
+			}
+		}
+	}
+
+	// The same poll of one ScaledObject from many KEDA replicas at once:
+	// the first seeds, the others see its history, whatever the order.
+	// Many metrics make each prediction long enough for the polls to overlap.
+	h := hpa.HPA{MinReplicas: 1, MaxReplicas: 40}
+	metrics, ours := make([]Metric, 200), map[string]float64{}
+	for i := range metrics {
+		metrics[i] = ext(fmt.Sprintf("s%d-queue-jobs", i), 1000, nil)
+		ours[metrics[i].Name] = float64(4 + i%3)
+	}
+	poll := func(p *Predictor, r Ref) Prediction {
+		return p.Predict(t0, r, snap(h, 10, metrics...), ours)
+	}
+	alone := NewPredictor(cfg)
+	first, next := poll(alone, ref0), poll(alone, ref0)
+	for round := range 200 {
+		r := Ref{Namespace: "ns", ScaledObject: fmt.Sprintf("same-%d", round)}
+		results := make([]Prediction, 16)
+		start := make(chan struct{})
+		for i := range results {
+			wg.Go(func() {
+				<-start
+				results[i] = poll(shared, r)
+			})
+		}
+		close(start)
+		wg.Wait()
+		seeds := 0
+		for _, got := range results {
+			want := next
+			if hasNote(got.Notes, "seeded") {
+				seeds++
+				want = first
+			}
+			if got.Replicas != want.Replicas || got.Rule != want.Rule {
+				t.Fatalf("%s: concurrent poll %d (%s); in sequence %d (%s)", r.ScaledObject, got.Replicas, got.Rule, want.Replicas, want.Rule)
+			}
+		}
+		if seeds != 1 {
+			t.Fatalf("%s: %d concurrent polls seeded the history; want exactly 1", r.ScaledObject, seeds)
+		}
+	}
 }

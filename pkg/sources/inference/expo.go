@@ -2,19 +2,18 @@ package inference
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"mime"
 	"net/http"
 	"strings"
 
-	"google.golang.org/protobuf/encoding/protodelim"
-
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"google.golang.org/protobuf/proto"
 )
 
 // series is one sample of a scraped exposition.
@@ -71,7 +70,8 @@ func parseText(body []byte, openMetrics bool, wanted map[string]bool) (expositio
 	for n := 1; len(body) > 0; n++ {
 		var line []byte
 		line, body, _ = bytes.Cut(body, []byte("\n"))
-		line = bytes.TrimRight(line, "\r")
+		// expfmt skips blanks before a line's first token; so must the filter.
+		line = bytes.TrimLeft(bytes.TrimRight(line, "\r"), " \t")
 		switch {
 		case len(bytes.TrimSpace(line)) == 0:
 			continue
@@ -137,21 +137,26 @@ func parseProto(body []byte, f expfmt.Format, wanted map[string]bool) (expositio
 	if f.FormatType() != expfmt.TypeProtoDelim {
 		return nil, fmt.Errorf("unsupported protobuf exposition %q", f)
 	}
-	// Decoded with protodelim directly rather than expfmt's decoder, which
-	// reads with no size limit: a 14-byte body announcing a 2^62-byte message
-	// would allocate that much, or panic in makeslice.
-	r := bytes.NewReader(body)
-	opts := protodelim.UnmarshalOptions{MaxSize: maxScrapeBytes}
+	// Decoded here rather than with expfmt's decoder, which reads with no
+	// size limit: a 14-byte body announcing a 2^62-byte message would
+	// allocate that much, or panic in makeslice. Each message is unmarshalled
+	// in place, so a prefix can cost no more than the body holds.
 	fams := map[string]*dto.MetricFamily{}
-	for {
+	for len(body) > 0 {
+		size, n := binary.Uvarint(body)
+		if n <= 0 {
+			return nil, errors.New("malformed protobuf exposition: unreadable length prefix")
+		}
+		body = body[n:]
+		if size > maxScrapeBytes || size > uint64(len(body)) {
+			return nil, fmt.Errorf("malformed protobuf exposition: a message of %d bytes with %d left (limit %d)", size, len(body), maxScrapeBytes)
+		}
 		mf := &dto.MetricFamily{}
-		if err := opts.UnmarshalFrom(r, mf); err != nil {
-			if errors.Is(err, io.EOF) {
-				break
-			}
+		if err := proto.Unmarshal(body[:size], mf); err != nil {
 			return nil, fmt.Errorf("malformed protobuf exposition: %w", err)
 		}
 		fams[mf.GetName()] = mf
+		body = body[size:]
 	}
 	return collect(fams, wanted), nil
 }
