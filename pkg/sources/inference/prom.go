@@ -108,7 +108,8 @@ func (q *promQuery) Open() (sources.Upstream, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	// The dialer http.DefaultTransport uses.
 	d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
-	c, err := api.NewClient(api.Config{Address: q.server.address, RoundTripper: q.server.auth.transport(tr, d)})
+	rt := limitResponses{next: q.server.auth.transport(tr, d), max: maxPromResponse}
+	c, err := api.NewClient(api.Config{Address: q.server.address, RoundTripper: rt})
 	if err != nil {
 		return nil, fmt.Errorf("prometheus client: %w", err)
 	}
