@@ -146,7 +146,6 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/yaml"
 
-	"github.com/tide-scaler/tide/pkg/sources/inference"
 	"github.com/tide-scaler/tide/pkg/trigger/builtin"
 	"github.com/tide-scaler/tide/pkg/workload"
 )
@@ -317,7 +316,7 @@ func (f *file) check(doc string) error {
 	case *corev1.ConfigMap:
 		// The standalone trigger file, checked as the scaler loads it.
 		if data, ok := o.Data["triggers.yaml"]; ok {
-			if _, err := workload.Parse([]byte(data), builtin.Registry(inference.Env{})); err != nil {
+			if _, err := workload.Parse([]byte(data), builtin.Registry(builtin.Options{})); err != nil {
 				return fmt.Errorf("ConfigMap %s: triggers.yaml: %w", o.Name, err)
 			}
 		}
