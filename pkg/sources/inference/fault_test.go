@@ -407,9 +407,6 @@ func TestFaultPrometheusGarbage(t *testing.T) {
 		{"+Inf", promVector("+Inf"), sources.ErrUnavailable, "returned +Inf"},
 		{"-Inf", promVector("-Inf"), sources.ErrUnavailable, "returned -Inf"},
 		{"empty result", answer(200, "application/json", ok+`{"resultType":"vector","result":[]}}`), sources.ErrNotFound, "returned no series"},
-		// A valid answer, but 16 MiB of it: the scaler reads at most 8.
-		{"huge answer", answer(200, "application/json", ok+`{"resultType":"vector","result":[{"metric":{"a":"`+
-			strings.Repeat("x", 16<<20)+`"},"value":[1,"7"]}]}}`), sources.ErrUnavailable, "larger than 8388608 bytes"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
