@@ -160,7 +160,9 @@ func TestActivityIsTheLatchs(t *testing.T) {
 			t.Fatalf("step %d (activity %v): active %v, %v; want %v", i, step.activity, got.Active, err, step.want)
 		}
 	}
+	r.mu.Lock() // the follower reads r too
 	r.err = errors.New("broker down")
+	r.mu.Unlock()
 	if _, err := c.Read(t.Context(), tr); err == nil {
 		t.Error("a failed read gave a reading")
 	}
