@@ -22,10 +22,35 @@
 #                                                    the example trigger): the
 #                                                    objects of
 #                                                    overlays/standalone
+#   helm-netpol.yaml                                 helm template with
+#                                                    networkPolicy.enabled (KEDA
+#                                                    gRPC, HTTP from a
+#                                                    namespace), hpaAwareness
+#                                                    and tls
+#   helm-openshift.yaml                              helm template with
+#                                                    runAsUser/runAsGroup/fsGroup
+#                                                    null, replicas=1 (so no
+#                                                    PodDisruptionBudget) and
+#                                                    image.digest
+#   crd-kinds/helm-crs.yaml                          the ServiceMonitor and the
+#                                                    cert-manager Issuers and
+#                                                    Certificates
+#                                                    (serviceMonitor.enabled,
+#                                                    certManager.enabled). In a
+#                                                    subdirectory: their CRDs
+#                                                    (Prometheus Operator,
+#                                                    cert-manager) are not in
+#                                                    the e2e cluster, so
+#                                                    test/e2e's server dry run
+#                                                    (OUTDIR/*.yaml) leaves them
+#                                                    out; this script checks
+#                                                    their kinds only
 #   example-<name>.yaml                              deploy/examples/<name>.yaml
 #
-# It runs `helm lint --strict` on the chart (default, KEDA and standalone
-# values) and checks every document of every file: it must parse as YAML and
+# It runs `helm lint --strict` on the chart (default, KEDA, standalone and
+# every optional template), checks that values.schema.json rejects bad
+# values by name, that the PodDisruptionBudget is rendered at 2 replicas and
+# not at 1, and checks every document of every file: it must parse as YAML and
 # carry apiVersion, kind and metadata.name, and built-in kinds must use a GA
 # API version and decode strictly into their Kubernetes 1.36 Go types
 # (unknown or misspelt fields fail; keda.sh objects are left to the API
@@ -106,7 +131,31 @@ standalone=(-f "$chart/ci/standalone-values.yaml")
 	{ cat "$work/lint.log" >&2; die "helm lint (hpaAwareness, tls) failed"; }
 "$helm" lint --strict --kube-version "$kube_version" "${standalone[@]}" "$chart" >>"$work/lint.log" 2>&1 ||
 	{ cat "$work/lint.log" >&2; die "helm lint (standalone) failed"; }
-log "helm lint --strict: $(grep -c 'chart(s) linted, 0 chart(s) failed' "$work/lint.log") of 3 runs clean"
+optional=(--set hpaAwareness=true --set tls.enabled=true --set networkPolicy.enabled=true
+	--set serviceMonitor.enabled=true --set certManager.enabled=true --set standalone.exposeGRPC=true)
+"$helm" lint --strict --kube-version "$kube_version" "${optional[@]}" "$chart" >>"$work/lint.log" 2>&1 ||
+	{ cat "$work/lint.log" >&2; die "helm lint (optional templates) failed"; }
+log "helm lint --strict: $(grep -c 'chart(s) linted, 0 chart(s) failed' "$work/lint.log") of 4 runs clean"
+
+# values.schema.json: each bad value must fail `helm template` with an
+# error naming it.
+bad=(
+	"replicas=0|/replicas"
+	"logLevel=loud|/logLevel"
+	"image.digest=latest|/image/digest"
+	"maxTriggers=-1|/maxTriggers"
+	"podSecurityContext.runAsNonRoot=false|/podSecurityContext/runAsNonRoot"
+	"shutdownTimeout=20|/shutdownTimeout"
+	"tls.enabel=true|enabel"
+)
+for b in "${bad[@]}"; do
+	set_arg="${b%%|*}" want="${b#*|}"
+	if "$helm" template "$release" "$chart" --kube-version "$kube_version" --set "$set_arg" >"$work/bad.log" 2>&1; then
+		die "helm template --set $set_arg succeeded; values.schema.json must reject it"
+	fi
+	grep -qF -- "$want" "$work/bad.log" || { cat "$work/bad.log" >&2; die "helm template --set $set_arg: the error does not name $want"; }
+done
+log "values.schema.json rejected ${#bad[@]} bad values by name"
 "$helm" template "$release" "$chart" --namespace "$namespace" --kube-version "$kube_version" \
 	>"$stage/helm-default.yaml" || die "helm template (default values) failed"
 emit helm-default.yaml
@@ -116,6 +165,25 @@ emit helm-hpa-tls.yaml
 "$helm" template "$release" "$chart" --namespace "$namespace" --kube-version "$kube_version" "${standalone[@]}" \
 	>"$stage/helm-standalone.yaml" || die "helm template (standalone) failed"
 emit helm-standalone.yaml
+"$helm" template "$release" "$chart" --namespace "$namespace" --kube-version "$kube_version" \
+	--set hpaAwareness=true --set tls.enabled=true --set networkPolicy.enabled=true \
+	--set 'networkPolicy.http.from[0].namespaceSelector.matchLabels.kubernetes\.io/metadata\.name=monitoring' \
+	>"$stage/helm-netpol.yaml" || die "helm template (networkPolicy) failed"
+emit helm-netpol.yaml
+"$helm" template "$release" "$chart" --namespace "$namespace" --kube-version "$kube_version" \
+	--set podSecurityContext.runAsUser=null --set podSecurityContext.runAsGroup=null \
+	--set podSecurityContext.fsGroup=null --set securityContext.runAsUser=null --set replicas=1 \
+	--set image.digest=sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef \
+	>"$stage/helm-openshift.yaml" || die "helm template (OpenShift UIDs, 1 replica) failed"
+emit helm-openshift.yaml
+! grep -q 'runAsUser\|fsGroup' "$stage/helm-openshift.yaml" || die "helm-openshift.yaml: runAsUser or fsGroup set to null is still rendered"
+grep -q '^kind: PodDisruptionBudget' "$stage/helm-default.yaml" || die "helm-default.yaml (2 replicas): no PodDisruptionBudget"
+! grep -q '^kind: PodDisruptionBudget' "$stage/helm-openshift.yaml" || die "helm-openshift.yaml (1 replica): a PodDisruptionBudget would block node drains"
+mkdir -p "$stage/crd-kinds"
+"$helm" template "$release" "$chart" --namespace "$namespace" --kube-version "$kube_version" "${optional[@]}" \
+	--show-only templates/servicemonitor.yaml --show-only templates/certmanager.yaml \
+	>"$stage/crd-kinds/helm-crs.yaml" || die "helm template (serviceMonitor, certManager) failed"
+emit crd-kinds/helm-crs.yaml
 
 # Examples, as they are (standalone-hpa.yaml included).
 examples=("$root"/deploy/examples/*.yaml)
@@ -286,6 +354,10 @@ func (f *file) check(doc string) error {
 		return nil
 	}
 	if !scheme.Scheme.Recognizes(gvk) {
+		switch gvk.String() {
+		case "monitoring.coreos.com/v1, Kind=ServiceMonitor", "cert-manager.io/v1, Kind=Issuer", "cert-manager.io/v1, Kind=Certificate":
+			return nil // crd-kinds/: no Go types here and no CRDs in the e2e cluster
+		}
 		if gv.Group == "keda.sh" {
 			return nil // no Go types here; the API server checks the CRD schema
 		}
@@ -324,10 +396,12 @@ func (f *file) check(doc string) error {
 	return nil
 }
 EOF
-(cd "$root" && GOWORK=off "$GO" run "$work/check/main.go" "$stage"/*.yaml) ||
+(cd "$root" && GOWORK=off "$GO" run "$work/check/main.go" "$stage"/*.yaml "$stage"/crd-kinds/*.yaml) ||
 	die "rendered manifests failed the check (see above)"
 
 # Everything passed: replace the previous run's files.
-rm -f "$outdir"/kustomize-*.yaml "$outdir"/helm-*.yaml "$outdir"/example-*.yaml
+rm -f "$outdir"/kustomize-*.yaml "$outdir"/helm-*.yaml "$outdir"/example-*.yaml "$outdir"/crd-kinds/helm-*.yaml
+mkdir -p "$outdir/crd-kinds"
 cp "$stage"/*.yaml "$outdir"/
+cp "$stage"/crd-kinds/*.yaml "$outdir"/crd-kinds/
 log "wrote $(find "$stage" -name '*.yaml' | wc -l) files to $outdir"

@@ -47,8 +47,13 @@ app.kubernetes.io/part-of: tide
 {{- end }}
 {{- end }}
 
+{{/* repository@digest when image.digest is set, else repository:tag (tag defaults to appVersion). */}}
 {{- define "tide.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
 {{- end }}
 
 {{/* The ConfigMap holding standalone mode's triggers.yaml. */}}
