@@ -22,29 +22,12 @@
 #                                                    the example trigger): the
 #                                                    objects of
 #                                                    overlays/standalone
-#   helm-netpol.yaml                                 helm template with
-#                                                    networkPolicy.enabled (KEDA
-#                                                    gRPC, HTTP from a
-#                                                    namespace), hpaAwareness
-#                                                    and tls
-#   helm-openshift.yaml                              helm template with
-#                                                    runAsUser/runAsGroup/fsGroup
-#                                                    null, replicas=1 (so no
-#                                                    PodDisruptionBudget) and
-#                                                    image.digest
-#   crd-kinds/helm-crs.yaml                          the ServiceMonitor and the
-#                                                    cert-manager Issuers and
-#                                                    Certificates
-#                                                    (serviceMonitor.enabled,
-#                                                    certManager.enabled). In a
-#                                                    subdirectory: their CRDs
-#                                                    (Prometheus Operator,
-#                                                    cert-manager) are not in
-#                                                    the e2e cluster, so
-#                                                    test/e2e's server dry run
-#                                                    (OUTDIR/*.yaml) leaves them
-#                                                    out; this script checks
-#                                                    their kinds only
+#   helm-netpol.yaml, helm-openshift.yaml            networkPolicy on (with hpaAwareness,
+#                                                    tls); UIDs null, 1 replica, image.digest
+#   crd-kinds/helm-crs.yaml                          ServiceMonitor, cert-manager objects:
+#                                                    their CRDs are not in the e2e cluster,
+#                                                    so its dry run of OUTDIR/*.yaml skips
+#                                                    them; only their kinds are checked
 #   example-<name>.yaml                              deploy/examples/<name>.yaml
 #
 # It runs `helm lint --strict` on the chart (default, KEDA, standalone and
