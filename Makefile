@@ -8,6 +8,8 @@ GO ?= go
 # fixed in 1.27) and fails a target at the deadline with "context deadline
 # exceeded" and no crasher. A longer hunt: make fuzz FUZZTIME=5000000x
 FUZZTIME ?= 20000x
+# The version `make build` links into the scaler (internal/version).
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 # Fuzz targets as package:FuzzName.
 FUZZ_TARGETS := ./pkg/sources/kafka:FuzzParse ./pkg/sources/redis:FuzzParse ./pkg/sources/inference:FuzzParse \
 	./pkg/sources/inference:FuzzPush ./pkg/sources/inference:FuzzExposition ./pkg/trigger/builtin:FuzzParse ./pkg/hpa:FuzzAverageValueReplicas ./pkg/hpa:FuzzSync \
@@ -19,7 +21,7 @@ demo:
 	$(GO) run ./cmd/tide-demo
 
 build:
-	$(GO) build -o bin/scaler ./cmd/scaler
+	$(GO) build -ldflags "-X github.com/tide-scaler/tide/internal/version.version=$(VERSION) -X github.com/tide-scaler/tide/internal/version.revision=$$(git rev-parse HEAD 2>/dev/null)" -o bin/scaler ./cmd/scaler
 
 test: deps tools proto-check lint unit fuzz kedacompat e2e
 

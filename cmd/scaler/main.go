@@ -5,7 +5,7 @@
 //
 //	scaler serve     run the gRPC external scaler and its HTTP endpoints
 //	scaler explain   show what the scaler makes of one trigger and what the HPA does with it
-//	scaler version   print the version
+//	scaler version   print the version, revision and Go toolchain
 //
 // The demo is its own command (cmd/tide-demo), so this binary links no demo
 // machinery.
@@ -22,10 +22,8 @@ import (
 	"syscall"
 
 	"github.com/tide-scaler/tide/internal/cli"
+	"github.com/tide-scaler/tide/internal/version"
 )
-
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -44,7 +42,7 @@ commands:
   serve     run the KEDA external scaler (gRPC) with /metrics, /healthz, /readyz
   explain   read one trigger now and show the sample, the metric sent and the
             HPA model's next replica count with the rule that decides it
-  version   print the version
+  version   print the version, revision and Go toolchain
 
 Run "scaler <command> -h" for a command's flags. Every flag can also be set
 from the environment as TIDE_<FLAG>, e.g. TIDE_GRPC_ADDR for --grpc-addr.
@@ -62,7 +60,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "explain":
 		return cli.Explain(ctx, rest, getenv, stdout, stderr, cli.ExplainHooks{})
 	case "version", "--version":
-		fmt.Fprintln(stdout, "tide scaler", version)
+		printVersion(stdout, version.Get())
 		return nil
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
@@ -71,4 +69,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("unknown command %q", cmd)
 	}
+}
+
+// printVersion writes the build: the version on the first line, then the
+// revision, its commit time and the Go toolchain.
+func printVersion(w io.Writer, in version.Info) {
+	fmt.Fprintln(w, "tide scaler", in.Version)
+	fmt.Fprintln(w, "  revision:", in.Revision)
+	if in.CommitTime != "" {
+		fmt.Fprintln(w, "  committed:", in.CommitTime)
+	}
+	fmt.Fprintln(w, "  go:", in.GoVersion)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/tide-scaler/tide/internal/version"
 	"github.com/tide-scaler/tide/pkg/awareness"
 	"github.com/tide-scaler/tide/pkg/hpa"
 	"github.com/tide-scaler/tide/pkg/hpa/kube"
@@ -52,6 +53,8 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, started func(*server
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	met := metrics.New(reg)
+	build := version.Get()
+	metrics.RegisterBuildInfo(reg, build.Version, build.Revision, build.GoVersion)
 
 	cfg.Engine.Metrics, cfg.Engine.Logger = met, log
 	eng := sources.NewEngine(cfg.Engine)
@@ -87,7 +90,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, started func(*server
 		ShutdownTimeout: cfg.ShutdownTimeout, IdleTriggerTTL: cfg.IdleTriggerTTL,
 		Service: server.ServiceConfig{Triggers: cache, Metrics: met, StreamRepeat: cfg.StreamRepeat,
 			MaxStreamsPerClient: cfg.MaxStreams, Observer: observer},
-		Gatherer: reg, Handlers: env.Handlers, Logger: log,
+		Gatherer: reg, Handlers: env.Handlers, Logger: log, Version: build.Version, Revision: build.Revision,
 	})
 	if err != nil {
 		return err

@@ -41,6 +41,8 @@ type Config struct {
 	// "POST /v1/push"), such as a source's push endpoint.
 	Handlers map[string]http.Handler
 	Logger   *slog.Logger
+	// Version and Revision name the build on the "serving" line.
+	Version, Revision string
 }
 
 // Server is the gRPC and HTTP front of Tide.
@@ -139,7 +141,7 @@ func (s *Server) Run(ctx context.Context) error {
 	s.ready.Store(true)
 	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	s.cfg.Logger.Info("serving", "grpc", s.GRPCAddr(), "http", s.HTTPAddr(), "tls", s.cfg.GRPCTLS != nil,
-		"httpTLS", s.cfg.HTTPTLS != nil)
+		"httpTLS", s.cfg.HTTPTLS != nil, "version", s.cfg.Version, "revision", s.cfg.Revision)
 
 	sweep := time.NewTicker(min(time.Minute, s.cfg.IdleTriggerTTL))
 	defer sweep.Stop()
