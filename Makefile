@@ -1,6 +1,12 @@
-# Tide's build and test entry points. `make test` is the README's test
-# command and what .ci/run calls: it installs what the tests need (Debian
-# packages, pinned Go tools) and runs every check.
+# Tide's build and test entry points, in three layers (README "Development"):
+#   make test           everything that needs no Kubernetes control plane:
+#                       Debian packages, pinned Go tools, proto check, lint,
+#                       unit tests with -race, bounded fuzzing, KEDA compat.
+#   make e2e            the Kubernetes suite (its first run builds and caches
+#                       the control plane and KEDA).
+#   make compare-check  vet and tests of benchmarks/compare, which compile
+#                       KEDA's scaler packages (~17 min cold).
+# .ci/run runs all three, in that order.
 SHELL := /bin/bash
 GO ?= go
 # How much each fuzz target runs in `make test`, as an execution count: a
@@ -15,7 +21,7 @@ FUZZ_TARGETS := ./pkg/sources/kafka:FuzzParse ./pkg/sources/redis:FuzzParse ./pk
 	./pkg/sources/inference:FuzzPush ./pkg/sources/inference:FuzzExposition ./pkg/trigger/builtin:FuzzParse ./pkg/hpa:FuzzAverageValueReplicas ./pkg/hpa:FuzzSync \
 	./pkg/hpa:FuzzParseBehavior ./pkg/lagtime:FuzzStep ./pkg/nodehints:FuzzPredict ./pkg/workload:FuzzConfig
 
-.PHONY: demo test deps tools proto proto-check lint unit fuzz kedacompat e2e e2e-build bench bench-compare build
+.PHONY: demo test deps tools proto proto-check lint unit fuzz kedacompat e2e e2e-build lint-e2e compare-check bench bench-compare build
 
 demo:
 	$(GO) run ./cmd/tide-demo
@@ -23,7 +29,7 @@ demo:
 build:
 	$(GO) build -ldflags "-X github.com/tide-scaler/tide/internal/version.version=$(VERSION) -X github.com/tide-scaler/tide/internal/version.revision=$$(git rev-parse HEAD 2>/dev/null)" -o bin/scaler ./cmd/scaler
 
-test: deps tools proto-check lint unit fuzz kedacompat e2e
+test: deps tools proto-check lint unit fuzz kedacompat
 
 deps:
 	scripts/deps.sh
@@ -45,14 +51,11 @@ lint:
 	$(GO) vet ./...
 	cd test/kedacompat && $(GO) vet ./...
 	cd benchmarks && $(GO) vet ./...
-	cd benchmarks/compare && $(GO) vet ./...
-	cd test/e2e && $(GO) vet ./...
 	"$$(scripts/tools.sh --bin staticcheck)" ./...
 
 unit:
 	$(GO) test -race -count=1 ./...
 	cd benchmarks && $(GO) test -count=1 ./...   # the benchmark harnesses' own checks (fast)
-	cd benchmarks/compare && $(GO) test -count=1 ./...   # the side-by-side harness's report and schedule
 
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
@@ -69,8 +72,21 @@ kedacompat:
 e2e-build:
 	scripts/e2e-build.sh
 
-e2e:
+# The e2e module's vet is here, not in lint: `make test` compiles nothing
+# only the Kubernetes suite needs.
+lint-e2e:
+	cd test/e2e && $(GO) vet ./...
+
+e2e: lint-e2e
 	bin="$$(scripts/e2e-build.sh)" && cd test/e2e && TIDE_E2E_BIN="$$bin" $(GO) test -count=1 -timeout 30m ./...
+
+# benchmarks/compare links KEDA's scaler packages, so its vet and its tests
+# (the side-by-side harness's report and schedule) compile KEDA's dependency
+# tree: ~17 min cold on 2 cores, then the Go build cache has it. Not in
+# `make test`; .ci/run runs it after `make e2e`, and bench-compare builds the
+# same packages.
+compare-check:
+	cd benchmarks/compare && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 # Go benchmarks (see benchmarks/README.md for the figures and how to read them).
 bench:
@@ -87,8 +103,8 @@ load:
 # Tide side by side with KEDA v2.21.0's kafka, apache-kafka and redis
 # scalers on the same brokers, as ratios (benchmarks/results/README.md).
 # KEDA's dependency tree stays in benchmarks/compare's own go.mod; its first
-# build (also paid once by `make lint`, which vets it) takes ~17 min on 2
-# cores, then the Go build cache has it.
+# build (shared with `make compare-check`) takes ~17 min on 2 cores, then the
+# Go build cache has it.
 BENCH_COMPARE_FLAGS ?=
 bench-compare: deps
 	cd benchmarks/compare && $(GO) build -o $(CURDIR)/bin/compare . && \
