@@ -156,6 +156,9 @@ func platformImage(o Options, plat *v1.Platform, bin string, ca v1.Layer) (v1.Im
 	cf = cf.DeepCopy()
 	cf.OS, cf.Architecture, cf.Variant = plat.OS, plat.Architecture, plat.Variant
 	cf.Created = v1.Time{Time: o.Created}
+	for i := range cf.History {
+		cf.History[i].Created = cf.Created
+	}
 	cf.Config.User = fmt.Sprintf("%d:%d", NonRoot, NonRoot)
 	cf.Config.Entrypoint = []string{"/" + BinaryPath}
 	cf.Config.Cmd = []string{"serve"}
