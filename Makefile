@@ -111,3 +111,12 @@ bench-compare: deps
 		BENCH_COMPARE_COMMAND="make bench-compare$(if $(BENCH_COMPARE_FLAGS), BENCH_COMPARE_FLAGS='$(BENCH_COMPARE_FLAGS)')" \
 		$(CURDIR)/bin/compare run -out ../results -root $(CURDIR) $(BENCH_COMPARE_FLAGS)
 
+
+# The scaler's image for linux/amd64 and linux/arm64 without a Docker daemon:
+# an OCI layout in _output/image/oci plus a docker-archive per platform
+# (build/image; TestImage there checks it). The Dockerfile is the same image
+# for people with Docker. Flags: make image IMAGE_FLAGS='-version v1.2.3'
+IMAGE_FLAGS ?=
+.PHONY: image
+image:
+	cd build/image && $(GO) run . -out $(CURDIR)/_output/image -tarballs $(IMAGE_FLAGS)
