@@ -13,12 +13,13 @@ FROM --platform=$BUILDPLATFORM golang:1.26 AS build
 ARG TARGETOS
 ARG TARGETARCH
 ARG VERSION=dev
+ARG REVISION=unknown
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 RUN CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH \
-    go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/scaler ./cmd/scaler
+    go build -trimpath -ldflags "-s -w -X github.com/tide-scaler/tide/internal/version.version=${VERSION} -X github.com/tide-scaler/tide/internal/version.revision=${REVISION}" -o /out/scaler ./cmd/scaler
 
 FROM scratch
 ARG VERSION=dev

@@ -36,7 +36,7 @@ const (
 type Options struct {
 	Root      string   // the repository root
 	Out       string   // output directory
-	Version   string   // main.version and the version label
+	Version   string   // internal/version's version and the version label
 	Revision  string   // the revision label
 	Repo      string   // repository for the tarballs' tags
 	Source    string   // the source label
@@ -113,10 +113,16 @@ func Build(ctx context.Context, o Options) (Result, error) {
 	return res, nil
 }
 
+// The variables of internal/version the build stamps.
+const (
+	versionVar  = "github.com/tide-scaler/tide/internal/version.version"
+	revisionVar = "github.com/tide-scaler/tide/internal/version.revision"
+)
+
 // compile cross-compiles cmd/scaler for plat into out.
 func compile(ctx context.Context, o Options, plat *v1.Platform, out string) error {
 	cmd := exec.CommandContext(ctx, o.Go, "build", "-trimpath",
-		"-ldflags", "-s -w -X main.version="+o.Version, "-o", out, "./cmd/scaler")
+		"-ldflags", "-s -w -X "+versionVar+"="+o.Version+" -X "+revisionVar+"="+o.Revision, "-o", out, "./cmd/scaler")
 	cmd.Dir = o.Root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+plat.OS, "GOARCH="+plat.Architecture)
 	if plat.Variant != "" && plat.Architecture == "arm" {

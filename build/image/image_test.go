@@ -206,8 +206,10 @@ func runVersion(t *testing.T, bin []byte) {
 	if err != nil {
 		t.Fatalf("scaler version: %v\n%s", err, out)
 	}
-	if got := strings.TrimSpace(string(out)); got != "tide scaler "+testVersion {
-		t.Errorf("scaler version printed %q", got)
+	// The binary is stamped with the image's version and revision.
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if lines[0] != "tide scaler "+testVersion || !strings.Contains(string(out), "revision: "+testRevision) {
+		t.Errorf("scaler version printed %q; want version %s and revision %s", out, testVersion, testRevision)
 	}
 }
 

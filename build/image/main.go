@@ -35,7 +35,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var o Options
 	fs.StringVar(&o.Root, "root", "../..", "the Tide repository root (holds go.mod and cmd/scaler)")
 	fs.StringVar(&o.Out, "out", "../../_output/image", "output directory: oci/ (the OCI layout) and, with -tarballs, scaler-<arch>.tar")
-	fs.StringVar(&o.Version, "version", "", "image version label and main.version (default: git describe --tags --always --dirty)")
+	fs.StringVar(&o.Version, "version", "", "image version label and the binary's version (default: git describe --tags --always --dirty)")
 	fs.StringVar(&o.Revision, "revision", "", "image revision label (default: git rev-parse HEAD)")
 	fs.StringVar(&o.Repo, "repo", "ghcr.io/tide-scaler/tide", "image repository named in the tarballs' tags")
 	fs.StringVar(&o.Source, "source", "https://github.com/tide-scaler/tide", "org.opencontainers.image.source label")

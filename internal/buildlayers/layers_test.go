@@ -80,7 +80,8 @@ func TestMakeTestLinksNoKEDAScalers(t *testing.T) {
 }
 
 // TestCIRunsTheReadmeCommands: .ci/run runs `make test`, `make e2e` and
-// `make compare-check` in that order, and the README names each.
+// `make compare-check` and `make image-check` in that order, and the
+// README names each.
 func TestCIRunsTheReadmeCommands(t *testing.T) {
 	ci, err := os.ReadFile(root + "/.ci/run")
 	if err != nil {
@@ -97,7 +98,7 @@ func TestCIRunsTheReadmeCommands(t *testing.T) {
 			t.Errorf(".ci/run runs make %s; the README does not name it", m[1])
 		}
 	}
-	if want := "test e2e compare-check"; strings.Join(got, " ") != want {
+	if want := "test e2e compare-check image-check"; strings.Join(got, " ") != want {
 		t.Errorf(".ci/run runs make %q, want %q", got, want)
 	}
 }
