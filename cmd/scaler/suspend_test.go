@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"syscall"
@@ -37,7 +36,7 @@ const (
 // monotonic clock, which kept running while the process was stopped.
 func TestSuspendedProcessServesNoStaleValue(t *testing.T) {
 	if testing.Short() {
-		t.Skip("-short: builds the scaler and suspends it for 4 s")
+		t.Skip("-short: runs the scaler as a process and suspends it for 4 s")
 	}
 	rs := testredis.Start(t, testredis.Config{})
 	rs.Do("RPUSH", "jobs", 1, 2, 3)
@@ -156,19 +155,16 @@ func (p *serveProcess) suspended(t *testing.T, change func(), read func() (int64
 
 var servingAddrs = regexp.MustCompile(`msg=serving grpc=(\S+)`)
 
-// startServeProcess builds cmd/scaler and runs `scaler serve` with args on
-// free loopback ports, killed with the test (Pdeathsig) and stopped at
-// cleanup.
+// startServeProcess runs `scaler serve` with args as a process of its own
+// (this test binary re-executed as the scaler, see TestMain) on free
+// loopback ports, killed with the test (Pdeathsig) and stopped at cleanup.
 func startServeProcess(t *testing.T, args ...string) *serveProcess {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "scaler")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/scaler: %v\n%s", err, out)
-	}
 	p := &serveProcess{stderr: &testlog.Buffer{}}
-	p.cmd = exec.Command(bin, append([]string{"serve", "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0",
+	p.cmd = exec.Command(os.Args[0], append([]string{"serve", "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0",
 		"--shutdown-timeout", "2s"}, args...)...)
-	p.cmd.Env = []string{"PATH=" + os.Getenv("PATH")} // flags only: no TIDE_* from this environment
+	// Flags only: no TIDE_* from this environment.
+	p.cmd.Env = []string{"PATH=" + os.Getenv("PATH"), runMainEnv + "=1"}
 	p.cmd.Stderr = p.stderr
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := p.cmd.Start(); err != nil {
