@@ -166,7 +166,11 @@ func startServeProcess(t *testing.T, args ...string) *serveProcess {
 	// Flags only: no TIDE_* from this environment.
 	p.cmd.Env = []string{"PATH=" + os.Getenv("PATH"), runMainEnv + "=1"}
 	p.cmd.Stderr = p.stderr
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	// A process group of its own, whose parent (this test) is in another
+	// group of the session: if the test's own group is orphaned (its
+	// launching shell exits) while the scaler is stopped, the kernel
+	// would SIGHUP that group; this one stays out of it.
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
