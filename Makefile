@@ -78,6 +78,7 @@ lint-e2e:
 	cd test/e2e && $(GO) vet ./...
 
 e2e: lint-e2e
+	scripts/deps.sh e2e
 	bin="$$(scripts/e2e-build.sh)" && cd test/e2e && TIDE_E2E_BIN="$$bin" $(GO) test -count=1 -timeout 30m ./...
 
 # benchmarks/compare links KEDA's scaler packages, so its vet and its tests

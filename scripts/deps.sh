@@ -4,9 +4,15 @@
 # Needs root on a fresh machine; installs nothing when every package is
 # already there. Then checks what the tests need of them (redis-server >= 7,
 # every binary runs) and fails naming what it found otherwise.
+#   scripts/deps.sh       what `make test` needs
+#   scripts/deps.sh e2e   that plus the e2e node's: CNI plugins, iproute2,
+#                         and libseccomp-dev/pkg-config to build runc
 set -euo pipefail
 
 packages=(kcat redis-server redis-tools prometheus)
+if [[ "${1:-}" == e2e ]]; then
+	packages+=(containernetworking-plugins iproute2 libseccomp-dev pkg-config util-linux)
+fi
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -31,6 +31,13 @@ type PKI struct {
 // depends on the clock.
 func New(t testing.TB) *PKI {
 	t.Helper()
+	return NewFor(t)
+}
+
+// NewFor is New with a server certificate that also names dnsNames (a
+// Service's DNS names, say).
+func NewFor(t testing.TB, dnsNames ...string) *PKI {
+	t.Helper()
 	caKey := newKey(t)
 	caTmpl := &x509.Certificate{
 		SerialNumber:          big.NewInt(1),
@@ -49,7 +56,7 @@ func New(t testing.TB) *PKI {
 	if err != nil {
 		t.Fatal(err)
 	}
-	leaf := func(serial int64, usage x509.ExtKeyUsage) (string, string, *ecdsa.PrivateKey) {
+	leaf := func(serial int64, usage x509.ExtKeyUsage, names ...string) (string, string, *ecdsa.PrivateKey) {
 		k := newKey(t)
 		tmpl := &x509.Certificate{
 			SerialNumber: big.NewInt(serial),
@@ -59,7 +66,7 @@ func New(t testing.TB) *PKI {
 			KeyUsage:     x509.KeyUsageDigitalSignature,
 			ExtKeyUsage:  []x509.ExtKeyUsage{usage},
 			IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-			DNSNames:     []string{"localhost"},
+			DNSNames:     append([]string{"localhost"}, names...),
 		}
 		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &k.PublicKey, caKey)
 		if err != nil {
@@ -72,7 +79,7 @@ func New(t testing.TB) *PKI {
 		return pemOf("CERTIFICATE", der), pemOf("EC PRIVATE KEY", kd), k
 	}
 	p := &PKI{CA: pemOf("CERTIFICATE", caDER)}
-	p.ServerCert, p.ServerKey, _ = leaf(2, x509.ExtKeyUsageServerAuth)
+	p.ServerCert, p.ServerKey, _ = leaf(2, x509.ExtKeyUsageServerAuth, dnsNames...)
 	p.ClientCert, p.ClientKey, p.clientKey = leaf(3, x509.ExtKeyUsageClientAuth)
 	dir := t.TempDir()
 	write := func(name, content string) string {

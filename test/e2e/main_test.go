@@ -73,6 +73,7 @@ func run(m *testing.M) (code int) {
 		return fail(err)
 	}
 	defer kube.Stop()
+	defer stopNode() // if a test started it; before the control plane stops
 	if err := kube.StartKEDA(ctx); err != nil {
 		return fail(err)
 	}

@@ -19,10 +19,12 @@ import (
 const token = "tide-e2e-admin-token"
 
 // Cluster is a control plane on loopback: etcd, kube-apiserver and
-// kube-controller-manager (HPA, Deployment, ReplicaSet and service-account
-// controllers; no scheduler and no kubelet, so pods stay Pending and tests
+// kube-controller-manager (HPA, Deployment, ReplicaSet, service-account,
+// EndpointSlice, disruption and root-CA controllers), optionally KEDA's
+// operator and metrics adapter and one real node (StartNode) that runs only
+// pods tolerating NodeTaint: the other tests' pods stay Pending and they
 // watch .spec.replicas, which the HPA and KEDA write through the scale
-// subresource), optionally KEDA's operator and metrics adapter.
+// subresource.
 type Cluster struct {
 	Dir        string // everything the cluster writes: data, certificates, logs
 	Bin        string // the directory scripts/e2e-build.sh printed
@@ -33,6 +35,7 @@ type Cluster struct {
 	Dynamic    dynamic.Interface
 
 	procs []*Proc // in start order; stopped in reverse
+	hosts string  // KEDA's operator's /etc/hosts (SetHosts)
 }
 
 // Start brings up etcd, the API server and the controller manager in dir.
@@ -76,7 +79,11 @@ func (c *Cluster) Proc(name string) *Proc {
 }
 
 func (c *Cluster) run(name string, args, env []string) (*Proc, error) {
-	p, err := start(c.Dir, name, filepath.Join(c.Bin, name), args, env)
+	return c.runBin(name, filepath.Join(c.Bin, name), args, env)
+}
+
+func (c *Cluster) runBin(name, bin string, args, env []string) (*Proc, error) {
+	p, err := start(c.Dir, name, bin, args, env)
 	if err != nil {
 		return nil, err
 	}
@@ -159,7 +166,12 @@ func (c *Cluster) startControllerManager() error {
 	_, err := c.run("kube-controller-manager", []string{
 		"--kubeconfig", c.Kubeconfig, "--authentication-kubeconfig", c.Kubeconfig, "--authorization-kubeconfig", c.Kubeconfig,
 		"--secure-port", "0", "--leader-elect=false",
-		"--controllers", "horizontalpodautoscaling,deployment,replicaset,serviceaccount",
+		// endpointslice, disruption, root-ca-cert-publisher and the node
+		// lifecycle controller (it lifts the not-ready taint) serve the
+		// node's pods: Service endpoints, PDB status, the CA ConfigMap
+		// every service-account token volume projects.
+		"--controllers", "horizontalpodautoscaling,deployment,replicaset,serviceaccount,endpointslice,disruption,root-ca-cert-publisher,nodelifecycle",
+		"--root-ca-file", filepath.Join(c.Dir, "apiserver", "apiserver.crt"),
 		"--horizontal-pod-autoscaler-sync-period", "1s",
 	}, nil)
 	return err

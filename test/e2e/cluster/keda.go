@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -43,7 +44,17 @@ func (c *Cluster) StartKEDA(ctx context.Context) error {
 	}
 	probe, grpcPort, adapterPort := ports[0], ports[1], ports[2]
 	env := []string{"WATCH_NAMESPACE=", "POD_NAMESPACE=keda", "KEDA_CLUSTER_OBJECT_NAMESPACE=keda", "KUBECONFIG=" + c.Kubeconfig}
-	op, err := c.run("keda-operator", []string{
+	// The operator resolves scalerAddress names through a hosts file of
+	// its own (SetHosts), bind-mounted over /etc/hosts in a private mount
+	// namespace: the cluster has no DNS, and the machine's file stays as
+	// it is.
+	c.hosts = filepath.Join(c.Dir, "keda-hosts")
+	if err := c.SetHosts(nil); err != nil {
+		return err
+	}
+	op, err := c.runBin("keda-operator", "unshare", []string{
+		"--mount", "--propagation", "private", "--", "sh", "-c", `mount --bind "$0" /etc/hosts && exec "$@"`,
+		c.hosts, filepath.Join(c.Bin, "keda-operator"),
 		"--metrics-bind-address=0", "--health-probe-bind-address=127.0.0.1:" + strconv.Itoa(probe),
 		"--metrics-service-bind-address=127.0.0.1:" + strconv.Itoa(grpcPort),
 		"--cert-dir=" + certs, "--ca-dir=" + certs,
@@ -75,6 +86,30 @@ func (c *Cluster) StartKEDA(ctx context.Context) error {
 		_, err := c.Client.Discovery().ServerResourcesForGroupVersion("external.metrics.k8s.io/v1beta1")
 		return err
 	})
+}
+
+// SetHosts makes the KEDA operator resolve each name to its addresses
+// (cluster DNS for headless Services would), on top of the machine's
+// /etc/hosts. It rewrites the file in place: the bind mount follows the
+// inode, and Go's resolver re-reads the file when its mtime changes.
+func (c *Cluster) SetHosts(names map[string][]string) error {
+	base, err := os.ReadFile("/etc/hosts")
+	if err != nil {
+		return err
+	}
+	var b strings.Builder
+	b.Write(base)
+	keys := make([]string, 0, len(names))
+	for name := range names {
+		keys = append(keys, name)
+	}
+	sort.Strings(keys)
+	for _, name := range keys {
+		for _, addr := range names[name] {
+			fmt.Fprintf(&b, "%s %s\n", addr, name)
+		}
+	}
+	return os.WriteFile(c.hosts, []byte(b.String()), 0o644)
 }
 
 // RegisterExternalMetrics points external.metrics.k8s.io/v1beta1 at a

@@ -140,6 +140,7 @@ func KillAll() {
 	for _, p := range ps {
 		p.Kill()
 	}
+	nodes.cleanAll()
 }
 
 // waitReady polls check until it succeeds, the process exits, or timeout.
