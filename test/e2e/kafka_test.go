@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -13,7 +14,13 @@ import (
 // at offset 0 on every partition, as a deployed consumer group would have.
 func topic(t *testing.T, name, group string, partitions int32) *kgo.Client {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(kafka.ListenAddrs()...), kgo.DefaultProduceTopic(name),
+	return topicOn(t, kafka, name, group, partitions)
+}
+
+// topicOn is topic on the given cluster.
+func topicOn(t *testing.T, kc *kfake.Cluster, name, group string, partitions int32) *kgo.Client {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(kc.ListenAddrs()...), kgo.DefaultProduceTopic(name),
 		kgo.RecordPartitioner(kgo.RoundRobinPartitioner()))
 	if err != nil {
 		t.Fatal(err)
@@ -61,13 +68,23 @@ func commitAll(t *testing.T, cl *kgo.Client, topicName, group string) {
 }
 
 func kafkaTrigger(topicName, group string, lagThreshold int, extra string) string {
+	return kafkaTriggerAt(scaler.Addr(), kafka, "", topicName, group, lagThreshold, extra)
+}
+
+// kafkaTriggerAt is a trigger for the scaler at addr reading kc, with an
+// authenticationRef line (YAML flow mapping) unless authRef is "".
+func kafkaTriggerAt(addr string, kc *kfake.Cluster, authRef, topicName, group string, lagThreshold int, extra string) string {
+	auth := ""
+	if authRef != "" {
+		auth = "    authenticationRef: " + authRef + "\n"
+	}
 	return fmt.Sprintf(`  - type: external-push
-    metadata:
+%s    metadata:
       scalerAddress: %q
       source: kafka
       bootstrapServers: %q
       consumerGroup: %q
       topic: %q
       lagThreshold: "%d"
-%s`, scaler.Addr(), strings.Join(kafka.ListenAddrs(), ","), group, topicName, lagThreshold, extra)
+%s`, auth, addr, strings.Join(kc.ListenAddrs(), ","), group, topicName, lagThreshold, extra)
 }

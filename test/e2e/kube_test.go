@@ -35,8 +35,9 @@ func testNamespace(t *testing.T) string {
 }
 
 // deployment creates a Deployment with 0 replicas and env on its container
-// (KEDA resolves ...FromEnv keys from it). Its pods never run: there is no
-// scheduler; the tests read .spec.replicas.
+// (KEDA resolves ...FromEnv keys from it). Its pods never run: they do not
+// tolerate the node's taint (cluster.NodeTaint); the tests read
+// .spec.replicas.
 func deployment(t *testing.T, ns, name string, env map[string]string) {
 	t.Helper()
 	zero := int32(0)

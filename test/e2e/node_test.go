@@ -90,7 +90,10 @@ func helm(t *testing.T, args ...string) string {
 		t.Fatalf("scripts/tools.sh --bin helm: %v", err)
 	}
 	home := t.TempDir()
-	cmd := exec.CommandContext(t.Context(), strings.TrimSpace(string(bin)), append(args, "--kubeconfig", kube.Kubeconfig)...)
+	// Not t.Context(): an uninstall runs in t.Cleanup, after it is done.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, strings.TrimSpace(string(bin)), append(args, "--kubeconfig", kube.Kubeconfig)...)
 	cmd.Env = append(os.Environ(), "HELM_CONFIG_HOME="+home, "HELM_CACHE_HOME="+home, "HELM_DATA_HOME="+home)
 	out, err := cmd.CombinedOutput()
 	if err != nil {

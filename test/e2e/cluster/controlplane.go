@@ -167,10 +167,12 @@ func (c *Cluster) startControllerManager() error {
 		"--kubeconfig", c.Kubeconfig, "--authentication-kubeconfig", c.Kubeconfig, "--authorization-kubeconfig", c.Kubeconfig,
 		"--secure-port", "0", "--leader-elect=false",
 		// endpointslice, disruption, root-ca-cert-publisher and the node
-		// lifecycle controller (it lifts the not-ready taint) serve the
+		// lifecycle controller (it lifts the not-ready taint), namespace and
+		// garbagecollector (a test namespace deleted is emptied, so KEDA stops
+		// polling its ScaledObjects) serve the
 		// node's pods: Service endpoints, PDB status, the CA ConfigMap
 		// every service-account token volume projects.
-		"--controllers", "horizontalpodautoscaling,deployment,replicaset,serviceaccount,endpointslice,disruption,root-ca-cert-publisher,nodelifecycle",
+		"--controllers", "horizontalpodautoscaling,deployment,replicaset,serviceaccount,endpointslice,disruption,root-ca-cert-publisher,nodelifecycle,namespace,garbagecollector",
 		"--root-ca-file", filepath.Join(c.Dir, "apiserver", "apiserver.crt"),
 		"--horizontal-pod-autoscaler-sync-period", "1s",
 	}, nil)

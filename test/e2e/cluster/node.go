@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -213,3 +214,22 @@ func (n *Node) LogPath(name string) string {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// PodLogTail returns the last n lines of every container log of the pods
+// of namespace ns on the node (the kubelet writes them under podLogsDir).
+func (n *Node) PodLogTail(ns string, lines int) string {
+	files, _ := filepath.Glob(filepath.Join(n.dir, "pod-logs", ns+"_*", "*", "*.log"))
+	var b strings.Builder
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		ls := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+		if len(ls) > lines {
+			ls = ls[len(ls)-lines:]
+		}
+		fmt.Fprintf(&b, "== %s\n%s\n", strings.TrimPrefix(f, n.dir+"/pod-logs/"), strings.Join(ls, "\n"))
+	}
+	return b.String()
+}

@@ -103,6 +103,22 @@ func (p *Proc) Tail(n int) string {
 	return strings.Join(lines, "\n")
 }
 
+// LogLineContains reports whether one line of the process's log holds
+// every one of subs.
+func (p *Proc) LogLineContains(subs ...string) bool {
+	b, _ := os.ReadFile(p.log.Name())
+	for _, line := range strings.Split(string(b), "\n") {
+		all := true
+		for _, s := range subs {
+			all = all && strings.Contains(line, s)
+		}
+		if all {
+			return true
+		}
+	}
+	return false
+}
+
 // LogContains reports whether the process's log holds s.
 func (p *Proc) LogContains(s string) bool {
 	b, _ := os.ReadFile(p.log.Name())
