@@ -124,6 +124,8 @@ image:
 	cd build/image && $(GO) run . -out $(CURDIR)/_output/image -tarballs $(IMAGE_FLAGS)
 
 # The image builder's vet and its test, which builds the real image for both
-# platforms and checks it (TestImage). Cross builds: not part of make test.
+# platforms, checks it and runs each binary (arm64 under qemu-user-static,
+# TestImage). Cross builds: not part of make test.
 image-check:
+	scripts/deps.sh image
 	cd build/image && $(GO) vet ./... && $(GO) test -count=1 ./...

@@ -7,11 +7,16 @@
 #   scripts/deps.sh       what `make test` needs
 #   scripts/deps.sh e2e   that plus the e2e node's: CNI plugins, iproute2,
 #                         and libseccomp-dev/pkg-config to build runc
+#   scripts/deps.sh image that plus qemu-user-static, to run the image's
+#                         arm64 binary (build/image: TestImage)
 set -euo pipefail
 
 packages=(kcat redis-server redis-tools prometheus)
 if [[ "${1:-}" == e2e ]]; then
 	packages+=(containernetworking-plugins iproute2 libseccomp-dev pkg-config util-linux)
+fi
+if [[ "${1:-}" == image ]]; then
+	packages+=(qemu-user-static)
 fi
 missing=()
 for p in "${packages[@]}"; do
