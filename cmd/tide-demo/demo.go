@@ -7,6 +7,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
@@ -25,6 +27,8 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 	forever := fs.Bool("forever", false, "repeat the traffic pattern until interrupted")
 	partitions := fs.Int("partitions", 12, "partitions of the demo topic")
 	maxReplicas := fs.Int("max-replicas", 20, "maxReplicaCount of the simulated ScaledObject")
+	picture := fs.String("picture", filepath.Join(os.TempDir(), "tide-demo.html"),
+		"where to write the picture of the run at its end: backlog, replicas and the rule that set them, per workload (a self-contained HTML page; empty: none)")
 	var log cli.LogFlags
 	log.Register(fs)
 	if err := cli.ParseFlags(fs, args, getenv); err != nil {
@@ -89,7 +93,7 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 			TargetRequestRate: 3, TargetWaiting: 4, StableWindow: 6 * time.Second, ZeroGrace: 5 * time.Second,
 			PushURL: "http://" + srv.HTTPAddr() + "/v1/push", PushToken: token, RateScale: 0.02},
 		MaxReplicas: int32(*maxReplicas), Cooldown: 8 * time.Second, Behavior: demoBehavior(),
-		Tick: time.Second, Phases: demo.DefaultPhases, Forever: *forever, Out: stdout,
+		Tick: time.Second, Phases: demo.DefaultPhases, Forever: *forever, Out: stdout, Picture: *picture,
 	})
 	cancel()
 	return firstErr(runErr, <-served)

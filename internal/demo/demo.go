@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"google.golang.org/grpc"
@@ -50,6 +51,10 @@ type Options struct {
 	// Forever repeats the pattern until ctx ends.
 	Forever bool
 	Out     io.Writer
+	// Picture, if set, is where Run writes its picture at the end: a
+	// self-contained HTML page of backlog, replicas and the rule that set
+	// them, per workload (writePicture).
+	Picture string
 }
 
 // Run drives the pattern and prints the live view. It returns once the last
@@ -120,7 +125,7 @@ func Run(ctx context.Context, o Options) error {
 			for _, so := range sos {
 				fmt.Fprintf(o.Out, "  %-16s peak %d replicas, %d messages consumed\n", so.w.Name(), so.peak, so.consumed)
 			}
-			return nil
+			return savePicture(o, sos)
 		}
 		for _, so := range sos {
 			if err := so.tick(ctx, phase, elapsed); err != nil {
@@ -145,6 +150,32 @@ func allIdle(sos []*scaledObject) bool {
 		}
 	}
 	return true
+}
+
+// savePicture writes o.Picture, if set, and says where it is.
+func savePicture(o Options, sos []*scaledObject) error {
+	if o.Picture == "" {
+		return nil
+	}
+	names := make([]string, len(sos))
+	data := make(map[string][]point, len(sos))
+	for i, so := range sos {
+		names[i] = so.w.Name()
+		data[names[i]] = so.points
+	}
+	f, err := os.Create(o.Picture)
+	if err != nil {
+		return fmt.Errorf("demo picture: %w", err)
+	}
+	if err := writePicture(f, "Tide demo", o.Phases, names, data); err != nil {
+		f.Close()
+		return fmt.Errorf("demo picture %s: %w", o.Picture, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("demo picture %s: %w", o.Picture, err)
+	}
+	fmt.Fprintf(o.Out, "\npicture of this run (backlog, replicas, the rule that set them): %s\n", o.Picture)
+	return nil
 }
 
 // phaseAt returns the phase at elapsed and whether the pattern is over.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -50,6 +51,7 @@ func TestDemoScalesUpAndBackToZero(t *testing.T) {
 
 	var out bytes.Buffer
 	rs := testredis.Start(t, testredis.Config{})
+	pic := filepath.Join(t.TempDir(), "demo.html")
 	err = Run(t.Context(), Options{
 		ScalerAddr: srv.GRPCAddr(),
 		Kafka: &KafkaOptions{Brokers: cluster.ListenAddrs(), Topic: "orders", Group: "workers",
@@ -60,7 +62,7 @@ func TestDemoScalesUpAndBackToZero(t *testing.T) {
 			PushURL: "http://" + srv.HTTPAddr() + "/v1/push", PushToken: token, RateScale: 0.1},
 		MaxReplicas: 10, Cooldown: 300 * time.Millisecond, Tick: 100 * time.Millisecond,
 		Phases: []Phase{{"idle", 300 * time.Millisecond, 0}, {"burst", 1500 * time.Millisecond, 1000}, {"drain", 3 * time.Second, 0}},
-		Out:    &out,
+		Out:    &out, Picture: pic,
 	})
 	if err != nil {
 		t.Fatalf("Run: %v\n%s", err, out.String())
@@ -83,13 +85,20 @@ func TestDemoScalesUpAndBackToZero(t *testing.T) {
 	} else if n, _ := strconv.Atoi(peak[1]); n < 2 {
 		t.Errorf("inference peaked at %d replicas; want more than 1 during the burst:\n%s", n, rows)
 	}
-	for name, want := range map[string]int{"orders (kafka)": 4, "jobs (redis)": 10} {
+	peaks := map[string]int{}
+	for name, want := range map[string]int{"orders (kafka)": 4, "jobs (redis)": 10, "m (vllm)": -1} {
 		peak := regexp.MustCompile(regexp.QuoteMeta(name) + ` +peak (\d+) replicas`).FindStringSubmatch(view)
 		if peak == nil {
 			t.Fatalf("no summary line for %s:\n%s", name, view)
 		}
-		if n, _ := strconv.Atoi(peak[1]); n != want {
+		n, _ := strconv.Atoi(peak[1])
+		if want >= 0 && n != want {
 			t.Errorf("%s peaked at %d replicas; want %d", name, n, want)
 		}
+		peaks[name] = n
 	}
+	both := []string{"KEDA activation 0→1", "KEDA cooldown →0"}
+	checkPicture(t, pic, view, peaks, map[string][]string{
+		"orders (kafka)": append(both, "partition cap"), "jobs (redis)": both, "m (vllm)": both,
+	})
 }

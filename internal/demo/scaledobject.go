@@ -27,6 +27,7 @@ type scaledObject struct {
 	hpaState   hpa.State // the HPA controller's history between syncs
 	lastActive time.Duration
 	peak       int32
+	points     []point // what the picture draws
 	consumed   int64
 }
 
@@ -103,12 +104,15 @@ func (s *scaledObject) tick(ctx context.Context, ph Phase, elapsed time.Duration
 		explain = e.Explain(ctx, values, failed)
 	}
 	if nFailed == len(s.triggers) {
-		row("-", fmt.Sprint(s.replicas), "-", "scaler error, replicas held: "+status.Convert(firstErr).Message())
+		why := "scaler error, replicas held: " + status.Convert(firstErr).Message()
+		s.points = append(s.points, point{elapsed.Seconds(), backlog, s.replicas, rule(why)})
+		row("-", fmt.Sprint(s.replicas), "-", why)
 		return nil
 	}
 	before := s.replicas
 	why := s.decide(values, failed, active, elapsed)
 	s.peak = max(s.peak, s.replicas)
+	s.points = append(s.points, point{elapsed.Seconds(), backlog, s.replicas, rule(why)})
 	arrow := fmt.Sprint(s.replicas)
 	if s.replicas != before {
 		arrow = fmt.Sprintf("%d→%d", before, s.replicas)
