@@ -3,10 +3,13 @@ package observability
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+
+	"sigs.k8s.io/yaml"
 )
 
 // TestAlertsFire runs testdata/alerts.test.yaml with `promtool test rules`
@@ -117,5 +120,23 @@ func TestSelectors(t *testing.T) {
 	}
 	if got := substitute(`rate(a{n=~"$namespace", s=~"${so}"}[$__rate_interval])`); got != `rate(a{n=~".*", s=~".*"}[5m])` {
 		t.Errorf("substitute: %s", got)
+	}
+}
+
+// TestChartRulesMatch: the spec the Helm chart renders with
+// prometheusRule.enabled (deploy/helm/tide/files/prometheusrule-spec.yaml)
+// is the spec of prometheusrule.yaml, so the chart's alerts are the tested
+// ones.
+func TestChartRulesMatch(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "helm", "tide", "files", "prometheusrule-spec.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var chart ruleGroups
+	if err := yaml.UnmarshalStrict(b, &chart); err != nil {
+		t.Fatalf("the chart's prometheusrule-spec.yaml: %v", err)
+	}
+	if want := loadRules(t); !reflect.DeepEqual(chart, want) {
+		t.Errorf("deploy/helm/tide/files/prometheusrule-spec.yaml differs from the spec of prometheusrule.yaml; copy the groups over")
 	}
 }
