@@ -278,11 +278,10 @@ func (r *recorder) MustRegister(cs ...prometheus.Collector) {
 	}
 }
 
-// exportedSeries registers what the scaler serves on /metrics
+// gatherAll registers what the scaler serves on /metrics
 // (app.RegisterMetrics), gives every labelled vector one child so that
-// Gather shows it, and returns each series name (a histogram's _bucket,
-// _sum and _count) with its label names.
-func exportedSeries(t *testing.T) map[string]map[string]bool {
+// Gather shows it, and gathers.
+func gatherAll(t *testing.T) []*dto.MetricFamily {
 	t.Helper()
 	rec := &recorder{Registry: prometheus.NewRegistry()}
 	app.RegisterMetrics(rec)
@@ -312,14 +311,28 @@ func exportedSeries(t *testing.T) map[string]map[string]bool {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return fams
+}
+
+// labelNames returns the label names of a family's series.
+func labelNames(f *dto.MetricFamily) map[string]bool {
+	labels := map[string]bool{}
+	for _, m := range f.GetMetric() {
+		for _, l := range m.GetLabel() {
+			labels[l.GetName()] = true
+		}
+	}
+	return labels
+}
+
+// exportedSeries returns each series name the scaler exports (a
+// histogram's _bucket, _sum and _count) with its label names.
+func exportedSeries(t *testing.T) map[string]map[string]bool {
+	t.Helper()
+	fams := gatherAll(t)
 	out := map[string]map[string]bool{}
 	for _, f := range fams {
-		labels := map[string]bool{}
-		for _, m := range f.GetMetric() {
-			for _, l := range m.GetLabel() {
-				labels[l.GetName()] = true
-			}
-		}
+		labels := labelNames(f)
 		with := func(extra string) map[string]bool {
 			l := map[string]bool{extra: true}
 			for k := range labels {
