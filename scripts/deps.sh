@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests use (kcat: an independent Kafka
-# client, librdkafka; prometheus: the server the inference source queries).
+# client, librdkafka; prometheus: the server the inference source queries,
+# and promtool, which checks deploy/observability).
 # Needs root on a fresh machine; installs nothing when every package is
 # already there. Then checks what the tests need of them (redis-server >= 7,
 # every binary runs) and fails naming what it found otherwise.
@@ -33,7 +34,7 @@ fi
 # What the tests need of what is installed: fail loudly, naming what was
 # found, rather than let a test skip or fail obscurely later.
 fail() { echo "deps: $*" >&2; exit 1; }
-for bin in redis-server redis-cli kcat prometheus; do
+for bin in redis-server redis-cli kcat prometheus promtool; do
 	command -v "$bin" >/dev/null || fail "$bin is not on PATH after installing ${packages[*]}"
 done
 # Streams' entries-added/entries-read and ACL subcommand rules are Redis 7's.
@@ -43,3 +44,4 @@ major=$(sed -n 's/.* v=\([0-9][0-9]*\)\..*/\1/p' <<<"$version")
 ((major >= 7)) || fail "$(command -v redis-server) is \"$version\": the tests need Redis >= 7 (Debian 12's redis-server is 7.0)"
 kcat -V >/dev/null 2>&1 || fail "kcat -V failed ($(command -v kcat))"
 prometheus --version >/dev/null 2>&1 || fail "prometheus --version failed ($(command -v prometheus))"
+promtool --version >/dev/null 2>&1 || fail "promtool --version failed ($(command -v promtool))"

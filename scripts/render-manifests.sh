@@ -24,7 +24,7 @@
 #                                                    overlays/standalone
 #   helm-netpol.yaml, helm-openshift.yaml            networkPolicy on (with hpaAwareness,
 #                                                    tls); UIDs null, 1 replica, image.digest
-#   crd-kinds/helm-crs.yaml                          ServiceMonitor, cert-manager objects:
+#   crd-kinds/helm-crs.yaml                          ServiceMonitor, PrometheusRule, cert-manager objects:
 #                                                    their CRDs are not in the e2e cluster,
 #                                                    so its dry run of OUTDIR/*.yaml skips
 #                                                    them; only their kinds are checked
@@ -115,7 +115,8 @@ standalone=(-f "$chart/ci/standalone-values.yaml")
 "$helm" lint --strict --kube-version "$kube_version" "${standalone[@]}" "$chart" >>"$work/lint.log" 2>&1 ||
 	{ cat "$work/lint.log" >&2; die "helm lint (standalone) failed"; }
 optional=(--set hpaAwareness=true --set tls.enabled=true --set networkPolicy.enabled=true
-	--set serviceMonitor.enabled=true --set certManager.enabled=true --set standalone.exposeGRPC=true)
+	--set serviceMonitor.enabled=true --set prometheusRule.enabled=true --set certManager.enabled=true
+	--set standalone.exposeGRPC=true)
 "$helm" lint --strict --kube-version "$kube_version" "${optional[@]}" "$chart" >>"$work/lint.log" 2>&1 ||
 	{ cat "$work/lint.log" >&2; die "helm lint (optional templates) failed"; }
 log "helm lint --strict: $(grep -c 'chart(s) linted, 0 chart(s) failed' "$work/lint.log") of 4 runs clean"
@@ -164,8 +165,11 @@ grep -q '^kind: PodDisruptionBudget' "$stage/helm-default.yaml" || die "helm-def
 ! grep -q '^kind: PodDisruptionBudget' "$stage/helm-openshift.yaml" || die "helm-openshift.yaml (1 replica): a PodDisruptionBudget would block node drains"
 mkdir -p "$stage/crd-kinds"
 "$helm" template "$release" "$chart" --namespace "$namespace" --kube-version "$kube_version" "${optional[@]}" \
-	--show-only templates/servicemonitor.yaml --show-only templates/certmanager.yaml \
-	>"$stage/crd-kinds/helm-crs.yaml" || die "helm template (serviceMonitor, certManager) failed"
+	--show-only templates/servicemonitor.yaml --show-only templates/prometheusrule.yaml \
+	--show-only templates/certmanager.yaml \
+	>"$stage/crd-kinds/helm-crs.yaml" || die "helm template (serviceMonitor, prometheusRule, certManager) failed"
+grep -q '^    honorLabels: true$' "$stage/crd-kinds/helm-crs.yaml" ||
+	die "crd-kinds/helm-crs.yaml: the ServiceMonitor must honour Tide's namespace label (honorLabels: true)"
 emit crd-kinds/helm-crs.yaml
 
 # Examples, as they are (standalone-hpa.yaml included).
@@ -338,7 +342,8 @@ func (f *file) check(doc string) error {
 	}
 	if !scheme.Scheme.Recognizes(gvk) {
 		switch gvk.String() {
-		case "monitoring.coreos.com/v1, Kind=ServiceMonitor", "cert-manager.io/v1, Kind=Issuer", "cert-manager.io/v1, Kind=Certificate":
+		case "monitoring.coreos.com/v1, Kind=ServiceMonitor", "monitoring.coreos.com/v1, Kind=PrometheusRule",
+			"cert-manager.io/v1, Kind=Issuer", "cert-manager.io/v1, Kind=Certificate":
 			return nil // crd-kinds/: no Go types here and no CRDs in the e2e cluster
 		}
 		if gv.Group == "keda.sh" {

@@ -51,10 +51,8 @@ type Config struct {
 // nil, is called with the bound server once it listens.
 func Run(ctx context.Context, cfg Config, log *slog.Logger, started func(*server.Server)) error {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	met := metrics.New(reg)
+	met := RegisterMetrics(reg)
 	build := version.Get()
-	metrics.RegisterBuildInfo(reg, build.Version, build.Revision, build.GoVersion)
 
 	cfg.Engine.Metrics, cfg.Engine.Logger = met, log
 	eng := sources.NewEngine(cfg.Engine)
@@ -111,4 +109,16 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, started func(*server
 	runErr := srv.Run(ctx)
 	cancel()
 	return errors.Join(runErr, <-standaloneErr)
+}
+
+// RegisterMetrics registers with reg everything the process exports on
+// /metrics: the Go runtime and process collectors, Tide's own metrics and
+// tide_build_info. deploy/observability's test reads what the dashboard and
+// alerts may name from it.
+func RegisterMetrics(reg prometheus.Registerer) *metrics.Metrics {
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	met := metrics.New(reg)
+	build := version.Get()
+	metrics.RegisterBuildInfo(reg, build.Version, build.Revision, build.GoVersion)
+	return met
 }

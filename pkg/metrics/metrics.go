@@ -11,6 +11,7 @@ type Metrics struct {
 	// Polls: one observation per upstream poll.
 	PollDuration *prometheus.HistogramVec // upstream
 	PollErrors   *prometheus.CounterVec   // upstream
+	PollOverruns *prometheus.CounterVec   // upstream: polls that took the poll interval or longer
 	LastPoll     *prometheus.GaugeVec     // upstream: unix time of the last successful poll
 	Queries      *prometheus.GaugeVec     // upstream: queries polled
 	QueryErrors  *prometheus.CounterVec   // upstream: queries that failed in a poll
@@ -22,9 +23,15 @@ type Metrics struct {
 	RPCDuration *prometheus.HistogramVec // method
 	Streams     *prometheus.GaugeVec     // method: open server streams
 	Triggers    prometheus.Gauge         // parsed triggers held in the cache
+	// ClientStreams is the most streams of a method one client connection
+	// holds open; StreamLimit is the per-client bound (0: none).
+	ClientStreams *prometheus.GaugeVec // method
+	StreamLimit   prometheus.Gauge
 
 	// Decisions, per ScaledObject metric.
 	MetricValue *prometheus.GaugeVec // namespace, scaledobject, metric
+	Target      *prometheus.GaugeVec // namespace, scaledobject, metric: the target of the metric spec
+	SampleAge   *prometheus.GaugeVec // namespace, scaledobject, metric: age of the sample behind the last value sent
 	Replicas    *prometheus.GaugeVec // namespace, scaledobject, metric: replicas the HPA derives from zero
 	Active      *prometheus.GaugeVec // namespace, scaledobject, metric
 	LagSeconds  *prometheus.GaugeVec // namespace, scaledobject, metric: how far behind the consumers are in time
@@ -49,6 +56,10 @@ func New(reg prometheus.Registerer) *Metrics {
 		PollErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "poll_errors_total",
 			Help: "Polls in which the upstream could not be read at all.",
+		}, up),
+		PollOverruns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "poll_overruns_total",
+			Help: "Polls that took the upstream's poll interval or longer: the schedule slipped by at least one poll.",
 		}, up),
 		LastPoll: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: namespace, Name: "last_successful_poll_timestamp_seconds",
@@ -87,9 +98,25 @@ func New(reg prometheus.Registerer) *Metrics {
 			Namespace: namespace, Name: "triggers",
 			Help: "Parsed triggers held in the cache.",
 		}),
+		ClientStreams: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "streams_per_client_max",
+			Help: "Most streams of the method that one client connection holds open now (counted only under a limit).",
+		}, []string{"method"}),
+		StreamLimit: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "streams_per_client_limit",
+			Help: "Most streams of each streaming method one client connection may hold open (--max-streams-per-client; 0: no limit).",
+		}),
 		MetricValue: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: namespace, Name: "metric_value",
 			Help: "Last metric value sent to KEDA for a ScaledObject's metric.",
+		}, so),
+		Target: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "metric_target",
+			Help: "Target of a ScaledObject's metric as sent in its metric spec (AverageValue per replica).",
+		}, so),
+		SampleAge: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "sample_age_seconds",
+			Help: "Age of the upstream sample behind the last value sent for a ScaledObject's metric, when it was sent.",
 		}, so),
 		Replicas: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: namespace, Name: "desired_replicas",
@@ -120,8 +147,9 @@ func New(reg prometheus.Registerer) *Metrics {
 			Help: "1 while a ScaledObject's configuration cannot work as meant: MaxAbovePartitions, ReplicasModeTolerance, ReplicasModeTarget, CooldownBelowPoll.",
 		}, []string{"namespace", "scaledobject", "warning"}),
 	}
-	reg.MustRegister(m.PollDuration, m.PollErrors, m.LastPoll, m.Queries, m.QueryErrors, m.Notes, m.Excluded,
-		m.RPCs, m.RPCDuration, m.Streams, m.Triggers, m.MetricValue, m.Replicas, m.Active,
-		m.LagSeconds, m.HPAPredicted, m.HPARule, m.HPAErrors, m.ConfigWarnings)
+	reg.MustRegister(m.PollDuration, m.PollErrors, m.PollOverruns, m.LastPoll, m.Queries, m.QueryErrors, m.Notes,
+		m.Excluded, m.RPCs, m.RPCDuration, m.Streams, m.Triggers, m.ClientStreams, m.StreamLimit,
+		m.MetricValue, m.Target, m.SampleAge, m.Replicas, m.Active, m.LagSeconds,
+		m.HPAPredicted, m.HPARule, m.HPAErrors, m.ConfigWarnings)
 	return m
 }

@@ -61,8 +61,12 @@ func NewService(cfg ServiceConfig) *Service {
 	if cfg.StreamRepeat <= 0 {
 		cfg.StreamRepeat = 5 * time.Second
 	}
-	return &Service{cfg: cfg, activeStreams: newStreamLimiter("StreamIsActive", cfg.MaxStreamsPerClient),
-		specStreams: newStreamLimiter("StreamMetricSpec", cfg.MaxStreamsPerClient), drain: make(chan struct{})}
+	cfg.Metrics.StreamLimit.Set(float64(max(cfg.MaxStreamsPerClient, 0)))
+	limiter := func(rpc string) *streamLimiter {
+		return newStreamLimiter(rpc, cfg.MaxStreamsPerClient, cfg.Metrics.ClientStreams.WithLabelValues(rpc))
+	}
+	return &Service{cfg: cfg, activeStreams: limiter("StreamIsActive"), specStreams: limiter("StreamMetricSpec"),
+		drain: make(chan struct{})}
 }
 
 // Drain makes every open stream end with status OK. KEDA resets its
@@ -82,7 +86,7 @@ func (s *Service) SweepTriggers(before time.Time) int {
 	met := s.cfg.Metrics
 	return s.cfg.Triggers.Sweep(before, func(t *trigger.Trigger) {
 		for _, o := range t.Owners() {
-			for _, g := range []*prometheus.GaugeVec{met.MetricValue, met.Replicas, met.Active, met.LagSeconds} {
+			for _, g := range []*prometheus.GaugeVec{met.MetricValue, met.Target, met.SampleAge, met.Replicas, met.Active, met.LagSeconds} {
 				g.DeleteLabelValues(o.Namespace, o.Name, t.MetricName())
 			}
 		}
@@ -144,6 +148,10 @@ func (s *Service) observe(ref *pb.ScaledObjectRef, t *trigger.Trigger, r trigger
 	met := s.cfg.Metrics
 	t.Own(o)
 	met.MetricValue.WithLabelValues(labels...).Set(r.Value)
+	met.Target.WithLabelValues(labels...).Set(t.Target())
+	if !r.Sample.Time.IsZero() {
+		met.SampleAge.WithLabelValues(labels...).Set(s.cfg.Now().Sub(r.Sample.Time).Seconds())
+	}
 	met.Replicas.WithLabelValues(labels...).Set(float64(r.Measurement.Replicas))
 	active := 0.0
 	if r.Active {

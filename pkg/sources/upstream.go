@@ -126,7 +126,13 @@ func (u *upstream) poll(ctx context.Context, now time.Time, ents []*entry) {
 	}
 	start := time.Now() // wall time of the poll itself, for the latency histogram only
 	results := u.up.Poll(ctx, now, qs)
-	opts.Metrics.PollDuration.WithLabelValues(u.ep.Name).Observe(time.Since(start).Seconds())
+	took := time.Since(start)
+	opts.Metrics.PollDuration.WithLabelValues(u.ep.Name).Observe(took.Seconds())
+	if took >= u.interval() {
+		// The ticker dropped at least one tick meanwhile: the upstream is
+		// read less often than configured.
+		opts.Metrics.PollOverruns.WithLabelValues(u.ep.Name).Inc()
+	}
 
 	if len(results) != len(ents) {
 		err := fmt.Errorf("%s: upstream returned %d results for %d queries: %w",
