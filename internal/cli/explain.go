@@ -35,6 +35,14 @@ type ExplainHooks struct {
 	Prepare func(ctx context.Context, md map[string]string, stdout io.Writer) (stop func(), err error)
 }
 
+const explainSynopsis = `usage: scaler explain [flags]
+
+Reads one trigger now, as serve would, and prints the sample, the metric
+KEDA gets and the HPA model's next replica count with the rule that decides
+it. The trigger comes from -m key=value flags or --file.
+
+` + ExitCodesHelp
+
 // explainFlags are explain's flags; see register.
 type explainFlags struct {
 	md            metadataFlag
@@ -68,13 +76,16 @@ func (f *explainFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.behaviorFile, "behavior-file", "", "YAML autoscaling/v2 behavior (default: the file's, else the hpaBehavior key, else none: the HPA's legacy rules)")
 	fs.StringVar(&f.metricType, "metric-type", "", "the trigger's metricType: AverageValue (KEDA's default) or Value")
 	fs.Float64Var(&f.tolerance, "tolerance", 0.1, "kube-controller-manager's --horizontal-pod-autoscaler-tolerance")
-	fs.BoolVar(&f.gate, "configurable-tolerance", true, "whether the HPAConfigurableTolerance gate is on (default on since Kubernetes 1.35)")
+	fs.BoolVar(&f.gate, "configurable-tolerance", true, "whether kube-controller-manager's HPAConfigurableTolerance feature gate is on (Kubernetes 1.35 turns it on)")
 	fs.DurationVar(&f.observe, "observe", 0, "poll this long before explaining, so rates and lag in seconds can be estimated")
 	fs.DurationVar(&f.poll, "poll-interval", time.Second, "how often to poll while observing")
-	fs.DurationVar(&f.timeout, "timeout", 10*time.Second, "deadline of the first sample")
+	fs.DurationVar(&f.timeout, "first-sample-timeout", 10*time.Second, "deadline of the first sample (and of reading the HPA with --scaledobject)")
 	fs.StringVar(&f.scaledObject, "scaledobject", "", "namespace/name of a ScaledObject whose HPA to read from the cluster (current replicas, min, max, behavior, metric type); flags still override")
-	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig for --scaledobject and Service discovery of inference triggers (default: the pod's service account)")
+	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig for --scaledobject and Service discovery of inference triggers (default: the first file of $KUBECONFIG, else the pod's service account)")
 	f.log.Register(fs)
+	// explain's output is the explanation; the log only speaks up when
+	// something is wrong, unless asked.
+	f.log.Level, fs.Lookup("log-level").DefValue = "warn", "warn"
 	f.policy.Register(fs)
 }
 
@@ -110,13 +121,13 @@ func (f *explainFlags) input() (explain.Input, error) {
 	}
 	if err := errors.Join(set(&in.Current, f.replicas, "replicas", 0), set(&in.HPA.MinReplicas, f.minR, "min-replicas", 0),
 		set(&in.HPA.MaxReplicas, f.maxR, "max-replicas", 1)); err != nil {
-		return in, err
+		return in, Usage(err)
 	}
 	if in.Current < 0 {
 		in.Current = 1
 	}
 	if in.HPA.MinReplicas > in.HPA.MaxReplicas {
-		return in, fmt.Errorf("minReplicas %d is above maxReplicas %d", in.HPA.MinReplicas, in.HPA.MaxReplicas)
+		return in, Usage(fmt.Errorf("minReplicas %d is above maxReplicas %d", in.HPA.MinReplicas, in.HPA.MaxReplicas))
 	}
 	if f.metricType != "" {
 		in.Target = hpa.TargetType(f.metricType)
@@ -126,10 +137,10 @@ func (f *explainFlags) input() (explain.Input, error) {
 		in.Target = hpa.AverageValue
 	case hpa.AverageValue, hpa.Value:
 	default:
-		return in, fmt.Errorf("metricType %q: want AverageValue or Value", in.Target)
+		return in, Usage(fmt.Errorf("metricType %q: want AverageValue or Value", in.Target))
 	}
 	if f.tolerance < 0 || f.tolerance != f.tolerance {
-		return in, fmt.Errorf("--tolerance %v: must not be negative", f.tolerance)
+		return in, Usage(fmt.Errorf("--tolerance %v: must not be negative", f.tolerance))
 	}
 	return in, nil
 }
@@ -142,13 +153,12 @@ func Explain(ctx context.Context, args []string, getenv func(string) string, std
 	fs.SetOutput(stderr)
 	var f explainFlags
 	f.register(fs)
-	if err := ParseFlags(fs, args, getenv); err != nil {
+	if err := ParseFlags(fs, args, getenv, stdout, explainSynopsis); err != nil {
 		return err
 	}
-	f.log.Level = "warn"
 	logger, err := f.log.Logger(stderr)
 	if err != nil {
-		return err
+		return Usage(err)
 	}
 	logbridge.Install(logger)
 	in, err := f.input()
@@ -163,9 +173,9 @@ func Explain(ctx context.Context, args []string, getenv func(string) string, std
 		defer stop()
 	}
 	if len(in.Metadata) == 0 {
-		return errors.New("no trigger metadata: give -m key=value flags or --file")
+		return Usage(errors.New("no trigger metadata: give -m key=value flags or --file"))
 	}
-	kc := app.NewKube(f.kubeconfig)
+	kc := app.NewKube(Kubeconfig(f.kubeconfig, getenv))
 	if f.scaledObject != "" {
 		clients, err := kc.Clients()
 		if err != nil {
@@ -182,7 +192,7 @@ func Explain(ctx context.Context, args []string, getenv func(string) string, std
 func run(ctx context.Context, f explainFlags, in explain.Input, kc *app.Kube, logger *slog.Logger, stdout io.Writer) error {
 	opts, err := f.policy.Options()
 	if err != nil {
-		return err
+		return Usage(err)
 	}
 	env := app.NewEnvironment(kc, opts, nil, time.Now)
 	defer env.Close()
@@ -193,7 +203,8 @@ func run(ctx context.Context, f explainFlags, in explain.Input, kc *app.Kube, lo
 	read := func() (explain.Explanation, error) {
 		rctx, cancel := context.WithTimeout(ctx, f.timeout)
 		defer cancel()
-		return explain.Explain(rctx, reg, eng, in.Metadata)
+		e, err := explain.Explain(rctx, reg, eng, in.Metadata)
+		return e, TriggerError(err)
 	}
 	e, err := read()
 	if err != nil {
@@ -239,7 +250,7 @@ func run(ctx context.Context, f explainFlags, in explain.Input, kc *app.Kube, lo
 func (f explainFlags) readHPA(ctx context.Context, e explain.Explanation) (kube.Snapshot, error) {
 	ns, name, ok := strings.Cut(f.scaledObject, "/")
 	if !ok || ns == "" || name == "" {
-		return kube.Snapshot{}, fmt.Errorf("--scaledobject %q: want namespace/name", f.scaledObject)
+		return kube.Snapshot{}, Usage(fmt.Errorf("--scaledobject %q: want namespace/name", f.scaledObject))
 	}
 	rctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
