@@ -5,6 +5,7 @@
 //
 //	scaler serve     run the gRPC external scaler and its HTTP endpoints
 //	scaler explain   show what the scaler makes of one trigger and what the HPA does with it
+//	scaler migrate   rewrite KEDA's built-in kafka, redis, redis-streams and prometheus triggers as Tide triggers
 //	scaler version   print the version, revision and Go toolchain
 //
 // The demo is its own command (cmd/tide-demo), so this binary links no demo
@@ -51,6 +52,8 @@ commands:
   serve     run the KEDA external scaler (gRPC) with /metrics, /healthz, /readyz
   explain   read one trigger now and show the sample, the metric sent and the
             HPA model's next replica count with the rule that decides it
+  migrate   print a file's ScaledObjects with KEDA's built-in kafka, redis,
+            redis-streams and prometheus triggers rewritten as Tide triggers
   version   print the version, revision and Go toolchain
 
 Run "scaler <command> -h" for a command's flags. Every flag can also be set
@@ -69,6 +72,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runServe(ctx, rest, getenv, stdout, stderr)
 	case "explain":
 		return cli.Explain(ctx, rest, getenv, stdout, stderr, cli.ExplainHooks{})
+	case "migrate":
+		return runMigrate(ctx, rest, getenv, stdout, stderr)
 	case "version", "--version":
 		printVersion(stdout, version.Get())
 		return nil

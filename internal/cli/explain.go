@@ -18,7 +18,9 @@ import (
 	"github.com/tide-scaler/tide/pkg/explain"
 	"github.com/tide-scaler/tide/pkg/hpa"
 	"github.com/tide-scaler/tide/pkg/hpa/kube"
+	"github.com/tide-scaler/tide/pkg/metadata"
 	"github.com/tide-scaler/tide/pkg/metrics"
+	"github.com/tide-scaler/tide/pkg/migrate"
 	"github.com/tide-scaler/tide/pkg/sources"
 )
 
@@ -48,6 +50,7 @@ type explainFlags struct {
 	md            metadataFlag
 	file          string
 	trigger       int
+	name          string
 	replicas      int
 	minR, maxR    int
 	behaviorFile  string
@@ -68,8 +71,9 @@ type explainFlags struct {
 func (f *explainFlags) register(fs *flag.FlagSet) {
 	f.md = metadataFlag{}
 	fs.Var(f.md, "m", "trigger metadata as key=value, repeatable (e.g. -m source=kafka -m topic=orders); overrides --file")
-	fs.StringVar(&f.file, "file", "", "YAML file: a KEDA ScaledObject, or a document {metadata: {...}, hpa: {replicas, minReplicas, maxReplicas, metricType, behavior}}")
-	fs.IntVar(&f.trigger, "trigger", 0, "which external trigger of a ScaledObject file (0 = the first)")
+	fs.StringVar(&f.file, "file", "", "YAML file, multi-document: a KEDA ScaledObject (other documents are skipped), or a document {metadata: {...}, hpa: {replicas, minReplicas, maxReplicas, metricType, behavior}}")
+	fs.StringVar(&f.name, "name", "", "which ScaledObject of --file, when it holds several")
+	fs.IntVar(&f.trigger, "trigger", 0, "which trigger of the ScaledObject, counting those Tide explains: external, external-push and KEDA's kafka, redis(-streams) and prometheus, which are converted and shown beside KEDA's arithmetic (0 = the first)")
 	fs.IntVar(&f.replicas, "replicas", -1, "the workload's current replicas (default: the file's hpa.replicas, else 1)")
 	fs.IntVar(&f.minR, "min-replicas", -1, "the HPA's minReplicas (default: the file's, else 1)")
 	fs.IntVar(&f.maxR, "max-replicas", -1, "the HPA's maxReplicas (default: the file's, else KEDA's 100)")
@@ -93,8 +97,16 @@ func (f *explainFlags) register(fs *flag.FlagSet) {
 func (f *explainFlags) input() (explain.Input, error) {
 	in := explain.NewInput()
 	if f.file != "" {
-		if err := in.LoadFile(f.file, f.trigger); err != nil {
-			return in, fmt.Errorf("--file: %w", err)
+		if err := in.LoadFile(f.file, explain.Select{Name: f.name, Trigger: f.trigger}); err != nil {
+			err = fmt.Errorf("--file: %w", err)
+			var ce *metadata.ConfigError
+			switch {
+			case errors.As(err, &ce):
+				return in, TriggerError(err)
+			case errors.Is(err, migrate.ErrPick):
+				return in, Usage(fmt.Errorf("%w (--name)", err))
+			}
+			return in, err
 		}
 	}
 	for k, v := range f.md {
@@ -240,6 +252,9 @@ func run(ctx context.Context, f explainFlags, in explain.Input, kc *app.Kube, lo
 	cfg.Tolerance, cfg.ConfigurableTolerance = f.tolerance, f.gate
 	d := explain.Predict(time.Now(), in, e, cfg)
 	explain.Print(stdout, in, e, d, cfg)
+	if in.KEDA != nil {
+		explain.PrintMigration(stdout, time.Now(), in, e, cfg)
+	}
 	if snap != nil {
 		explain.PrintClusterWarnings(stdout, *snap, e, f.poll)
 	}

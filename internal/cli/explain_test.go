@@ -121,7 +121,7 @@ spec:
 	if err != nil || !strings.Contains(out, "target 7") {
 		t.Errorf("the first external trigger was not picked: %v\n%s", err, out)
 	}
-	if _, err := explainOut(t, "--demo", "--file", cpuFirst, "--trigger", "1"); err == nil || !strings.Contains(err.Error(), "1 external trigger") || !strings.Contains(err.Error(), "--file") {
+	if _, err := explainOut(t, "--demo", "--file", cpuFirst, "--trigger", "1"); err == nil || !strings.Contains(err.Error(), "1 trigger(s) Tide can explain") || !strings.Contains(err.Error(), "--file") {
 		t.Errorf("--trigger 1 of one external trigger: %v", err)
 	}
 }
