@@ -49,7 +49,7 @@ func TestSameFlagNamesInServeAndExplain(t *testing.T) {
 	var sc serveConfig
 	sc.register(serve)
 	explainHelp := helpOf(t, "explain")
-	for _, name := range []string{"poll-interval", "first-sample-timeout", "kubeconfig", "log-level", "log-format", "secret-dirs", "allow-upstreams"} {
+	for _, name := range []string{"poll-interval", "first-sample-timeout", "kubeconfig", "log-level", "log-format", "secret-dirs", "allow-upstreams", "hpa-tolerance", "hpa-configurable-tolerance"} {
 		if serve.Lookup(name) == nil {
 			t.Errorf("serve has no --%s", name)
 		}

@@ -79,8 +79,8 @@ func (f *explainFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.maxR, "max-replicas", -1, "the HPA's maxReplicas (default: the file's, else KEDA's 100)")
 	fs.StringVar(&f.behaviorFile, "behavior-file", "", "YAML autoscaling/v2 behavior (default: the file's, else the hpaBehavior key, else none: the HPA's legacy rules)")
 	fs.StringVar(&f.metricType, "metric-type", "", "the trigger's metricType: AverageValue (KEDA's default) or Value")
-	fs.Float64Var(&f.tolerance, "tolerance", 0.1, "kube-controller-manager's --horizontal-pod-autoscaler-tolerance")
-	fs.BoolVar(&f.gate, "configurable-tolerance", true, "whether kube-controller-manager's HPAConfigurableTolerance feature gate is on (Kubernetes 1.35 turns it on)")
+	fs.Float64Var(&f.tolerance, "hpa-tolerance", 0.1, "the cluster's --horizontal-pod-autoscaler-tolerance, for the HPA model")
+	fs.BoolVar(&f.gate, "hpa-configurable-tolerance", true, "whether the cluster's HPAConfigurableTolerance feature gate is on (Kubernetes 1.35 turns it on)")
 	fs.DurationVar(&f.observe, "observe", 0, "poll this long before explaining, so rates and lag in seconds can be estimated")
 	fs.DurationVar(&f.poll, "poll-interval", time.Second, "how often to poll while observing")
 	fs.DurationVar(&f.timeout, "first-sample-timeout", 10*time.Second, "deadline of the first sample (and of reading the HPA with --scaledobject)")
@@ -152,7 +152,7 @@ func (f *explainFlags) input() (explain.Input, error) {
 		return in, Usage(fmt.Errorf("metricType %q: want AverageValue or Value", in.Target))
 	}
 	if f.tolerance < 0 || f.tolerance != f.tolerance {
-		return in, Usage(fmt.Errorf("--tolerance %v: must not be negative", f.tolerance))
+		return in, Usage(fmt.Errorf("--hpa-tolerance %v: must not be negative", f.tolerance))
 	}
 	return in, nil
 }
