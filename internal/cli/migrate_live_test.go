@@ -39,9 +39,9 @@ spec:
 		want    []string
 	}{
 		{"0", []string{"dry run: KEDA's redis trigger (spec.triggers[0]) as Tide source redis",
-			"target (AverageValue) 2 2", "value sent 7 7", "active false false", "metric name s0-redis-jobs "}},
+			"target (AverageValue) 2 2", "value sent 7 7", "active false false", "metric name s0-redis-jobs s0-redis-jobs"}},
 		{"1", []string{"dry run: KEDA's redis-streams trigger (spec.triggers[1]) as Tide source redis",
-			"target (AverageValue) 2 2", "value sent 3 3", "active true true", "metric name s1-redis-streams-events "}},
+			"target (AverageValue) 2 2", "value sent 3 3", "active true true", "metric name s1-redis-streams-events s1-redis-streams-events"}},
 	} {
 		out, err := explainOut(t, "--file", so, "--trigger", tc.trigger, "--replicas", "1")
 		if err != nil {
@@ -83,7 +83,7 @@ spec:
 		t.Fatalf("%v\n%s", err, out)
 	}
 	for _, w := range []string{"dry run: KEDA's prometheus trigger (spec.triggers[0]) as Tide source inference",
-		"target (AverageValue) 2.5 2.5", "value sent 7.5 7.5", "active false false", "metric name s0-prometheus ",
+		"target (AverageValue) 2.5 2.5", "value sent 7.5 7.5", "active false false", "metric name s0-prometheus s0-prometheus",
 		`converted key "namespace": now queryParameters namespace=web`} {
 		if !strings.Contains(flat(out), w) {
 			t.Errorf("output lacks %q:\n%s", w, out)
