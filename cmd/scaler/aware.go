@@ -18,7 +18,7 @@ type awareFlags struct {
 func (a *awareFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&a.enabled, "hpa-awareness", false, "read each ScaledObject's HPA (RBAC: get HPAs, scale subresources, scaledobjects) and export the predicted replicas, the limiting rule and configuration warnings")
 	fs.Float64Var(&a.tolerance, "hpa-tolerance", 0.1, "the cluster's --horizontal-pod-autoscaler-tolerance, for the HPA model")
-	fs.BoolVar(&a.gate, "hpa-configurable-tolerance", true, "whether the cluster's HPAConfigurableTolerance gate is on (default on from Kubernetes 1.35)")
+	fs.BoolVar(&a.gate, "hpa-configurable-tolerance", true, "whether the cluster's HPAConfigurableTolerance feature gate is on (Kubernetes 1.35 turns it on)")
 }
 
 func (a *awareFlags) validate() error {

@@ -28,7 +28,7 @@ func startServe(t *testing.T, args ...string) *server.Server {
 	var cfg serveConfig
 	cfg.register(fs)
 	args = append([]string{"--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--shutdown-timeout", "2s"}, args...)
-	if err := cli.ParseFlags(fs, args, env(nil)); err != nil {
+	if err := cli.ParseFlags(fs, args, env(nil), io.Discard, ""); err != nil {
 		t.Fatal(err)
 	}
 	if err := cfg.validate(); err != nil {
@@ -230,7 +230,7 @@ func TestHTTPTLSFlagErrors(t *testing.T) {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	var cfg serveConfig
 	cfg.register(fs)
-	if err := cli.ParseFlags(fs, nil, env(map[string]string{"TIDE_HTTP_TLS_CERT": "/c", "TIDE_HTTP_TLS_KEY": "/k", "TIDE_HTTP_TLS_CLIENT_CA": "/ca"})); err != nil {
+	if err := cli.ParseFlags(fs, nil, env(map[string]string{"TIDE_HTTP_TLS_CERT": "/c", "TIDE_HTTP_TLS_KEY": "/k", "TIDE_HTTP_TLS_CLIENT_CA": "/ca"}), io.Discard, ""); err != nil {
 		t.Fatal(err)
 	}
 	if f := cfg.httpTLS.files; f != (server.TLSFiles{Cert: "/c", Key: "/k", ClientCA: "/ca"}) {

@@ -5,6 +5,7 @@
 //
 //	scaler serve     run the gRPC external scaler and its HTTP endpoints
 //	scaler explain   show what the scaler makes of one trigger and what the HPA does with it
+//	scaler migrate   rewrite KEDA's built-in kafka, redis, redis-streams and prometheus triggers as Tide triggers
 //	scaler version   print the version, revision and Go toolchain
 //
 // The demo is its own command (cmd/tide-demo), so this binary links no demo
@@ -28,11 +29,20 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "scaler:", err)
-		}
-		os.Exit(2)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	report(os.Stderr, err)
+	os.Exit(cli.ExitCode(err))
+}
+
+// report writes err, unless it is a request for help, and a pointer to the
+// help after a usage error.
+func report(stderr io.Writer, err error) {
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	fmt.Fprintln(stderr, "scaler:", err)
+	if cli.ExitCode(err) == cli.ExitUsage {
+		fmt.Fprintln(stderr, `run "scaler -h" or "scaler <command> -h" for help`)
 	}
 }
 
@@ -42,23 +52,28 @@ commands:
   serve     run the KEDA external scaler (gRPC) with /metrics, /healthz, /readyz
   explain   read one trigger now and show the sample, the metric sent and the
             HPA model's next replica count with the rule that decides it
+  migrate   print a file's ScaledObjects with KEDA's built-in kafka, redis,
+            redis-streams and prometheus triggers rewritten as Tide triggers
   version   print the version, revision and Go toolchain
 
 Run "scaler <command> -h" for a command's flags. Every flag can also be set
 from the environment as TIDE_<FLAG>, e.g. TIDE_GRPC_ADDR for --grpc-addr.
 The demo is a command of its own: go run ./cmd/tide-demo
-`
+
+` + cli.ExitCodesHelp
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return errors.New("no command given")
+		return cli.Usage(errors.New("no command given"))
 	}
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "serve":
-		return runServe(ctx, rest, getenv, stderr)
+		return runServe(ctx, rest, getenv, stdout, stderr)
 	case "explain":
 		return cli.Explain(ctx, rest, getenv, stdout, stderr, cli.ExplainHooks{})
+	case "migrate":
+		return runMigrate(ctx, rest, getenv, stdout, stderr)
 	case "version", "--version":
 		printVersion(stdout, version.Get())
 		return nil
@@ -66,8 +81,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprint(stdout, usage)
 		return nil
 	default:
-		fmt.Fprint(stderr, usage)
-		return fmt.Errorf("unknown command %q", cmd)
+		return cli.Usage(fmt.Errorf("unknown command %q", cmd))
 	}
 }
 

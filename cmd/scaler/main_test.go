@@ -43,7 +43,7 @@ func TestServeFlagsFromEnvironment(t *testing.T) {
 			fs.SetOutput(io.Discard)
 			var cfg serveConfig
 			cfg.register(fs)
-			err := cli.ParseFlags(fs, tc.args, env(tc.env))
+			err := cli.ParseFlags(fs, tc.args, env(tc.env), io.Discard, "")
 			if err == nil {
 				err = cfg.validate()
 			}

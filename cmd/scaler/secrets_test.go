@@ -398,7 +398,7 @@ func secretExplain(t *testing.T, out *streams, triggers []secretTrigger, secretD
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			args := []string{"explain", "--timeout", "2s", "--log-level", "debug", "--secret-dirs", secretDirs}
+			args := []string{"explain", "--first-sample-timeout", "2s", "--log-level", "debug", "--secret-dirs", secretDirs}
 			keys := make([]string, 0, len(tr.md))
 			for k := range tr.md {
 				keys = append(keys, k)

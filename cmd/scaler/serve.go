@@ -53,7 +53,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.maxTriggers, "max-triggers", 100000, "most distinct triggers held at once (0: no limit)")
 	fs.IntVar(&c.maxStreams, "max-streams-per-client", 20000, "most streams of each streaming RPC (StreamIsActive, StreamMetricSpec) one client connection holds open at once (0: no limit)")
 	fs.StringVar(&c.pushTokenFile, "push-token-file", "", "file holding the bearer token of POST /v1/push, where gateways push request counts for inference triggers (unset: no push endpoint)")
-	fs.StringVar(&c.kubeconfig, "kubeconfig", "", "kubeconfig for every Kubernetes client of the process: --hpa-awareness, --external-metrics-config and inference Service discovery (default: the pod's service account)")
+	fs.StringVar(&c.kubeconfig, "kubeconfig", "", "kubeconfig for every Kubernetes client of the process: --hpa-awareness, --external-metrics-config and inference Service discovery (default: the first file of $KUBECONFIG, else the pod's service account)")
 	c.aware.register(fs)
 	c.standalone.register(fs)
 	c.log.Register(fs)
@@ -82,20 +82,27 @@ func (c *serveConfig) validate() error {
 	return errors.Join(c.aware.validate(), c.standalone.validate())
 }
 
-func runServe(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+const serveSynopsis = `usage: scaler serve [flags]
+
+Runs the KEDA external scaler (gRPC) and its HTTP endpoints /metrics,
+/healthz and /readyz until SIGTERM.
+
+` + cli.ExitCodesHelp
+
+func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var cfg serveConfig
 	cfg.register(fs)
-	if err := cli.ParseFlags(fs, args, getenv); err != nil {
+	if err := cli.ParseFlags(fs, args, getenv, stdout, serveSynopsis); err != nil {
 		return err
 	}
 	if err := cfg.validate(); err != nil {
-		return err
+		return cli.Usage(err)
 	}
+	cfg.kubeconfig = cli.Kubeconfig(cfg.kubeconfig, getenv)
 	log, err := cfg.log.Logger(stderr)
 	if err != nil {
-		return err
+		return cli.Usage(err)
 	}
 	logbridge.Install(log) // go-redis's and klog's loggers are process-global
 	return serve(ctx, cfg, log, nil)

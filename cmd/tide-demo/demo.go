@@ -21,9 +21,16 @@ import (
 	"github.com/tide-scaler/tide/pkg/server"
 )
 
+const runSynopsis = `usage: tide-demo run [flags]
+
+An embedded Kafka, Redis and vLLM pool, the real scaler, producers running
+idle -> burst -> sustained -> drain -> idle, and fleets that follow KEDA and
+the HPA; exits when every workload is back at zero.
+
+` + cli.ExitCodesHelp
+
 func runDemo(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	forever := fs.Bool("forever", false, "repeat the traffic pattern until interrupted")
 	partitions := fs.Int("partitions", 12, "partitions of the demo topic")
 	maxReplicas := fs.Int("max-replicas", 20, "maxReplicaCount of the simulated ScaledObject")
@@ -31,11 +38,11 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 		"where to write the picture of the run at its end: backlog, replicas and the rule that set them, per workload (a self-contained HTML page; empty: none)")
 	var log cli.LogFlags
 	log.Register(fs)
-	if err := cli.ParseFlags(fs, args, getenv); err != nil {
+	if err := cli.ParseFlags(fs, args, getenv, stdout, runSynopsis); err != nil {
 		return err
 	}
 	if *partitions < 1 || *maxReplicas < 1 {
-		return fmt.Errorf("--partitions %d and --max-replicas %d must be at least 1", *partitions, *maxReplicas)
+		return cli.Usage(fmt.Errorf("--partitions %d and --max-replicas %d must be at least 1", *partitions, *maxReplicas))
 	}
 	log.Level = "warn" // the live view is the output; the server only speaks up when something is wrong
 	logger, err := log.Logger(stderr)

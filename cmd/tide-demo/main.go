@@ -25,13 +25,11 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(0)
-		}
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintln(os.Stderr, "tide-demo:", err)
-		os.Exit(1)
 	}
+	os.Exit(cli.ExitCode(err))
 }
 
 const usage = `usage: tide-demo [run|explain] [flags]
@@ -44,17 +42,18 @@ const usage = `usage: tide-demo [run|explain] [flags]
             applies
 
 Run "tide-demo <command> -h" for a command's flags.
-`
+
+` + cli.ExitCodesHelp
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cmd, rest := "run", args
-	if len(args) > 0 && (args[0] == "run" || args[0] == "explain" || args[0] == "help") {
+	if len(args) > 0 && (args[0] == "run" || args[0] == "explain" || args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
 		cmd, rest = args[0], args[1:]
 	}
 	switch cmd {
 	case "explain":
 		return cli.Explain(ctx, rest, getenv, stdout, stderr, cli.ExplainHooks{Prepare: embeddedKafka})
-	case "help":
+	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	}

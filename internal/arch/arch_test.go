@@ -69,6 +69,7 @@ func TestPackageGraph(t *testing.T) {
 		"pkg/allow":    {mod + "pkg/", "k8s.io/", "google.golang.org/"},
 		"pkg/hpa":      {mod + "pkg/sources", mod + "pkg/metadata", mod + "pkg/trigger", "k8s.io/client-go"},
 		"pkg/lagtime":  {mod, "k8s.io/"},
+		"pkg/migrate":  {mod, "k8s.io/client-go", "k8s.io/api/", "google.golang.org/", "github.com/kedacore/"},
 	} {
 		t.Run(pkg, func(t *testing.T) { forbid(t, pkg, bad...) })
 	}

@@ -18,7 +18,9 @@ import (
 	"github.com/tide-scaler/tide/pkg/explain"
 	"github.com/tide-scaler/tide/pkg/hpa"
 	"github.com/tide-scaler/tide/pkg/hpa/kube"
+	"github.com/tide-scaler/tide/pkg/metadata"
 	"github.com/tide-scaler/tide/pkg/metrics"
+	"github.com/tide-scaler/tide/pkg/migrate"
 	"github.com/tide-scaler/tide/pkg/sources"
 )
 
@@ -35,11 +37,20 @@ type ExplainHooks struct {
 	Prepare func(ctx context.Context, md map[string]string, stdout io.Writer) (stop func(), err error)
 }
 
+const explainSynopsis = `usage: scaler explain [flags]
+
+Reads one trigger now, as serve would, and prints the sample, the metric
+KEDA gets and the HPA model's next replica count with the rule that decides
+it. The trigger comes from -m key=value flags or --file.
+
+` + ExitCodesHelp
+
 // explainFlags are explain's flags; see register.
 type explainFlags struct {
 	md            metadataFlag
 	file          string
 	trigger       int
+	name          string
 	replicas      int
 	minR, maxR    int
 	behaviorFile  string
@@ -60,21 +71,25 @@ type explainFlags struct {
 func (f *explainFlags) register(fs *flag.FlagSet) {
 	f.md = metadataFlag{}
 	fs.Var(f.md, "m", "trigger metadata as key=value, repeatable (e.g. -m source=kafka -m topic=orders); overrides --file")
-	fs.StringVar(&f.file, "file", "", "YAML file: a KEDA ScaledObject, or a document {metadata: {...}, hpa: {replicas, minReplicas, maxReplicas, metricType, behavior}}")
-	fs.IntVar(&f.trigger, "trigger", 0, "which external trigger of a ScaledObject file (0 = the first)")
+	fs.StringVar(&f.file, "file", "", "YAML file, multi-document: a KEDA ScaledObject (other documents are skipped), or a document {metadata: {...}, hpa: {replicas, minReplicas, maxReplicas, metricType, behavior}}")
+	fs.StringVar(&f.name, "name", "", "which ScaledObject of --file, when it holds several")
+	fs.IntVar(&f.trigger, "trigger", 0, "which trigger of the ScaledObject, counting those Tide explains: external, external-push and KEDA's kafka, redis(-streams) and prometheus, which are converted and shown beside KEDA's arithmetic (0 = the first)")
 	fs.IntVar(&f.replicas, "replicas", -1, "the workload's current replicas (default: the file's hpa.replicas, else 1)")
 	fs.IntVar(&f.minR, "min-replicas", -1, "the HPA's minReplicas (default: the file's, else 1)")
 	fs.IntVar(&f.maxR, "max-replicas", -1, "the HPA's maxReplicas (default: the file's, else KEDA's 100)")
 	fs.StringVar(&f.behaviorFile, "behavior-file", "", "YAML autoscaling/v2 behavior (default: the file's, else the hpaBehavior key, else none: the HPA's legacy rules)")
 	fs.StringVar(&f.metricType, "metric-type", "", "the trigger's metricType: AverageValue (KEDA's default) or Value")
-	fs.Float64Var(&f.tolerance, "tolerance", 0.1, "kube-controller-manager's --horizontal-pod-autoscaler-tolerance")
-	fs.BoolVar(&f.gate, "configurable-tolerance", true, "whether the HPAConfigurableTolerance gate is on (default on since Kubernetes 1.35)")
+	fs.Float64Var(&f.tolerance, "hpa-tolerance", 0.1, "the cluster's --horizontal-pod-autoscaler-tolerance, for the HPA model")
+	fs.BoolVar(&f.gate, "hpa-configurable-tolerance", true, "whether the cluster's HPAConfigurableTolerance feature gate is on (Kubernetes 1.35 turns it on)")
 	fs.DurationVar(&f.observe, "observe", 0, "poll this long before explaining, so rates and lag in seconds can be estimated")
 	fs.DurationVar(&f.poll, "poll-interval", time.Second, "how often to poll while observing")
-	fs.DurationVar(&f.timeout, "timeout", 10*time.Second, "deadline of the first sample")
+	fs.DurationVar(&f.timeout, "first-sample-timeout", 10*time.Second, "deadline of the first sample (and of reading the HPA with --scaledobject)")
 	fs.StringVar(&f.scaledObject, "scaledobject", "", "namespace/name of a ScaledObject whose HPA to read from the cluster (current replicas, min, max, behavior, metric type); flags still override")
-	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig for --scaledobject and Service discovery of inference triggers (default: the pod's service account)")
+	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig for --scaledobject and Service discovery of inference triggers (default: the first file of $KUBECONFIG, else the pod's service account)")
 	f.log.Register(fs)
+	// explain's output is the explanation; the log only speaks up when
+	// something is wrong, unless asked.
+	f.log.Level, fs.Lookup("log-level").DefValue = "warn", "warn"
 	f.policy.Register(fs)
 }
 
@@ -82,8 +97,16 @@ func (f *explainFlags) register(fs *flag.FlagSet) {
 func (f *explainFlags) input() (explain.Input, error) {
 	in := explain.NewInput()
 	if f.file != "" {
-		if err := in.LoadFile(f.file, f.trigger); err != nil {
-			return in, fmt.Errorf("--file: %w", err)
+		if err := in.LoadFile(f.file, explain.Select{Name: f.name, Trigger: f.trigger}); err != nil {
+			err = fmt.Errorf("--file: %w", err)
+			var ce *metadata.ConfigError
+			switch {
+			case errors.As(err, &ce):
+				return in, TriggerError(err)
+			case errors.Is(err, migrate.ErrPick):
+				return in, Usage(fmt.Errorf("%w (--name)", err))
+			}
+			return in, err
 		}
 	}
 	for k, v := range f.md {
@@ -110,13 +133,13 @@ func (f *explainFlags) input() (explain.Input, error) {
 	}
 	if err := errors.Join(set(&in.Current, f.replicas, "replicas", 0), set(&in.HPA.MinReplicas, f.minR, "min-replicas", 0),
 		set(&in.HPA.MaxReplicas, f.maxR, "max-replicas", 1)); err != nil {
-		return in, err
+		return in, Usage(err)
 	}
 	if in.Current < 0 {
 		in.Current = 1
 	}
 	if in.HPA.MinReplicas > in.HPA.MaxReplicas {
-		return in, fmt.Errorf("minReplicas %d is above maxReplicas %d", in.HPA.MinReplicas, in.HPA.MaxReplicas)
+		return in, Usage(fmt.Errorf("minReplicas %d is above maxReplicas %d", in.HPA.MinReplicas, in.HPA.MaxReplicas))
 	}
 	if f.metricType != "" {
 		in.Target = hpa.TargetType(f.metricType)
@@ -126,10 +149,10 @@ func (f *explainFlags) input() (explain.Input, error) {
 		in.Target = hpa.AverageValue
 	case hpa.AverageValue, hpa.Value:
 	default:
-		return in, fmt.Errorf("metricType %q: want AverageValue or Value", in.Target)
+		return in, Usage(fmt.Errorf("metricType %q: want AverageValue or Value", in.Target))
 	}
 	if f.tolerance < 0 || f.tolerance != f.tolerance {
-		return in, fmt.Errorf("--tolerance %v: must not be negative", f.tolerance)
+		return in, Usage(fmt.Errorf("--hpa-tolerance %v: must not be negative", f.tolerance))
 	}
 	return in, nil
 }
@@ -142,13 +165,12 @@ func Explain(ctx context.Context, args []string, getenv func(string) string, std
 	fs.SetOutput(stderr)
 	var f explainFlags
 	f.register(fs)
-	if err := ParseFlags(fs, args, getenv); err != nil {
+	if err := ParseFlags(fs, args, getenv, stdout, explainSynopsis); err != nil {
 		return err
 	}
-	f.log.Level = "warn"
 	logger, err := f.log.Logger(stderr)
 	if err != nil {
-		return err
+		return Usage(err)
 	}
 	logbridge.Install(logger)
 	in, err := f.input()
@@ -163,9 +185,9 @@ func Explain(ctx context.Context, args []string, getenv func(string) string, std
 		defer stop()
 	}
 	if len(in.Metadata) == 0 {
-		return errors.New("no trigger metadata: give -m key=value flags or --file")
+		return Usage(errors.New("no trigger metadata: give -m key=value flags or --file"))
 	}
-	kc := app.NewKube(f.kubeconfig)
+	kc := app.NewKube(Kubeconfig(f.kubeconfig, getenv))
 	if f.scaledObject != "" {
 		clients, err := kc.Clients()
 		if err != nil {
@@ -182,7 +204,7 @@ func Explain(ctx context.Context, args []string, getenv func(string) string, std
 func run(ctx context.Context, f explainFlags, in explain.Input, kc *app.Kube, logger *slog.Logger, stdout io.Writer) error {
 	opts, err := f.policy.Options()
 	if err != nil {
-		return err
+		return Usage(err)
 	}
 	env := app.NewEnvironment(kc, opts, nil, time.Now)
 	defer env.Close()
@@ -193,7 +215,8 @@ func run(ctx context.Context, f explainFlags, in explain.Input, kc *app.Kube, lo
 	read := func() (explain.Explanation, error) {
 		rctx, cancel := context.WithTimeout(ctx, f.timeout)
 		defer cancel()
-		return explain.Explain(rctx, reg, eng, in.Metadata)
+		e, err := explain.Explain(rctx, reg, eng, in.Metadata)
+		return e, TriggerError(err)
 	}
 	e, err := read()
 	if err != nil {
@@ -229,6 +252,9 @@ func run(ctx context.Context, f explainFlags, in explain.Input, kc *app.Kube, lo
 	cfg.Tolerance, cfg.ConfigurableTolerance = f.tolerance, f.gate
 	d := explain.Predict(time.Now(), in, e, cfg)
 	explain.Print(stdout, in, e, d, cfg)
+	if in.KEDA != nil {
+		explain.PrintMigration(stdout, time.Now(), in, e, cfg)
+	}
 	if snap != nil {
 		explain.PrintClusterWarnings(stdout, *snap, e, f.poll)
 	}
@@ -239,7 +265,7 @@ func run(ctx context.Context, f explainFlags, in explain.Input, kc *app.Kube, lo
 func (f explainFlags) readHPA(ctx context.Context, e explain.Explanation) (kube.Snapshot, error) {
 	ns, name, ok := strings.Cut(f.scaledObject, "/")
 	if !ok || ns == "" || name == "" {
-		return kube.Snapshot{}, fmt.Errorf("--scaledobject %q: want namespace/name", f.scaledObject)
+		return kube.Snapshot{}, Usage(fmt.Errorf("--scaledobject %q: want namespace/name", f.scaledObject))
 	}
 	rctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()

@@ -121,7 +121,7 @@ spec:
 	if err != nil || !strings.Contains(out, "target 7") {
 		t.Errorf("the first external trigger was not picked: %v\n%s", err, out)
 	}
-	if _, err := explainOut(t, "--demo", "--file", cpuFirst, "--trigger", "1"); err == nil || !strings.Contains(err.Error(), "1 external trigger") || !strings.Contains(err.Error(), "--file") {
+	if _, err := explainOut(t, "--demo", "--file", cpuFirst, "--trigger", "1"); err == nil || !strings.Contains(err.Error(), "1 trigger(s) Tide can explain") || !strings.Contains(err.Error(), "--file") {
 		t.Errorf("--trigger 1 of one external trigger: %v", err)
 	}
 }
@@ -144,7 +144,7 @@ func TestExplainBadInput(t *testing.T) {
 		{"negative replicas", []string{"--demo", "--replicas", "-3"}, []string{"--replicas -3"}},
 		{"min above max", []string{"--demo", "--min-replicas", "5", "--max-replicas", "2"}, []string{"minReplicas 5 is above maxReplicas 2"}},
 		{"metric type", []string{"--demo", "--metric-type", "Utilization"}, []string{`"Utilization"`}},
-		{"unreachable upstream", []string{"-m", "source=kafka", "-m", "bootstrapServers=127.0.0.1:1", "-m", "consumerGroup=g", "--timeout", "2s"},
+		{"unreachable upstream", []string{"-m", "source=kafka", "-m", "bootstrapServers=127.0.0.1:1", "-m", "consumerGroup=g", "--first-sample-timeout", "2s"},
 			[]string{"127.0.0.1:1"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -202,5 +202,32 @@ func TestExplainLiveHPA(t *testing.T) {
 		if !strings.Contains(out.String(), w) {
 			t.Errorf("output lacks %q:\n%s", w, out.String())
 		}
+	}
+}
+
+// TestExplainKubeconfigFromEnvironment: with no --kubeconfig, explain reads
+// the first file of $KUBECONFIG, as kubectl does; the flag wins over it.
+func TestExplainKubeconfigFromEnvironment(t *testing.T) {
+	args := []string{"-m", "source=redis", "-m", "address=127.0.0.1:1", "-m", "listName=q", "--scaledobject", "ns/so"}
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"$KUBECONFIG", args, map[string]string{"KUBECONFIG": "/nonexistent/from-env:/nonexistent/second"}, "/nonexistent/from-env"},
+		{"flag wins", append([]string{"--kubeconfig", "/nonexistent/from-flag"}, args...), map[string]string{"KUBECONFIG": "/nonexistent/from-env"}, "/nonexistent/from-flag"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			err := Explain(context.Background(), tc.args, env(tc.env), &out, &out, ExplainHooks{})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v; want it to name %s", err, tc.want)
+			}
+		})
+	}
+	if got := Kubeconfig("", env(nil)); got != "" {
+		t.Errorf("no flag, no $KUBECONFIG: %q, want in-cluster", got)
 	}
 }

@@ -14,31 +14,6 @@ func EnvName(flagName string) string {
 	return "TIDE_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
-// ParseFlags parses args, then fills every flag not given on the command
-// line from its environment variable. Command-line flags win.
-func ParseFlags(fs *flag.FlagSet, args []string, getenv func(string) string) error {
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	var err error
-	fs.VisitAll(func(f *flag.Flag) {
-		if given[f.Name] || err != nil {
-			return
-		}
-		if v := getenv(EnvName(f.Name)); v != "" {
-			if e := fs.Set(f.Name, v); e != nil {
-				err = fmt.Errorf("environment variable %s=%q: %w", EnvName(f.Name), v, e)
-			}
-		}
-	})
-	return err
-}
-
 // LogFlags are the logging flags every command shares.
 type LogFlags struct{ Level, Format string }
 

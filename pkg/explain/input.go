@@ -4,12 +4,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"strconv"
+	"strings"
 
 	"sigs.k8s.io/yaml"
 
 	"github.com/tide-scaler/tide/pkg/hpa"
 	"github.com/tide-scaler/tide/pkg/hpa/kube"
+	"github.com/tide-scaler/tide/pkg/metadata"
+	"github.com/tide-scaler/tide/pkg/migrate"
 )
 
 // Input is what explain is asked about: one trigger's metadata and the HPA
@@ -22,6 +24,9 @@ type Input struct {
 	// Target is the trigger's metricType: AverageValue (KEDA's default) or
 	// Value.
 	Target hpa.TargetType
+	// KEDA is the built-in KEDA trigger the metadata was converted from,
+	// if any: explain then shows what KEDA's arithmetic sends beside Tide.
+	KEDA *KEDATrigger
 }
 
 // NewInput is an input with KEDA's defaults: min 1, max 100, AverageValue,
@@ -33,7 +38,6 @@ func NewInput() Input {
 // scaledObjectFile is the part of a KEDA ScaledObject explain reads.
 // Alternatively a file may hold a bare {metadata, hpa} document.
 type scaledObjectFile struct {
-	Kind string `json:"kind"`
 	Spec struct {
 		MinReplicaCount *int32 `json:"minReplicaCount"`
 		MaxReplicaCount *int32 `json:"maxReplicaCount"`
@@ -42,11 +46,6 @@ type scaledObjectFile struct {
 				Behavior json.RawMessage `json:"behavior"`
 			} `json:"horizontalPodAutoscalerConfig"`
 		} `json:"advanced"`
-		Triggers []struct {
-			Type       string         `json:"type"`
-			MetricType string         `json:"metricType"`
-			Metadata   map[string]any `json:"metadata"`
-		} `json:"triggers"`
 	} `json:"spec"`
 
 	Metadata map[string]any `json:"metadata"`
@@ -59,60 +58,125 @@ type scaledObjectFile struct {
 	} `json:"hpa"`
 }
 
-// LoadFile fills in from a ScaledObject (the trigger-th external trigger)
-// or a {metadata, hpa} document read from path.
-func (in *Input) LoadFile(path string, trigger int) error {
+// KEDATrigger is a ScaledObject's built-in KEDA trigger that explain
+// converted to Tide's (a migration dry run).
+type KEDATrigger struct {
+	Type     string
+	Metadata map[string]string // as KEDA reads it
+	Index    int               // in spec.triggers: KEDA's sN- metric prefix
+	Notes    []string          // what the conversion dropped or changed
+}
+
+// Select picks what LoadFile reads: the ScaledObject named Name (needed
+// when a file holds several) and its Trigger-th trigger that Tide can
+// explain (external, external-push, or a built-in type it converts).
+type Select struct {
+	Name    string
+	Trigger int
+}
+
+// LoadFile fills in from a multi-document YAML file: a ScaledObject (other
+// documents, such as Secrets and Deployments, are skipped) or a {metadata,
+// hpa} document. A built-in kafka, redis, redis-streams or prometheus
+// trigger is converted to Tide's metadata and kept in KEDA; one that
+// cannot be converted is a *metadata.ConfigError.
+func (in *Input) LoadFile(path string, sel Select) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return err
 	}
-	var f scaledObjectFile
-	if err := yaml.Unmarshal(b, &f); err != nil {
+	docs, _, err := migrate.ScaledObjects(b)
+	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	var behavior json.RawMessage
-	if f.Kind == "ScaledObject" {
-		var external []int
-		for i, t := range f.Spec.Triggers {
-			if t.Type == "external" || t.Type == "external-push" {
-				external = append(external, i)
-			}
-		}
-		if trigger < 0 || trigger >= len(external) {
-			return fmt.Errorf("%s: external trigger %d: the ScaledObject has %d external trigger(s)", path, trigger, len(external))
-		}
-		t := f.Spec.Triggers[external[trigger]]
-		in.Metadata = stringify(t.Metadata)
-		in.Target = hpa.TargetType(t.MetricType)
-		// KEDA's defaults: minReplicaCount 0 makes the HPA's minReplicas 1.
-		in.HPA.MinReplicas, in.HPA.MaxReplicas = 1, 100
-		if p := f.Spec.MinReplicaCount; p != nil && *p > 0 {
-			in.HPA.MinReplicas = *p
-		}
-		if p := f.Spec.MaxReplicaCount; p != nil {
-			in.HPA.MaxReplicas = *p
-		}
-		behavior = f.Spec.Advanced.HPAConfig.Behavior
-	} else {
-		if f.Metadata == nil {
-			return fmt.Errorf("%s: neither a ScaledObject nor a document with a metadata map", path)
-		}
-		in.Metadata = stringify(f.Metadata)
-		if h := f.HPA; h != nil {
-			if h.Replicas != nil {
-				in.Current = *h.Replicas
-			}
-			if h.MinReplicas != nil {
-				in.HPA.MinReplicas = *h.MinReplicas
-			}
-			if h.MaxReplicas != nil {
-				in.HPA.MaxReplicas = *h.MaxReplicas
-			}
-			in.Target = hpa.TargetType(h.MetricType)
-			behavior = h.Behavior
+	if len(docs) == 0 {
+		return in.loadBare(path, b)
+	}
+	d, err := migrate.Pick(docs, sel.Name)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	var f scaledObjectFile
+	if err := remarshal(d.Object, &f); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	var usable []int
+	triggers := d.Triggers()
+	for i, t := range triggers {
+		typ, _ := t["type"].(string)
+		if _, builtin := migrate.Lookup(typ); builtin || typ == "external" || typ == "external-push" {
+			usable = append(usable, i)
 		}
 	}
+	if sel.Trigger < 0 || sel.Trigger >= len(usable) {
+		return fmt.Errorf("%s: trigger %d: ScaledObject %s has %d trigger(s) Tide can explain (external, external-push, %s)",
+			path, sel.Trigger, d.Name, len(usable), strings.Join(migrate.Types(), ", "))
+	}
+	idx := usable[sel.Trigger]
+	t := triggers[idx]
+	typ, _ := t["type"].(string)
+	md := migrate.Stringify(t["metadata"])
+	in.Metadata = md
+	if typ != "external" && typ != "external-push" {
+		res := migrate.Convert(typ, md)
+		if len(res.Problems) > 0 {
+			return &metadata.ConfigError{Key: "type", Value: typ, Reason: "cannot convert: " + strings.Join(res.Problems, "; ")}
+		}
+		in.Metadata = res.Metadata
+		in.KEDA = &KEDATrigger{Type: typ, Metadata: md, Index: idx, Notes: res.Notes}
+	}
+	mt, _ := t["metricType"].(string)
+	in.Target = hpa.TargetType(mt)
+	// KEDA's defaults: minReplicaCount 0 makes the HPA's minReplicas 1.
+	in.HPA.MinReplicas, in.HPA.MaxReplicas = 1, 100
+	if p := f.Spec.MinReplicaCount; p != nil && *p > 0 {
+		in.HPA.MinReplicas = *p
+	}
+	if p := f.Spec.MaxReplicaCount; p != nil {
+		in.HPA.MaxReplicas = *p
+	}
+	return in.behavior(path, f.Spec.Advanced.HPAConfig.Behavior)
+}
+
+// loadBare reads the first {metadata, hpa} document (one without a kind).
+func (in *Input) loadBare(path string, b []byte) error {
+	var f scaledObjectFile
+	for _, doc := range strings.Split("\n"+string(b), "\n---") {
+		var probe map[string]any
+		if err := yaml.Unmarshal([]byte(doc), &probe); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		if _, kind := probe["kind"]; !kind && probe["metadata"] != nil {
+			if err := yaml.Unmarshal([]byte(doc), &f); err != nil {
+				return fmt.Errorf("%s: %w", path, err)
+			}
+			break
+		}
+	}
+	if f.Metadata == nil {
+		return fmt.Errorf("%s: neither a ScaledObject nor a document with a metadata map", path)
+	}
+	in.Metadata = migrate.Stringify(f.Metadata)
+	var behavior json.RawMessage
+	if h := f.HPA; h != nil {
+		if h.Replicas != nil {
+			in.Current = *h.Replicas
+		}
+		if h.MinReplicas != nil {
+			in.HPA.MinReplicas = *h.MinReplicas
+		}
+		if h.MaxReplicas != nil {
+			in.HPA.MaxReplicas = *h.MaxReplicas
+		}
+		in.Target = hpa.TargetType(h.MetricType)
+		behavior = h.Behavior
+	}
+	return in.behavior(path, behavior)
+}
+
+func (in *Input) behavior(path string, behavior json.RawMessage) error {
 	if len(behavior) > 0 && string(behavior) != "null" {
+		var err error
 		if in.HPA.Behavior, err = hpa.ParseBehavior(behavior); err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
@@ -120,23 +184,13 @@ func (in *Input) LoadFile(path string, trigger int) error {
 	return nil
 }
 
-// stringify turns YAML scalars into the strings KEDA sends (YAML reads
-// lagThreshold: 10 as a number).
-func stringify(m map[string]any) map[string]string {
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		switch v := v.(type) {
-		case string:
-			out[k] = v
-		case float64:
-			out[k] = strconv.FormatFloat(v, 'f', -1, 64)
-		case nil:
-			out[k] = ""
-		default:
-			out[k] = fmt.Sprint(v)
-		}
+// remarshal decodes a generic object into a typed one through JSON.
+func remarshal(from any, to any) error {
+	b, err := json.Marshal(from)
+	if err != nil {
+		return err
 	}
-	return out
+	return json.Unmarshal(b, to)
 }
 
 // Given says which HPA settings the user gave explicitly; FromCluster
