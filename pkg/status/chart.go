@@ -14,6 +14,9 @@ const (
 	chartW, chartH = 640, 200
 	plotL, plotR   = 64, 576
 	plotT, plotB   = 16, 160
+	// topY is where a scale's largest value sits: below the plot's top
+	// border, so that a line there stays visible.
+	topY = plotT + 10
 )
 
 // Chart is one trigger's history drawn as two step lines.
@@ -35,7 +38,7 @@ type geometry struct {
 	PW, PH           int // the plot's width and height
 	LabelL, LabelR   int // x of the left and right scales' labels
 	TimeY, LegendY   int // y of the time labels and of the legend
-	MidY             int
+	MidY, TopY       int
 }
 
 // plot draws pts (oldest first, steps of step) over the span that ends with
@@ -45,7 +48,7 @@ type geometry struct {
 func plot(id, title string, pts []Point, now time.Time, step, span time.Duration) Chart {
 	c := Chart{ID: id, Title: title, Span: formatDuration(span), Points: len(pts),
 		G: geometry{W: chartW, H: chartH, L: plotL, R: plotR, T: plotT, B: plotB, PW: plotR - plotL, PH: plotB - plotT,
-			LabelL: plotL - 6, LabelR: plotR + 6, TimeY: plotB + 16, LegendY: chartH - 8, MidY: (plotT + plotB) / 2}}
+			LabelL: plotL - 6, LabelR: plotR + 6, TimeY: plotB + 16, LegendY: chartH - 8, MidY: (plotT + plotB) / 2, TopY: topY}}
 	var vmax float64
 	var rmax int64
 	for _, p := range pts {
@@ -64,7 +67,7 @@ func plot(id, title string, pts []Point, now time.Time, step, span time.Duration
 		if top <= 0 {
 			return plotB
 		}
-		return plotB - v/top*(plotB-plotT)
+		return plotB - v/top*(plotB-topY)
 	}
 	var vp, rp strings.Builder
 	for i, p := range pts {

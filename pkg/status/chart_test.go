@@ -18,15 +18,15 @@ func TestPlot(t *testing.T) {
 	}{
 		{name: "no points", desc: "No samples in the last 10m."},
 		{name: "one point", pts: []Point{{at(9), 4, 2}},
-			value: "M524.8 16.0H576.0", replicas: "M524.8 16.0H576.0",
+			value: "M524.8 26.0H576.0", replicas: "M524.8 26.0H576.0",
 			desc: "demand between 4 and 4, desired replicas between 2 and 2; now 4 and 2"},
 		{name: "a missing step is a gap", pts: []Point{{at(0), 2, 1}, {at(1), 4, 2}, {at(3), 0, 0}},
-			value: "M64.0 88.0H115.2V16.0H166.4M217.6 160.0H268.8", replicas: "M64.0 88.0H115.2V16.0H166.4M217.6 160.0H268.8",
+			value: "M64.0 93.0H115.2V26.0H166.4M217.6 160.0H268.8", replicas: "M64.0 93.0H115.2V26.0H166.4M217.6 160.0H268.8",
 			desc: "(3 points): demand between 0 and 4, desired replicas between 0 and 2; now 0 and 0"},
 		{name: "all zero sits on the axis", pts: []Point{{at(8), 0, 0}},
 			value: "M473.6 160.0H524.8", replicas: "M473.6 160.0H524.8"},
 		{name: "a point before the span is clipped to its edge", pts: []Point{{at(-5), 1.5, 1}, {at(0), 3, 1}},
-			value: "M64.0 88.0H64.0M64.0 16.0H115.2", replicas: "M64.0 16.0H64.0M64.0 16.0H115.2",
+			value: "M64.0 93.0H64.0M64.0 26.0H115.2", replicas: "M64.0 26.0H64.0M64.0 26.0H115.2",
 			desc: "demand between 1.5 and 3"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

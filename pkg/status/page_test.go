@@ -233,8 +233,8 @@ func TestPageHistory(t *testing.T) {
 		// The plot runs from x=64 to 576 over the hour that ends with the
 		// step in progress (t0+3m): t0 is at 64+512*57/60 = 550.4, then
 		// three contiguous steps of 512/60 units; y runs from 160 (0) to
-		// 16 (the largest, 30).
-		`d="M550.4 112.0H558.9V16.0H567.5V64.0H576.0"`,
+		// 26 (the largest, 30).
+		`d="M550.4 115.3H558.9V26.0H567.5V70.7H576.0"`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("page lacks %s:\n%s", want, body[strings.Index(body, "<figure"):])
