@@ -19,7 +19,9 @@ func startDemo(t *testing.T, args ...string) *testlog.Buffer {
 	var out testlog.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, append([]string{"run"}, args...), func(string) string { return "" }, &out, io.Discard) }()
+	go func() {
+		done <- run(ctx, append([]string{"run"}, args...), func(string) string { return "" }, &out, io.Discard)
+	}()
 	t.Cleanup(func() {
 		cancel()
 		select {
