@@ -39,7 +39,7 @@ func (q queueQuery) Upstream() sources.Endpoint {
 }
 func (q queueQuery) Open() (sources.Upstream, error) { return nil, errors.New("not used") }
 
-func registry(t *testing.T) *trigger.Registry {
+func registry(t testing.TB) *trigger.Registry {
 	r, err := trigger.NewRegistry(trigger.Source{Name: "queue", Keys: []string{"queue", "target", "upstream"},
 		Parse: func(md metadata.Metadata) (trigger.Parsed, error) {
 			name, err := md.Required("queue")
@@ -89,7 +89,7 @@ type fixture struct {
 	cache *trigger.Cache
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	f := &fixture{eng: &engine{peeked: map[string]sources.Peeked{}}}
 	f.cache = trigger.NewCache(trigger.CacheConfig{Registry: registry(t), Reader: f.eng})
 	t.Cleanup(f.cache.Close)

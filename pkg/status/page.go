@@ -110,6 +110,9 @@ func (p *Page) Record() {
 	held := map[*trigger.Trigger]bool{}
 	for _, t := range p.cfg.Triggers.Triggers() {
 		held[t] = true
+		if !p.hist.Has(t) && p.hist.Len() >= p.cfg.MaxSeries {
+			continue // no room for its history: nothing to evaluate for
+		}
 		pk, ok := p.cfg.Samples.Peek(t.Query())
 		if !ok || pk.Err != nil {
 			continue

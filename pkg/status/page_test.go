@@ -16,7 +16,7 @@ import (
 	"github.com/tide-scaler/tide/pkg/trigger"
 )
 
-func newPage(t *testing.T, f *fixture, now *time.Time, cfg Config) *Page {
+func newPage(t testing.TB, f *fixture, now *time.Time, cfg Config) *Page {
 	t.Helper()
 	cfg.Triggers, cfg.Samples, cfg.Now = f.cache, f.eng, func() time.Time { return *now }
 	p, err := New(cfg)
@@ -27,7 +27,7 @@ func newPage(t *testing.T, f *fixture, now *time.Time, cfg Config) *Page {
 }
 
 // get serves one request and returns the status, headers and body.
-func get(t *testing.T, p *Page, target string) (int, http.Header, string) {
+func get(t testing.TB, p *Page, target string) (int, http.Header, string) {
 	t.Helper()
 	rec := httptest.NewRecorder()
 	p.ServeHTTP(rec, httptest.NewRequest("GET", target, nil))
