@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests use (kcat: an independent Kafka
 # client, librdkafka; prometheus: the server the inference source queries,
-# and promtool, which checks deploy/observability).
+# and promtool, which checks deploy/observability; chromium: the headless
+# browser of the status page's test, with npm to install axe-core from
+# cmd/scaler/testdata/axe/package-lock.json).
 # Needs root on a fresh machine; installs nothing when every package is
 # already there. Then checks what the tests need of them (redis-server >= 7,
 # every binary runs) and fails naming what it found otherwise.
@@ -12,7 +14,10 @@
 #                         arm64 binary (build/image: TestImage)
 set -euo pipefail
 
-packages=(kcat redis-server redis-tools prometheus)
+packages=(kcat redis-server redis-tools prometheus chromium)
+# npm may come with a nodejs that is not Debian's: install Debian's only
+# when there is none.
+command -v npm >/dev/null || packages+=(npm)
 if [[ "${1:-}" == e2e ]]; then
 	packages+=(containernetworking-plugins iproute2 libseccomp-dev pkg-config util-linux)
 fi
@@ -45,3 +50,10 @@ major=$(sed -n 's/.* v=\([0-9][0-9]*\)\..*/\1/p' <<<"$version")
 kcat -V >/dev/null 2>&1 || fail "kcat -V failed ($(command -v kcat))"
 prometheus --version >/dev/null 2>&1 || fail "prometheus --version failed ($(command -v prometheus))"
 promtool --version >/dev/null 2>&1 || fail "promtool --version failed ($(command -v promtool))"
+chromium --version >/dev/null 2>&1 || fail "chromium --version failed ($(command -v chromium))"
+command -v npm >/dev/null || fail "npm is not on PATH after installing ${packages[*]}"
+# axe-core for TestStatusPageInBrowser, exactly as the lock file pins it.
+axe="$(cd "$(dirname "$0")/.." && pwd)/cmd/scaler/testdata/axe"
+if [[ ! -f "$axe/node_modules/axe-core/axe.min.js" || "$axe/package-lock.json" -nt "$axe/node_modules/.package-lock.json" ]]; then
+	(cd "$axe" && npm ci --no-audit --no-fund --loglevel=error) || fail "npm ci in $axe failed"
+fi

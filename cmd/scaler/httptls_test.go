@@ -87,7 +87,7 @@ func httpCall(t *testing.T, tc *tls.Config, addr, method, path, auth, body strin
 
 const pushBody = `{"model":"m","count":1}`
 
-// TestHTTPMutualTLS serves /metrics and /v1/push with --http-tls-cert,
+// TestHTTPMutualTLS serves /metrics, /status and /v1/push with --http-tls-cert,
 // --http-tls-key and --http-tls-client-ca: plain HTTP, a client without a
 // certificate and one with a certificate from another CA never reach a
 // handler; a client with a certificate from the CA reads /metrics and may
@@ -107,6 +107,9 @@ func TestHTTPMutualTLS(t *testing.T) {
 		if code, body, err := httpCall(t, nil, addr, "GET", "/metrics", "", ""); err == nil && (code == http.StatusOK || strings.Contains(body, "go_goroutines")) {
 			t.Errorf("plain GET /metrics: %d %.80q; want no metrics", code, body)
 		}
+		if code, body, err := httpCall(t, nil, addr, "GET", "/status", "", ""); err == nil && (code == http.StatusOK || strings.Contains(body, "Tide status")) {
+			t.Errorf("plain GET /status: %d %.80q; want no status page", code, body)
+		}
 		if code, body, err := httpCall(t, nil, addr, "POST", "/v1/push", "Bearer "+token, pushBody); err == nil && code == http.StatusNoContent {
 			t.Errorf("plain POST /v1/push with the token: %d %q; want it refused", code, body)
 		}
@@ -123,8 +126,10 @@ func TestHTTPMutualTLS(t *testing.T) {
 				if tls12 {
 					tc.MaxVersion = tls.VersionTLS12
 				}
-				if code, body, err := httpCall(t, tc, addr, "GET", "/metrics", "", ""); err == nil {
-					t.Errorf("TLS 1.2 only %t: GET /metrics answered %d %.80q; want the handshake to fail", tls12, code, body)
+				for _, path := range []string{"/metrics", "/status"} {
+					if code, body, err := httpCall(t, tc, addr, "GET", path, "", ""); err == nil {
+						t.Errorf("TLS 1.2 only %t: GET %s answered %d %.80q; want the handshake to fail", tls12, path, code, body)
+					}
 				}
 				if code, _, err := httpCall(t, tc, addr, "POST", "/v1/push", "Bearer "+token, pushBody); err == nil {
 					t.Errorf("TLS 1.2 only %t: POST /v1/push with the token answered %d; want the handshake to fail", tls12, code)
@@ -136,6 +141,9 @@ func TestHTTPMutualTLS(t *testing.T) {
 		tc := pki.ClientTLS(t)
 		if code, body, err := httpCall(t, tc, addr, "GET", "/metrics", "", ""); err != nil || code != http.StatusOK || !strings.Contains(body, "go_goroutines") {
 			t.Errorf("GET /metrics: %d %.80q %v; want 200 with metrics", code, body, err)
+		}
+		if code, body, err := httpCall(t, tc, addr, "GET", "/status", "", ""); err != nil || code != http.StatusOK || !strings.Contains(body, "Tide status") {
+			t.Errorf("GET /status: %d %.80q %v; want 200 with the status page", code, body, err)
 		}
 		if code, body, err := httpCall(t, tc, addr, "GET", "/healthz", "", ""); err != nil || code != http.StatusOK {
 			t.Errorf("GET /healthz: %d %q %v; want 200", code, body, err)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -217,6 +218,8 @@ func TestSecretsNeverLeak(t *testing.T) {
 		"grpc/inference-prom-keda-auth-basic-File":            "client error: 401",
 		"grpc/inference-prom-keda-auth-bearer-and-basic":      `metadata key "authModes": bad value "bearer,basic"`,
 		"grpc/inference-prom-keda-auth-token-with-CRLF":       `metadata key "bearerToken": holds a control character`,
+		// The status page shows the failing triggers' errors.
+		"http/status /status?namespace=secrets (unescaped)": "WRONGPASS",
 	} {
 		if !strings.Contains(out.get(stream).String(), want) {
 			t.Errorf("control: stream %s does not mention %q:\n%s", stream, want, out.get(stream).String())
@@ -325,6 +328,16 @@ func secretServe(t *testing.T, out *streams, triggers []secretTrigger, tokenFile
 	do("readyz", "GET", "/readyz", "", "")
 	if code, body := do("metrics", "GET", "/metrics", "", ""); code != http.StatusOK || !strings.Contains(body, "tide_") {
 		t.Errorf("/metrics: %d, no tide_ series", code)
+	}
+	// The status page shows every trigger with its upstream and last
+	// error. It escapes HTML ('+' of base64 becomes &#43;), so the search
+	// also reads it unescaped.
+	for _, path := range []string{"/status", "/status?namespace=secrets"} {
+		code, body := do("status "+path, "GET", path, "", "")
+		out.printf("http/status "+path+" (unescaped)", "%s", html.UnescapeString(body))
+		if code != http.StatusOK || !strings.Contains(body, "redis-wrongpass-") {
+			t.Errorf("GET %s: %d, no row of the redis-wrongpass triggers", path, code)
+		}
 	}
 	// Positive control on the log capture: serve logs at debug level, and
 	// the failing streams were logged.

@@ -32,13 +32,14 @@ type serveConfig struct {
 	kubeconfig         string
 	aware              awareFlags
 	standalone         standaloneFlags
+	status             statusFlags
 	log                cli.LogFlags
 	policy             cli.PolicyFlags
 }
 
 func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.grpcAddr, "grpc-addr", ":9090", "gRPC listen address (KEDA external scaler)")
-	fs.StringVar(&c.httpAddr, "http-addr", ":8080", "HTTP listen address for /metrics, /healthz, /readyz")
+	fs.StringVar(&c.httpAddr, "http-addr", ":8080", "HTTP listen address for /metrics, /healthz, /readyz and /status")
 	fs.StringVar(&c.tls.Cert, "tls-cert", "", "PEM certificate for gRPC TLS (reloaded when the file changes)")
 	fs.StringVar(&c.tls.Key, "tls-key", "", "PEM private key for gRPC TLS")
 	fs.StringVar(&c.tls.ClientCA, "tls-client-ca", "", "PEM CA bundle; when set, clients must present a certificate it signed (mTLS)")
@@ -56,6 +57,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.kubeconfig, "kubeconfig", "", "kubeconfig for every Kubernetes client of the process: --hpa-awareness, --external-metrics-config and inference Service discovery (default: the first file of $KUBECONFIG, else the pod's service account)")
 	c.aware.register(fs)
 	c.standalone.register(fs)
+	c.status.register(fs)
 	c.log.Register(fs)
 	c.policy.Register(fs)
 }
@@ -79,7 +81,7 @@ func (c *serveConfig) validate() error {
 		return fmt.Errorf("--max-streams-per-client %d: must not be negative", c.maxStreams)
 	}
 	c.engine.IdleTTL = c.idleTriggerTTL
-	return errors.Join(c.aware.validate(), c.standalone.validate())
+	return errors.Join(c.aware.validate(), c.standalone.validate(), c.status.validate())
 }
 
 const serveSynopsis = `usage: scaler serve [flags]
@@ -128,7 +130,7 @@ func (c *serveConfig) appConfig() (app.Config, error) {
 		GRPCAddr: c.grpcAddr, HTTPAddr: c.httpAddr, Engine: c.engine,
 		ShutdownTimeout: c.shutdownTimeout, IdleTriggerTTL: c.idleTriggerTTL, StreamRepeat: c.streamRepeat,
 		MaxTriggers: c.maxTriggers, MaxStreams: c.maxStreams, Kubeconfig: c.kubeconfig,
-		Awareness: c.aware.config(), Standalone: c.standalone.config(),
+		Awareness: c.aware.config(), Standalone: c.standalone.config(), Status: c.status.config(),
 	}
 	var err error
 	if ac.Sources, err = c.policy.Options(); err != nil {

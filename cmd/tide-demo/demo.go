@@ -36,6 +36,7 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 	maxReplicas := fs.Int("max-replicas", 20, "maxReplicaCount of the simulated ScaledObject")
 	picture := fs.String("picture", filepath.Join(os.TempDir(), "tide-demo.html"),
 		"where to write the picture of the run at its end: backlog, replicas and the rule that set them, per workload (a self-contained HTML page; empty: none)")
+	statusAddr := fs.String("status-addr", "", "serve the scaler's status page at http://ADDR/status while the demo runs (e.g. 127.0.0.1:8080; port 0 picks one)")
 	var log cli.LogFlags
 	log.Register(fs)
 	if err := cli.ParseFlags(fs, args, getenv, stdout, runSynopsis); err != nil {
@@ -67,6 +68,14 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 	cfg.Engine.PollInterval = 500 * time.Millisecond
 	cfg.Engine.FirstSampleTimeout = 5 * time.Second
 	cfg.Engine.IdleTTL = cfg.IdleTriggerTTL
+	if *statusAddr != "" {
+		// The page shares the scaler's HTTP port; its charts are drawn at
+		// the demo's pace: a point a second over the last 10 minutes.
+		cfg.HTTPAddr = *statusAddr
+		cfg.Status = app.StatusPage{Step: time.Second, Span: 10 * time.Minute}
+	} else {
+		cfg.Status.Off = true
+	}
 	started := make(chan *server.Server, 1)
 	served := make(chan error, 1)
 	go func() { served <- app.Run(ctx, cfg, logger, func(s *server.Server) { started <- s }) }()
@@ -79,6 +88,9 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 	logger.Info("demo scaler", "grpc", srv.GRPCAddr(), "metrics", "http://"+srv.HTTPAddr()+"/metrics")
 	fmt.Fprintf(stdout, "embedded Kafka at %v; scaler gRPC %s, metrics http://%s/metrics\n",
 		cluster.ListenAddrs(), srv.GRPCAddr(), srv.HTTPAddr())
+	if *statusAddr != "" {
+		fmt.Fprintf(stdout, "status page: http://%s/status\n", srv.HTTPAddr())
+	}
 
 	// The Redis workload runs on an embedded miniredis: a demo needs nothing
 	// installed. (Tests use a real redis-server.)

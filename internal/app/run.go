@@ -5,6 +5,8 @@ import (
 	"crypto/tls"
 	"errors"
 	"log/slog"
+	"maps"
+	"net/http"
 	"sync"
 	"time"
 
@@ -18,6 +20,7 @@ import (
 	"github.com/tide-scaler/tide/pkg/metrics"
 	"github.com/tide-scaler/tide/pkg/server"
 	"github.com/tide-scaler/tide/pkg/sources"
+	"github.com/tide-scaler/tide/pkg/status"
 	"github.com/tide-scaler/tide/pkg/trigger"
 	"github.com/tide-scaler/tide/pkg/trigger/builtin"
 )
@@ -45,6 +48,17 @@ type Config struct {
 	// Standalone, when set, runs the external metrics API, 0<->1 and
 	// headroom for the triggers of its configuration file.
 	Standalone *Standalone
+	// Status configures the status page on the HTTP port.
+	Status StatusPage
+}
+
+// StatusPage configures GET /status (pkg/status).
+type StatusPage struct {
+	// Off leaves the page out.
+	Off bool
+	// Span and Step shape its charts: the last Span in points of Step
+	// (defaults 3 h and 1 m).
+	Span, Step time.Duration
 }
 
 // Run serves until ctx ends and everything has drained. started, when not
@@ -64,11 +78,14 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, started func(*server
 		Size: met.Triggers, Logger: log})
 	defer cache.Close()
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	// The background loops stop (cancel) before they are waited for, on
+	// every return, an early error included.
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	var observer server.Observer
+	var predict func(trigger.Owner) (int32, string, bool)
 	if cfg.Awareness != nil {
 		clients, err := kc.Clients()
 		if err != nil {
@@ -80,7 +97,24 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, started func(*server
 			Idle: cfg.IdleTriggerTTL, Metrics: met, Logger: log,
 		})
 		observer = a
+		predict = func(o trigger.Owner) (int32, string, bool) {
+			p, ok := a.Predicted(o)
+			return p.Replicas, p.Rule, ok
+		}
 		wg.Go(func() { a.Run(ctx, time.Now) })
+	}
+	handlers := maps.Clone(env.Handlers)
+	if !cfg.Status.Off {
+		page, err := status.New(status.Config{Triggers: cache, Samples: eng, Predict: predict,
+			Every: cfg.Engine.PollInterval, Step: cfg.Status.Step, Span: cfg.Status.Span})
+		if err != nil {
+			return err
+		}
+		if handlers == nil {
+			handlers = map[string]http.Handler{}
+		}
+		handlers[status.Pattern] = page
+		wg.Go(func() { page.Run(ctx) })
 	}
 
 	srv, err := server.New(server.Config{
@@ -88,7 +122,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, started func(*server
 		ShutdownTimeout: cfg.ShutdownTimeout, IdleTriggerTTL: cfg.IdleTriggerTTL,
 		Service: server.ServiceConfig{Triggers: cache, Metrics: met, StreamRepeat: cfg.StreamRepeat,
 			MaxStreamsPerClient: cfg.MaxStreams, Observer: observer},
-		Gatherer: reg, Handlers: env.Handlers, Logger: log, Version: build.Version, Revision: build.Revision,
+		Gatherer: reg, Handlers: handlers, Logger: log, Version: build.Version, Revision: build.Revision,
 	})
 	if err != nil {
 		return err

@@ -59,6 +59,9 @@ type soView struct {
 	sent    map[string]sentValue // by metric name, without KEDA's "sN-" prefix
 	used    time.Time
 	rule    string // the limiting-rule series exported now
+	// predicted is the HPA's expected replicas with rule; valid when rule
+	// is set.
+	predicted int32
 }
 
 type sentValue struct {
@@ -99,6 +102,26 @@ func (a *Awareness) Observe(now time.Time, o trigger.Owner, t *trigger.Trigger, 
 	v.used = now
 	v.sent[t.MetricName()] = sentValue{value: r.Value, rule: r.Measurement.Rule, replicas: r.Measurement.Replicas,
 		mode: opts.Mode, capacity: r.Sample.Capacity}
+}
+
+// Prediction is the latest model run for one ScaledObject.
+type Prediction struct {
+	// Replicas is the spec.replicas the HPA is expected to leave.
+	Replicas int32
+	// Rule is the limiting rule: what decided Replicas.
+	Rule string
+}
+
+// Predicted returns the latest prediction for the ScaledObject o; ok is
+// false until its HPA has been read and the model run once.
+func (a *Awareness) Predicted(o trigger.Owner) (p Prediction, ok bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	v := a.sos[soKey{o.Namespace, o.Name}]
+	if v == nil || v.rule == "" {
+		return Prediction{}, false
+	}
+	return Prediction{Replicas: v.predicted, Rule: v.rule}, true
 }
 
 // Run re-reads every observed ScaledObject's HPA each interval until ctx
@@ -181,7 +204,7 @@ func (a *Awareness) predict(ctx context.Context, now time.Time, k soKey) {
 		if v.rule != "" && v.rule != rule {
 			a.met.HPARule.DeleteLabelValues(k.namespace, k.name, v.rule)
 		}
-		v.rule = rule
+		v.rule, v.predicted = rule, pred.Replicas
 		a.met.HPARule.WithLabelValues(k.namespace, k.name, rule).Set(1)
 	}
 	a.report(k, facts, snap)

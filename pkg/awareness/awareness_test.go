@@ -102,6 +102,10 @@ func TestAwarenessPredictsTheToleranceTrap(t *testing.T) {
 	if got := testutil.ToFloat64(met.HPARule.WithLabelValues("ns", "so", "WithinTolerance")); got != 1 {
 		t.Errorf("limiting rule WithinTolerance = %v, want 1", got)
 	}
+	// The status page reads the same prediction.
+	if p, ok := a.Predicted(so); !ok || p != (Prediction{Replicas: 10, Rule: "WithinTolerance"}) {
+		t.Errorf("Predicted = %+v, %v; want 10 replicas, WithinTolerance", p, ok)
+	}
 	if got := testutil.ToFloat64(met.ConfigWarnings.WithLabelValues("ns", "so", kube.ReplicasModeTolerance)); got != 1 {
 		t.Errorf("ReplicasModeTolerance warning = %v, want 1", got)
 	}
@@ -124,6 +128,9 @@ func TestAwarenessPredictsTheToleranceTrap(t *testing.T) {
 	if n := testutil.CollectAndCount(met.HPAPredicted); n != 0 {
 		t.Errorf("%d predicted series after the ScaledObject went idle, want 0", n)
 	}
+	if p, ok := a.Predicted(so); ok {
+		t.Errorf("Predicted after the ScaledObject went idle = %+v; want none", p)
+	}
 }
 
 func TestAwarenessErrors(t *testing.T) {
@@ -142,5 +149,8 @@ func TestAwarenessErrors(t *testing.T) {
 	}
 	if n := testutil.CollectAndCount(met.HPAPredicted); n != 0 {
 		t.Errorf("%d predictions without an HPA, want 0", n)
+	}
+	if p, ok := a.Predicted(so); ok {
+		t.Errorf("Predicted without an HPA = %+v; want none", p)
 	}
 }

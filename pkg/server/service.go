@@ -93,8 +93,16 @@ func (s *Service) SweepTriggers(before time.Time) int {
 	})
 }
 
+// trigger returns the ref's trigger and records the ScaledObject as one of
+// its owners, whether or not its upstream answers: the status page lists a
+// failing trigger under its namespace too.
 func (s *Service) trigger(ref *pb.ScaledObjectRef) (*trigger.Trigger, error) {
-	return s.cfg.Triggers.Get(ref.GetScalerMetadata(), s.cfg.Now())
+	t, err := s.cfg.Triggers.Get(ref.GetScalerMetadata(), s.cfg.Now())
+	if err != nil {
+		return nil, err
+	}
+	t.Own(trigger.Owner{Namespace: ref.GetNamespace(), Name: ref.GetName()})
+	return t, nil
 }
 
 // GetMetricSpec does no I/O and cannot fail for valid metadata: KEDA's
@@ -146,7 +154,6 @@ func (s *Service) observe(ref *pb.ScaledObjectRef, t *trigger.Trigger, r trigger
 	o := trigger.Owner{Namespace: ref.GetNamespace(), Name: ref.GetName()}
 	labels := []string{o.Namespace, o.Name, t.MetricName()}
 	met := s.cfg.Metrics
-	t.Own(o)
 	met.MetricValue.WithLabelValues(labels...).Set(r.Value)
 	met.Target.WithLabelValues(labels...).Set(t.Target())
 	if !r.Sample.Time.IsZero() {

@@ -304,3 +304,40 @@ func (ent *entry) notify() {
 		}
 	}
 }
+
+// Peeked is what the engine holds for one query.
+type Peeked struct {
+	// Last is the newest good sample; its Time is zero when there is none.
+	Last Sample
+	// Err is what Read would return now (the latest poll's error, or the
+	// last sample being too old to serve); nil when Read would return Last.
+	Err error
+}
+
+// Peek returns what Read would answer for q now, without registering q,
+// marking it used or starting a sample: read-only faces (the status page)
+// must not keep queries alive nor cause upstream I/O. ok is false when the
+// engine holds no result for q.
+func (e *Engine) Peek(q Query) (p Peeked, ok bool) {
+	e.mu.RLock()
+	u := e.upstreams[q.Upstream().Key]
+	e.mu.RUnlock()
+	if u == nil {
+		return Peeked{}, false
+	}
+	u.mu.RLock()
+	ent := u.entries[q.Key()]
+	u.mu.RUnlock()
+	if ent == nil {
+		return Peeked{}, false
+	}
+	st := ent.state.Load()
+	if st == nil {
+		return Peeked{}, false
+	}
+	if st.hasGood {
+		p.Last = st.good
+	}
+	_, p.Err = e.answer(u, st, e.opts.Now())
+	return p, true
+}

@@ -239,6 +239,18 @@ func (c *Cache) Sweep(before time.Time, forget func(*Trigger)) int {
 	return c.n
 }
 
+// Triggers are the triggers held now, in no order; listing them marks none
+// used.
+func (c *Cache) Triggers() []*Trigger {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	out := make([]*Trigger, 0, c.n)
+	for _, ts := range c.m {
+		out = append(out, ts...)
+	}
+	return out
+}
+
 // Len is the number of triggers held.
 func (c *Cache) Len() int {
 	c.mu.RLock()

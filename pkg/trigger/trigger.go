@@ -82,6 +82,15 @@ func (t *Trigger) Evaluate(s sources.Sample) Reading {
 	}
 }
 
+// Describe evaluates s as Evaluate does but leaves the activation latch
+// alone: Active is the latch's current state. It is for faces that only
+// look (the status page), which must not move activation.
+func (t *Trigger) Describe(s sources.Sample) Reading {
+	m := t.parsed.Evaluate(s)
+	active, _ := t.latch.Active()
+	return Reading{Sample: s, Measurement: m, Active: active, Value: t.opts.Value(m.Value, m.Replicas)}
+}
+
 // Observe steps the activation latch with s without evaluating it: what a
 // follower does with samples no face asked about.
 func (t *Trigger) Observe(s sources.Sample) {
