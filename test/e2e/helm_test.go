@@ -120,7 +120,8 @@ func checkScalerPods(t *testing.T, ns string) {
 	for _, p := range pods.Items {
 		c := p.Spec.Containers[0]
 		sc := c.SecurityContext
-		if sc == nil || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem || p.Spec.SecurityContext.RunAsNonRoot == nil || !*p.Spec.SecurityContext.RunAsNonRoot {
+		psc := p.Spec.SecurityContext
+		if sc == nil || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem || psc == nil || psc.RunAsNonRoot == nil || !*psc.RunAsNonRoot {
 			t.Errorf("pod %s: want a non-root, read-only root filesystem container; securityContext %+v", p.Name, sc)
 		}
 		if c.LivenessProbe == nil || c.ReadinessProbe == nil || c.StartupProbe == nil {
