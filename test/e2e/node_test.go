@@ -81,11 +81,16 @@ func stopNode() {
 	}
 }
 
+// helmBin finds (or builds) the pinned Helm once per run.
+var helmBin = sync.OnceValues(func() ([]byte, error) {
+	return exec.Command(filepath.Join(root, "scripts/tools.sh"), "--bin", "helm").Output()
+})
+
 // helm runs the pinned Helm (scripts/tools.sh) against the cluster, with
 // its configuration in a temporary directory.
 func helm(t *testing.T, args ...string) string {
 	t.Helper()
-	bin, err := exec.Command(filepath.Join(root, "scripts/tools.sh"), "--bin", "helm").Output()
+	bin, err := helmBin()
 	if err != nil {
 		t.Fatalf("scripts/tools.sh --bin helm: %v", err)
 	}
