@@ -45,24 +45,26 @@ proto:
 proto-check:
 	scripts/proto.sh check
 
+# vet runs with -race, like the tests: vet type-checks against its
+# dependencies' compiled export data, so with the same build flags the race
+# build of `unit` (and the scalers the tests build, internal/gobuild) reuses
+# every package vet compiled; a plain vet compiled the whole tree once more.
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$')); \
 	if [ -n "$$unformatted" ]; then echo "not gofmt-formatted:"; echo "$$unformatted"; exit 1; fi
-	$(GO) vet ./...
-	cd test/kedacompat && $(GO) vet ./...
-	cd benchmarks && $(GO) vet ./...
+	$(GO) vet -race ./...
+	cd test/kedacompat && $(GO) vet -race ./...
+	cd benchmarks && $(GO) vet -race ./...
 	"$$(scripts/tools.sh --bin staticcheck)" ./...
 
 unit:
 	$(GO) test -race -count=1 ./...
-	cd benchmarks && $(GO) test -count=1 ./...   # the benchmark harnesses' own checks (fast)
+	cd benchmarks && $(GO) test -race -count=1 ./...   # the benchmark harnesses' own checks
 
+# One instrumented test binary per package, each of its targets run from it
+# (scripts/fuzz.sh): `go test -fuzz` linked one per target.
 fuzz:
-	@for t in $(FUZZ_TARGETS); do \
-		pkg=$${t%%:*}; name=$${t##*:}; \
-		echo "fuzz $$name in $$pkg for $(FUZZTIME)"; \
-		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 200x $$pkg || exit 1; \
-	done
+	scripts/fuzz.sh $(FUZZTIME) 200x $(FUZZ_TARGETS)
 
 kedacompat:
 	cd test/kedacompat && $(GO) test -race -count=1 ./...

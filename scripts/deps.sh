@@ -3,7 +3,8 @@
 # client, librdkafka; prometheus: the server the inference source queries,
 # and promtool, which checks deploy/observability; chromium: the headless
 # browser of the status page's test, with npm to install axe-core from
-# cmd/scaler/testdata/axe/package-lock.json).
+# cmd/scaler/testdata/axe/package-lock.json; openssl: scripts/tools.sh checks
+# the sha512 of the buf release it fetches from npm).
 # Needs root on a fresh machine; installs nothing when every package is
 # already there. Then checks what the tests need of them (redis-server >= 7,
 # every binary runs) and fails naming what it found otherwise.
@@ -14,7 +15,7 @@
 #                         arm64 binary (build/image: TestImage)
 set -euo pipefail
 
-packages=(kcat redis-server redis-tools prometheus chromium)
+packages=(kcat redis-server redis-tools prometheus chromium openssl)
 # npm may come with a nodejs that is not Debian's: install Debian's only
 # when there is none.
 command -v npm >/dev/null || packages+=(npm)

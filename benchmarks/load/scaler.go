@@ -18,6 +18,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/tide-scaler/tide/internal/gobuild"
 )
 
 // buildScaler builds cmd/scaler of the repository at root. The binary goes
@@ -31,7 +33,9 @@ func buildScaler(ctx context.Context, root, dir string) (string, error) {
 		}
 	}
 	bin := filepath.Join(out, "scaler")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/scaler")
+	// A race-enabled test of the harness runs a race-enabled scaler (and
+	// shares its compiled packages); `make load` measures a plain build.
+	cmd := exec.CommandContext(ctx, "go", append(append([]string{"build", "-o", bin}, gobuild.Flags()...), "./cmd/scaler")...)
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build ./cmd/scaler in %s: %w\n%s", root, err, out)

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tide-scaler/tide/internal/gobuild"
 	"github.com/tide-scaler/tide/internal/testlog"
 	"github.com/tide-scaler/tide/internal/version"
 )
@@ -110,8 +111,8 @@ func TestBinaryVersion(t *testing.T) {
 	rev := strings.TrimSpace(string(head)) // "" without git: the revision comes from the stamp or is "unknown"
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "scaler")
-	if out, err := exec.Command("go", "build", "-ldflags", "-X "+pkg+".version="+v+" -X "+pkg+".revision="+rev,
-		"-o", bin, ".").CombinedOutput(); err != nil {
+	build := append([]string{"build", "-ldflags", "-X " + pkg + ".version=" + v + " -X " + pkg + ".revision=" + rev, "-o", bin}, gobuild.Flags()...)
+	if out, err := exec.Command("go", append(build, ".")...).CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	out, err := exec.Command(bin, "version").Output()
@@ -144,7 +145,7 @@ func TestBinaryVersion(t *testing.T) {
 	// -buildvcs on) names its tag or a pseudo-version holding the
 	// revision; an unstamped one (a git worktree, -buildvcs=false) "dev".
 	plain := filepath.Join(dir, "scaler-plain")
-	if out, err := exec.Command("go", "build", "-o", plain, ".").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", append(append([]string{"build", "-o", plain}, gobuild.Flags()...), ".")...).CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	info, err := exec.Command("go", "version", "-m", plain).Output()

@@ -37,13 +37,24 @@ const (
 // returns the binary's path. On failure the error holds the build output.
 func buildScaler(repoRoot, dir string) (string, error) {
 	bin := filepath.Join(dir, "scaler")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/scaler")
+	cmd := exec.Command("go", append(append([]string{"build", "-o", bin}, raceFlags()...), "./cmd/scaler")...)
 	cmd.Dir = repoRoot
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("go build -o %s ./cmd/scaler (in %s): %v\n%s", bin, repoRoot, err, out)
 	}
 	return bin, nil
+}
+
+// raceFlags builds the scaler the way this test binary was built: with
+// -race under `go test -race` (make test), so the scaler KEDA's client talks
+// to runs with the race detector and its packages are compiled once. This
+// module does not require the root module, hence not internal/gobuild.
+func raceFlags() []string {
+	if race {
+		return []string{"-race"}
+	}
+	return nil
 }
 
 // freeAddr returns a loopback address with a port that was free a moment ago.

@@ -1,0 +1,5 @@
+//go:build !race
+
+package kedacompat
+
+const race = false
