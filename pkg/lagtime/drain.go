@@ -1,0 +1,155 @@
+package lagtime
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// DefaultDrainMargin is Goal.Margin's default: a scale-down happens only
+// when the smaller count needs at most 80% of its capacity to meet the
+// goal, so a dip that the next sync would undo does not cost two
+// rebalances.
+const DefaultDrainMargin = 0.8
+
+// Goal is what DrainReplicas sizes for: a latency goal on a consumer group.
+type Goal struct {
+	// Latency is the goal: every message consumed within this long of its
+	// arrival. The law asks for enough consumers to drain the backlog plus
+	// the arrivals within Latency.
+	Latency time.Duration
+	// Partitions is the partition count; 0 means unknown, and every
+	// consumer counts fully. With it, n consumers are worth only as much as
+	// the busiest of them (see DrainCapacity), and consumers beyond the
+	// partition count are worth nothing.
+	Partitions int
+	// Start is how long a new consumer takes before it joins the group (pod
+	// scheduling and start-up). The consumers already there keep working
+	// meanwhile; 0 means instant.
+	Start time.Duration
+	// Pause is the stop-the-world rebalance every membership change costs
+	// the whole group; 0 means none.
+	Pause time.Duration
+	// Margin is the share of a smaller count's capacity that may be needed
+	// for a scale-down to it: a scale-down costs a rebalance too, and one
+	// that only just meets the goal is undone by the next wave. Outside
+	// (0, 1] it takes DefaultDrainMargin.
+	Margin float64
+}
+
+// DrainCapacity is the consumption rate n consumers sustain on partitions
+// partitions when each consumes per messages/s spread over the partitions
+// it holds: the group drains evenly spread lag only as fast as its busiest
+// member, which holds ceil(partitions/n) of them, so 7 to 11 consumers on
+// 12 partitions drain the oldest messages no sooner than 6. partitions 0
+// means unknown: n*per.
+func DrainCapacity(n, partitions int, per float64) float64 {
+	if n <= 0 {
+		return 0
+	}
+	if partitions <= 0 {
+		return float64(n) * per
+	}
+	n = min(n, partitions)
+	load := (partitions + n - 1) / n
+	return per * float64(partitions) / float64(load)
+}
+
+// evenCount reports whether n is the fewest consumers that gives its
+// busiest member ceil(partitions/n) partitions: a count above it adds
+// consumers that do not shorten the longest queue. On 12 partitions these
+// are the divisors 1, 2, 3, 4, 6 and 12; on 10 also 3 and 4 (4+3+3 and
+// 3+3+2+2), the in-between steps that save replicas when 2 is too few and
+// 5 too many.
+func evenCount(n, partitions int) bool {
+	if partitions <= 0 || n >= partitions {
+		return n == partitions || partitions <= 0
+	}
+	load := (partitions + n - 1) / n
+	return n == (partitions+load-1)/load
+}
+
+// DrainReplicas returns the replica count that meets g with the fewest
+// consumers, moving from current only when that is worth a rebalance:
+//
+//   - need(n): the rate that drains the backlog, as it will stand when n
+//     consumers are at work, within g.Latency, plus production. A
+//     scale-up's backlog grows by production during Start+Pause, less what
+//     the current consumers drain during Start; a scale-down's grows by
+//     production during Pause; staying costs nothing.
+//   - counts considered are those where DrainCapacity rises (the even
+//     splits of the partitions, see evenCount), up to g.Partitions.
+//   - if current meets need with its capacity it is kept (cut to the
+//     partition count: consumers beyond it idle), unless a smaller count
+//     meets need within g.Margin of its capacity: then the smallest such.
+//   - otherwise the smallest larger count that meets need; if none does,
+//     the partition count (also when current is above it: consumers beyond
+//     it idle), or, with no partitions known, the count that meets need,
+//     saturating at MaxInt32.
+//
+// With no lag and no production the answer is 0. ok is false, and the
+// caller should fall back to a threshold, for the same inputs Replicas
+// rejects; reason explains the answer in one line.
+func DrainReplicas(lag float64, e Estimate, current int, g Goal) (n int, ok bool, reason string) {
+	produce, per := e.ProduceRate, e.PerConsumerRate
+	switch {
+	case math.IsNaN(lag) || math.IsInf(lag, 1):
+		return 0, false, fmt.Sprintf("lag %v is not a number of messages", lag)
+	case math.IsNaN(produce) || math.IsInf(produce, 1):
+		return 0, false, fmt.Sprintf("produce rate %v is not a rate", produce)
+	case per == 0:
+		return 0, false, "per-consumer rate not observed yet"
+	case !(per > 0) || math.IsInf(per, 1):
+		return 0, false, fmt.Sprintf("per-consumer rate %v is not a rate", per)
+	case g.Latency <= 0:
+		return 0, false, fmt.Sprintf("latency goal %v is not positive", g.Latency)
+	}
+	lag, produce = max(lag, 0), max(produce, 0)
+	current, parts := max(current, 0), max(g.Partitions, 0)
+	margin := g.Margin
+	if !(margin > 0 && margin <= 1) {
+		margin = DefaultDrainMargin
+	}
+	goal := g.Latency.Seconds()
+	if lag == 0 && produce == 0 {
+		return 0, true, "no lag and no production -> 0"
+	}
+	have := DrainCapacity(current, parts, per)
+	// need is the consumption rate that meets the goal once the backlog
+	// stands at backlog.
+	need := func(backlog float64) float64 { return produce + max(backlog, 0)/goal }
+	stay := need(lag)
+	up := need(lag + produce*(g.Start+g.Pause).Seconds() - have*g.Start.Seconds())
+	down := need(lag + produce*g.Pause.Seconds())
+	explain := func(n int, why string) string {
+		return fmt.Sprintf("produce %.1f/s + drain %.0f within %v = %.1f/s; %d consumers drain %.1f/s at %.1f/s each -> %d (%s)",
+			produce, lag, g.Latency, stay, current, have, per, n, why)
+	}
+	if current > 0 && have >= stay {
+		for c := 1; c < current; c++ {
+			if evenCount(c, parts) && margin*DrainCapacity(c, parts, per) >= down {
+				return c, true, explain(c, fmt.Sprintf("%d meet the goal within %.0f%% of their capacity", c, 100*margin))
+			}
+		}
+		if parts > 0 && current > parts {
+			return parts, true, explain(parts, "consumers beyond the partitions idle")
+		}
+		return current, true, explain(current, "current count meets the goal")
+	}
+	if parts > 0 {
+		for c := current + 1; c < parts; c++ {
+			if evenCount(c, parts) && DrainCapacity(c, parts, per) >= up {
+				return c, true, explain(c, "fewest that meet the goal after start-up and rebalance")
+			}
+		}
+		return parts, true, explain(parts, "the goal needs every partition its own consumer")
+	}
+	q := up / per
+	switch {
+	case q >= maxReplicas:
+		n = maxReplicas
+	default:
+		n = max(int(math.Ceil(q-ceilSlack*max(q, 1))), current+1)
+	}
+	return n, true, explain(n, "fewest that meet the goal after start-up and rebalance")
+}
