@@ -1,0 +1,205 @@
+package quality
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Report is every policy's replay of every trace, and the goals check.
+type Report struct {
+	Policies []Policy
+	Traces   []*Trace
+	// Outcomes[i][j] is trace i under policy j.
+	Outcomes [][]Outcome
+	Goals    []GoalRow
+}
+
+// GoalRow is the goals check of one trace (see CheckGoals).
+type GoalRow struct {
+	Trace string
+	// Best is the Tide policy that meets the most of the three criteria
+	// against the baseline (ties: higher attainment, then fewer
+	// replica-minutes).
+	Best, Baseline Outcome
+	Bursts         int
+	// Attainment: Best's attainment >= the baseline's. Cost: Best's
+	// replica-minutes <= 0.8x the baseline's. Rebalances: Best's
+	// rebalances per burst <= half the baseline's.
+	Attainment, Cost, Rebalances bool
+	// TimeTarget is the best of Tide's time-based policies (lagTarget, the
+	// drain law) by the same ordering; BeatsThreshold: it beats the
+	// baseline's fixed lagThreshold on both attainment (>) and
+	// replica-minutes (<).
+	TimeTarget     Outcome
+	BeatsThreshold bool
+}
+
+// Met reports whether all three criteria hold.
+func (g GoalRow) Met() bool { return g.Attainment && g.Cost && g.Rebalances }
+
+// TraceFiles lists the *.json files of dir, sorted.
+func TraceFiles(dir string) ([]string, error) {
+	paths, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	if len(paths) == 0 {
+		return nil, fmt.Errorf("no trace (*.json) in %s", dir)
+	}
+	sort.Strings(paths)
+	return paths, nil
+}
+
+// Evaluate reads every trace file and replays it under every policy.
+func Evaluate(paths []string, ps []Policy) (*Report, error) {
+	r := &Report{Policies: ps}
+	for _, path := range paths {
+		tr, err := ReadTrace(path)
+		if err != nil {
+			return nil, err
+		}
+		out, err := RunAll(tr, ps)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		r.Traces = append(r.Traces, tr)
+		r.Outcomes = append(r.Outcomes, out)
+		r.Goals = append(r.Goals, CheckGoals(tr, ps, out))
+	}
+	return r, nil
+}
+
+// CheckGoals computes a trace's goals row from its outcomes (one per
+// policy, in the order of ps).
+func CheckGoals(tr *Trace, ps []Policy, out []Outcome) GoalRow {
+	g := GoalRow{Trace: tr.Name, Bursts: max(tr.Bursts, 1)}
+	for j, p := range ps {
+		if p.Baseline {
+			g.Baseline = out[j]
+		}
+	}
+	base := g.Baseline
+	bursts := float64(g.Bursts)
+	score := func(o Outcome) (att, cost, reb bool, n int) {
+		att = o.Attainment >= base.Attainment
+		cost = o.ReplicaMinutes <= 0.8*base.ReplicaMinutes
+		reb = float64(o.Rebalances)/bursts <= 0.5*float64(base.Rebalances)/bursts
+		for _, b := range []bool{att, cost, reb} {
+			if b {
+				n++
+			}
+		}
+		return att, cost, reb, n
+	}
+	better := func(a, b Outcome) bool {
+		_, _, _, na := score(a)
+		_, _, _, nb := score(b)
+		if na != nb {
+			return na > nb
+		}
+		if a.Attainment != b.Attainment {
+			return a.Attainment > b.Attainment
+		}
+		return a.ReplicaMinutes < b.ReplicaMinutes
+	}
+	first, firstTime := true, true
+	for j, p := range ps {
+		if !p.Tide {
+			continue
+		}
+		o := out[j]
+		if first || better(o, g.Best) {
+			g.Best, first = o, false
+		}
+		if p.Behavior != nil && p.Name != "tide-raw" && (firstTime || better(o, g.TimeTarget)) {
+			g.TimeTarget, firstTime = o, false
+		}
+	}
+	g.Attainment, g.Cost, g.Rebalances, _ = score(g.Best)
+	tt := g.TimeTarget
+	g.BeatsThreshold = !firstTime && tt.Attainment > base.Attainment && tt.ReplicaMinutes < base.ReplicaMinutes
+	return g
+}
+
+// Text is the results table and the goals table, as printed.
+func (r *Report) Text() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-18s %-15s %7s %8s %6s %6s %9s %5s\n",
+		"trace", "policy", "attain%", "rep-min", "scales", "rebal", "worst age", "peak")
+	for i, tr := range r.Traces {
+		for j, o := range r.Outcomes[i] {
+			name := ""
+			if j == 0 {
+				name = fmt.Sprintf("%s (goal %gs)", tr.Name, tr.GoalSeconds)
+			}
+			fmt.Fprintf(&b, "%-18s %-15s %7.1f %8.1f %6d %6d %8.0fs %5d\n",
+				name, o.Policy, o.Attainment, o.ReplicaMinutes, o.ScaleEvents, o.Rebalances, o.WorstAge, o.Peak)
+		}
+	}
+	b.WriteString("\nGoals per trace: the best Tide policy against KEDA's defaults (attainment >=, replica-minutes <= 0.8x,\n")
+	b.WriteString("rebalances per burst <= 0.5x), and whether the best time-based Tide policy beats lagThreshold on both\n")
+	b.WriteString("attainment and replica-minutes.\n\n")
+	fmt.Fprintf(&b, "%-18s %-15s %-13s %-15s %-13s %-8s %-26s\n",
+		"trace", "best tide", "attain%", "rep-min", "rebal/burst", "goals", "time target vs threshold")
+	for _, g := range r.Goals {
+		bt, bs := g.Best, g.Baseline
+		burst := float64(g.Bursts)
+		verdict := "NOT MET"
+		if g.Met() {
+			verdict = "MET"
+		}
+		beats := "no"
+		if g.BeatsThreshold {
+			beats = "yes"
+		}
+		fmt.Fprintf(&b, "%-18s %-15s %-13s %-15s %-13s %-8s %-26s\n", g.Trace, bt.Policy,
+			fmt.Sprintf("%.1f/%.1f %s", bt.Attainment, bs.Attainment, mark(g.Attainment)),
+			fmt.Sprintf("%.2fx %s", bt.ReplicaMinutes/bs.ReplicaMinutes, mark(g.Cost)),
+			fmt.Sprintf("%.1f/%.1f %s", float64(bt.Rebalances)/burst, float64(bs.Rebalances)/burst, mark(g.Rebalances)),
+			verdict,
+			fmt.Sprintf("%s (%s %.1f%% %.1f)", beats, g.TimeTarget.Policy, g.TimeTarget.Attainment, g.TimeTarget.ReplicaMinutes))
+	}
+	return b.String()
+}
+
+func mark(ok bool) string {
+	if ok {
+		return "ok"
+	}
+	return "MISS"
+}
+
+// Write writes results.txt and the plots into dir.
+func (r *Report) Write(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "results.txt"), []byte(r.Text()), 0o644); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "pareto.svg"), []byte(r.ParetoSVG()), 0o644); err != nil {
+		return err
+	}
+	for i, tr := range r.Traces {
+		name := "series-" + slug(tr.Name) + ".svg"
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(r.SeriesSVG(i)), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func slug(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			return r
+		case r >= 'A' && r <= 'Z':
+			return r + 'a' - 'A'
+		}
+		return '-'
+	}, s)
+}
