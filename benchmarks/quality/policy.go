@@ -93,7 +93,17 @@ func Policies() []Policy {
 		{Name: "tide-drain", Tide: true, Push: true, PollEvery: tidePoll, Behavior: TunedBehavior(),
 			build:       drain,
 			Description: "Tide metricMode replicas, drain-time law (lagtime.DrainReplicas) for the goal, tuned behavior"},
+		{Name: "tide-drain-60s", Tide: true, Push: true, PollEvery: tidePoll, Behavior: tunedDown(60),
+			build:       drain,
+			Description: "as tide-drain, with a 60 s scale-down window: for bursts that do not recur within minutes"},
 	}
+}
+
+// tunedDown is TunedBehavior with a scale-down window of window seconds.
+func tunedDown(window int32) *hpa.Behavior {
+	b := TunedBehavior()
+	b.ScaleDown.StabilizationWindowSeconds = ptr(window)
+	return b
 }
 
 func seconds(s float64) string { return strconv.FormatFloat(s, 'f', -1, 64) + "s" }
@@ -112,8 +122,12 @@ type tideScaler struct {
 	// members is the last consumer count seen with assignments: a
 	// rebalance shows none for its duration.
 	members int
+	// latest is the production rate over the latest poll interval.
+	latest float64
+	last   lagtime.Observation
+	polled bool
 	// law, when set, replaces Evaluate's replica count (the drain policy).
-	law func(s sources.Sample, members int) (int, bool)
+	law func(t *tideScaler) (int, bool)
 }
 
 var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -153,13 +167,16 @@ func drain(tr *Trace) (scaler, error) {
 		Start:      time.Duration(tr.Fleet.PodStartSeconds * float64(time.Second)),
 		Pause:      time.Duration(tr.Rebalance() * float64(time.Second)),
 	}
-	ts.law = func(s sources.Sample, members int) (int, bool) {
-		f := s.Flow
+	ts.law = func(t *tideScaler) (int, bool) {
+		f := t.sample.Flow
 		if f == nil {
 			return 0, false
 		}
-		est := lagtime.Estimate{ProduceRate: f.Produced, PerConsumerRate: f.PerConsumer}
-		n, ok, _ := lagtime.DrainReplicas(s.Value, est, members, goal)
+		n, ok, _ := lagtime.DrainReplicas(lagtime.Backlog{
+			Lag: t.sample.Value, Age: time.Duration(f.LagSeconds * float64(time.Second)),
+			ProduceRate: f.Produced, LatestProduceRate: t.latest, PerConsumerRate: f.PerConsumer,
+			Consumers: t.members,
+		}, goal)
 		return n, ok
 	}
 	return ts, nil
@@ -185,6 +202,10 @@ func (t *tideScaler) poll(now int, v view) {
 		}
 	}
 	t.est = t.est.Step(obs, lagtime.Config{})
+	if prev, ok := t.last, t.polled; ok {
+		t.latest = float64(obs.Produced-prev.Produced) / obs.Time.Sub(prev.Time).Seconds()
+	}
+	t.last, t.polled = obs, true
 	flow.Produced, flow.Consumed, flow.PerConsumer = t.est.ProduceRate, t.est.ConsumeRate, t.est.PerConsumerRate
 	if v.consumers > 0 {
 		t.members = v.consumers
@@ -199,7 +220,7 @@ func (t *tideScaler) poll(now int, v view) {
 func (t *tideScaler) metric(int, view) hpa.MetricInput {
 	m := t.trig.Evaluate(t.sample)
 	if t.law != nil {
-		if n, ok := t.law(t.sample, t.members); ok {
+		if n, ok := t.law(t); ok {
 			m.Replicas = int64(n)
 		}
 	}

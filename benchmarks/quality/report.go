@@ -35,6 +35,9 @@ type GoalRow struct {
 	// replica-minutes (<).
 	TimeTarget     Outcome
 	BeatsThreshold bool
+	// Tied: both at 100% attainment, the time target cheaper (it cannot
+	// beat 100%).
+	Tied bool
 }
 
 // Met reports whether all three criteria hold.
@@ -121,6 +124,7 @@ func CheckGoals(tr *Trace, ps []Policy, out []Outcome) GoalRow {
 	g.Attainment, g.Cost, g.Rebalances, _ = score(g.Best)
 	tt := g.TimeTarget
 	g.BeatsThreshold = !firstTime && tt.Attainment > base.Attainment && tt.ReplicaMinutes < base.ReplicaMinutes
+	g.Tied = !firstTime && tt.Attainment == 100 && base.Attainment == 100 && tt.ReplicaMinutes < base.ReplicaMinutes
 	return g
 }
 
@@ -143,7 +147,7 @@ func (r *Report) Text() string {
 	b.WriteString("rebalances per burst <= 0.5x), and whether the best time-based Tide policy beats lagThreshold on both\n")
 	b.WriteString("attainment and replica-minutes.\n\n")
 	fmt.Fprintf(&b, "%-18s %-15s %-13s %-15s %-13s %-8s %-26s\n",
-		"trace", "best tide", "attain%", "rep-min", "rebal/burst", "goals", "time target vs threshold")
+		"trace", "best tide", "attain%", "rep-min", "rebal/burst", "goals", "time target vs lagThreshold")
 	for _, g := range r.Goals {
 		bt, bs := g.Best, g.Baseline
 		burst := float64(g.Bursts)
@@ -152,8 +156,11 @@ func (r *Report) Text() string {
 			verdict = "MET"
 		}
 		beats := "no"
-		if g.BeatsThreshold {
+		switch {
+		case g.BeatsThreshold:
 			beats = "yes"
+		case g.Tied:
+			beats = "cheaper, both 100%"
 		}
 		fmt.Fprintf(&b, "%-18s %-15s %-13s %-15s %-13s %-8s %-26s\n", g.Trace, bt.Policy,
 			fmt.Sprintf("%.1f/%.1f %s", bt.Attainment, bs.Attainment, mark(g.Attainment)),

@@ -69,29 +69,66 @@ func evenCount(n, partitions int) bool {
 	return n == (partitions+load-1)/load
 }
 
+// Backlog is one reading of a consumer group, what DrainReplicas sizes
+// from.
+type Backlog struct {
+	// Lag is the total lag, messages.
+	Lag float64
+	// Age is how long ago the oldest unconsumed message arrived (Marks.Age,
+	// the maximum over partitions); 0 if unknown.
+	Age time.Duration
+	// ProduceRate is the smoothed arrival rate (Estimate.ProduceRate).
+	ProduceRate float64
+	// LatestProduceRate is the arrival rate over the latest poll interval
+	// alone, unsmoothed; 0 means unknown (ProduceRate stands in).
+	LatestProduceRate float64
+	// PerConsumerRate is the rate one consumer sustains with a backlog
+	// (Estimate.PerConsumerRate); 0 means not observed yet.
+	PerConsumerRate float64
+	// Consumers is the current consumer count.
+	Consumers int
+}
+
+// backlogRateMinAge is the oldest-message age from which Lag/Age counts as
+// an arrival rate: below it the marks' resolution (a poll, 2 s by default)
+// and commit spacing make the quotient noisy.
+const backlogRateMinAge = 10 * time.Second
+
 // DrainReplicas returns the replica count that meets g with the fewest
-// consumers, moving from current only when that is worth a rebalance:
+// consumers, moving from the current count only when that is worth a
+// rebalance:
 //
+//   - arrivals: the smoothed ProduceRate trails a step up by its
+//     half-life, but the backlog itself says what arrived: every message
+//     younger than the oldest unconsumed one is still there, so Lag/Age is
+//     the arrival rate over the last Age seconds, exactly. Scale-ups and
+//     staying use the larger of the two (once Age >= 10 s, below which the
+//     quotient is noise).
 //   - need(n): the rate that drains the backlog, as it will stand when n
-//     consumers are at work, within g.Latency, plus production. A
-//     scale-up's backlog grows by production during Start+Pause, less what
-//     the current consumers drain during Start; a scale-down's grows by
-//     production during Pause; staying costs nothing.
+//     consumers are at work, within g.Latency, plus arrivals. A scale-up's
+//     backlog grows by arrivals during Start+Pause, less what the current
+//     consumers drain during Start; a scale-down's grows by arrivals during
+//     Pause; staying costs nothing.
 //   - counts considered are those where DrainCapacity rises (the even
 //     splits of the partitions, see evenCount), up to g.Partitions.
-//   - if current meets need with its capacity it is kept (cut to the
-//     partition count: consumers beyond it idle), unless a smaller count
-//     meets need within g.Margin of its capacity: then the smallest such.
+//   - if the current count meets need with its capacity it is kept (cut to
+//     the partition count: consumers beyond it idle), unless a smaller
+//     count meets need within g.Margin of its capacity: then the smallest
+//     such. A scale-down judges arrivals by the lower of ProduceRate and
+//     LatestProduceRate: the HPA keeps the highest recommendation of its
+//     scale-down window anyway, so the law says where production is, not
+//     where a smoothed average is on its way down; smoothing twice would
+//     release the replicas in steps, each a rebalance.
 //   - otherwise the smallest larger count that meets need; if none does,
-//     the partition count (also when current is above it: consumers beyond
-//     it idle), or, with no partitions known, the count that meets need,
-//     saturating at MaxInt32.
+//     the partition count (also when the current count is above it), or,
+//     with no partitions known, the count that meets need, saturating at
+//     MaxInt32.
 //
 // With no lag and no production the answer is 0. ok is false, and the
 // caller should fall back to a threshold, for the same inputs Replicas
 // rejects; reason explains the answer in one line.
-func DrainReplicas(lag float64, e Estimate, current int, g Goal) (n int, ok bool, reason string) {
-	produce, per := e.ProduceRate, e.PerConsumerRate
+func DrainReplicas(b Backlog, g Goal) (n int, ok bool, reason string) {
+	lag, produce, per := b.Lag, b.ProduceRate, b.PerConsumerRate
 	switch {
 	case math.IsNaN(lag) || math.IsInf(lag, 1):
 		return 0, false, fmt.Sprintf("lag %v is not a number of messages", lag)
@@ -105,7 +142,7 @@ func DrainReplicas(lag float64, e Estimate, current int, g Goal) (n int, ok bool
 		return 0, false, fmt.Sprintf("latency goal %v is not positive", g.Latency)
 	}
 	lag, produce = max(lag, 0), max(produce, 0)
-	current, parts := max(current, 0), max(g.Partitions, 0)
+	current, parts := max(b.Consumers, 0), max(g.Partitions, 0)
 	margin := g.Margin
 	if !(margin > 0 && margin <= 1) {
 		margin = DefaultDrainMargin
@@ -114,16 +151,24 @@ func DrainReplicas(lag float64, e Estimate, current int, g Goal) (n int, ok bool
 	if lag == 0 && produce == 0 {
 		return 0, true, "no lag and no production -> 0"
 	}
+	arrivals := produce
+	if b.Age >= backlogRateMinAge {
+		arrivals = max(arrivals, lag/b.Age.Seconds())
+	}
+	falling := produce
+	if latest := b.LatestProduceRate; latest > 0 && latest < produce && !math.IsNaN(latest) {
+		falling = latest
+	}
 	have := DrainCapacity(current, parts, per)
 	// need is the consumption rate that meets the goal once the backlog
-	// stands at backlog.
-	need := func(backlog float64) float64 { return produce + max(backlog, 0)/goal }
-	stay := need(lag)
-	up := need(lag + produce*(g.Start+g.Pause).Seconds() - have*g.Start.Seconds())
-	down := need(lag + produce*g.Pause.Seconds())
+	// stands at backlog, with arrivals at rate in.
+	need := func(in, backlog float64) float64 { return in + max(backlog, 0)/goal }
+	stay := need(arrivals, lag)
+	up := need(arrivals, lag+arrivals*(g.Start+g.Pause).Seconds()-have*g.Start.Seconds())
+	down := need(falling, lag+falling*g.Pause.Seconds())
 	explain := func(n int, why string) string {
-		return fmt.Sprintf("produce %.1f/s + drain %.0f within %v = %.1f/s; %d consumers drain %.1f/s at %.1f/s each -> %d (%s)",
-			produce, lag, g.Latency, stay, current, have, per, n, why)
+		return fmt.Sprintf("arrivals %.1f/s + drain %.0f within %v = %.1f/s; %d consumers drain %.1f/s at %.1f/s each -> %d (%s)",
+			arrivals, lag, g.Latency, stay, current, have, per, n, why)
 	}
 	if current > 0 && have >= stay {
 		for c := 1; c < current; c++ {

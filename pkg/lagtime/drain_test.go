@@ -33,55 +33,71 @@ func TestDrainCapacity(t *testing.T) {
 }
 
 func TestDrainReplicas(t *testing.T) {
-	rates := func(produce, per float64) Estimate { return Estimate{ProduceRate: produce, PerConsumerRate: per} }
+	bl := func(lag, produce, per float64, current int) Backlog {
+		return Backlog{Lag: lag, ProduceRate: produce, PerConsumerRate: per, Consumers: current}
+	}
 	twelve := func(latency time.Duration) Goal {
 		return Goal{Latency: latency, Partitions: 12, Start: 30 * time.Second, Pause: 10 * time.Second}
 	}
 	tests := []struct {
-		name    string
-		lag     float64
-		e       Estimate
-		current int
-		g       Goal
+		name string
+		b    Backlog
+		g    Goal
 		want    int
 		ok      bool
 		reason  string // a substring of the reason
 	}{
 		// Need after start-up and rebalance: 100/s + (3600 + 100*40 - 20*30)/60 = 216.7/s;
 		// 6 consumers drain 120/s, 7 to 11 no more: only 12 do.
-		{"burst from one goes to every partition", 3600, rates(100, 20), 1, twelve(time.Minute), 12, true, "every partition"},
+		{"burst from one goes to every partition", bl(3600, 100, 20, 1), twelve(time.Minute), 12, true, "every partition"},
 		// With a 10-minute goal the need is 111.7/s: 6 (120/s), not 5 (80/s).
-		{"burst, long goal: an even split", 3600, rates(100, 20), 1, twelve(10 * time.Minute), 6, true, "-> 6"},
-		{"current meets the goal and stays", 50, rates(100, 20), 6, twelve(time.Minute), 6, true, "current count meets the goal"},
+		{"burst, long goal: an even split", bl(3600, 100, 20, 1), twelve(10 * time.Minute), 6, true, "-> 6"},
+		{"current meets the goal and stays", bl(50, 100, 20, 6), twelve(time.Minute), 6, true, "current count meets the goal"},
 		// 50/s + 500/60 during the pause = 58.3/s; 4 consumers drain 80/s, 80% of it is 64.
-		{"scale down to the smallest count within margin", 0, rates(50, 20), 12, twelve(time.Minute), 4, true, "within 80%"},
+		{"scale down to the smallest count within margin", bl(0, 50, 20, 12), twelve(time.Minute), 4, true, "within 80%"},
 		// 4 drain 80/s >= 70/s but 80% of it (64) is below 70 + 700/60.
-		{"no scale-down that only just meets the goal", 0, rates(70, 20), 6, twelve(time.Minute), 6, true, "current count"},
+		{"no scale-down that only just meets the goal", bl(0, 70, 20, 6), twelve(time.Minute), 6, true, "current count"},
 		// need 90 + (90*40 - 80*30)/60 = 110/s: 5 (still 80/s) is skipped for 6.
-		{"an uneven count is skipped", 0, rates(90, 20), 4, twelve(time.Minute), 6, true, "-> 6"},
-		{"in-between step when it is needed", 0, rates(60, 20), 2, Goal{Latency: time.Minute, Partitions: 10}, 4, true, "-> 4"},
-		{"start-up delay not modelled", 1200, rates(40, 20), 2, Goal{Latency: time.Minute, Partitions: 12}, 3, true, "-> 3"},
+		{"an uneven count is skipped", bl(0, 90, 20, 4), twelve(time.Minute), 6, true, "-> 6"},
+		{"in-between step when it is needed", bl(0, 60, 20, 2), Goal{Latency: time.Minute, Partitions: 10}, 4, true, "-> 4"},
+		{"start-up delay not modelled", bl(1200, 40, 20, 2), Goal{Latency: time.Minute, Partitions: 12}, 3, true, "-> 3"},
 		// (1200 + 40*40 - 40*30)/60 + 40 = 66.7/s: 4, where 3 would do with instant start.
-		{"start-up delay asks for more", 1200, rates(40, 20), 2, twelve(time.Minute), 4, true, "-> 4"},
-		{"partitions unknown", 3000, rates(120, 25), 1, Goal{Latency: 30 * time.Second}, 9, true, "-> 9"},
-		{"from zero", 100, rates(0, 20), 0, twelve(time.Minute), 1, true, "-> 1"},
-		{"nothing to do", 0, rates(0, 20), 3, twelve(time.Minute), 0, true, "-> 0"},
-		{"at the partitions, still short", 0, rates(500, 20), 12, twelve(time.Minute), 12, true, "every partition"},
-		{"above the partitions and short: drop the idle", 0, rates(500, 20), 15, twelve(time.Minute), 12, true, "-> 12"},
-		{"margin out of range takes the default", 0, rates(50, 20), 12, Goal{Latency: time.Minute, Partitions: 12, Margin: 7}, 4, true, "within 80%"},
-		{"a tighter margin keeps more", 0, rates(50, 20), 12, Goal{Latency: time.Minute, Partitions: 12, Margin: 0.5}, 6, true, "within 50%"},
-		{"negative lag reads as 0", -5, rates(0, 20), 3, twelve(time.Minute), 0, true, "-> 0"},
-		{"lag NaN", math.NaN(), rates(1, 20), 3, twelve(time.Minute), 0, false, "lag NaN"},
-		{"lag +Inf", math.Inf(1), rates(1, 20), 3, twelve(time.Minute), 0, false, "lag +Inf"},
-		{"produce NaN", 1, rates(math.NaN(), 20), 3, twelve(time.Minute), 0, false, "produce rate NaN"},
-		{"per-consumer rate unknown", 1, rates(1, 0), 3, twelve(time.Minute), 0, false, "not observed yet"},
-		{"per-consumer rate negative", 1, rates(1, -2), 3, twelve(time.Minute), 0, false, "per-consumer rate -2"},
-		{"goal zero", 1, rates(1, 20), 3, twelve(0), 0, false, "latency goal 0s"},
-		{"beyond int32 saturates", 1e300, rates(0, 1e-300), 1, Goal{Latency: time.Second}, math.MaxInt32, true, ""},
+		{"start-up delay asks for more", bl(1200, 40, 20, 2), twelve(time.Minute), 4, true, "-> 4"},
+		{"partitions unknown", bl(3000, 120, 25, 1), Goal{Latency: 30 * time.Second}, 9, true, "-> 9"},
+		{"from zero", bl(100, 0, 20, 0), twelve(time.Minute), 1, true, "-> 1"},
+		{"nothing to do", bl(0, 0, 20, 3), twelve(time.Minute), 0, true, "-> 0"},
+		{"at the partitions, still short", bl(0, 500, 20, 12), twelve(time.Minute), 12, true, "every partition"},
+		{"above the partitions and short: drop the idle", bl(0, 500, 20, 15), twelve(time.Minute), 12, true, "-> 12"},
+		{"margin out of range takes the default", bl(0, 50, 20, 12), Goal{Latency: time.Minute, Partitions: 12, Margin: 7}, 4, true, "within 80%"},
+		{"a tighter margin keeps more", bl(0, 50, 20, 12), Goal{Latency: time.Minute, Partitions: 12, Margin: 0.5}, 6, true, "within 50%"},
+		{"negative lag reads as 0", bl(-5, 0, 20, 3), twelve(time.Minute), 0, true, "-> 0"},
+		{"lag NaN", bl(math.NaN(), 1, 20, 3), twelve(time.Minute), 0, false, "lag NaN"},
+		{"lag +Inf", bl(math.Inf(1), 1, 20, 3), twelve(time.Minute), 0, false, "lag +Inf"},
+		{"produce NaN", bl(1, math.NaN(), 20, 3), twelve(time.Minute), 0, false, "produce rate NaN"},
+		{"per-consumer rate unknown", bl(1, 1, 0, 3), twelve(time.Minute), 0, false, "not observed yet"},
+		{"per-consumer rate negative", bl(1, 1, -2, 3), twelve(time.Minute), 0, false, "per-consumer rate -2"},
+		{"goal zero", bl(1, 1, 20, 3), twelve(0), 0, false, "latency goal 0s"},
+		// Lag/Age = 100/s against a ProduceRate still at 66/s: 100 + (1200 + 100*40 - 25*30)/60
+		// = 174/s needs 12; by ProduceRate alone 66 + 3090/60 = 117/s, and 6 (150/s) would do.
+		{"arrivals from the backlog's age", Backlog{Lag: 1200, Age: 12 * time.Second, ProduceRate: 66, PerConsumerRate: 25, Consumers: 1},
+			twelve(time.Minute), 12, true, "arrivals 100.0/s"},
+		{"arrivals by ProduceRate alone", Backlog{Lag: 1200, ProduceRate: 66, PerConsumerRate: 25, Consumers: 1},
+			twelve(time.Minute), 6, true, "arrivals 66.0/s"},
+		{"a young backlog's quotient is noise", Backlog{Lag: 1200, Age: 5 * time.Second, ProduceRate: 66, PerConsumerRate: 25, Consumers: 1},
+			twelve(time.Minute), 6, true, "arrivals 66.0/s"},
+		// Down by the latest interval's 10/s: 10 + 100/60 = 11.7/s, within 80% of one consumer's 20/s.
+		{"scale-down judges by the latest rate", Backlog{ProduceRate: 43.8, LatestProduceRate: 10, PerConsumerRate: 20, Consumers: 12},
+			twelve(time.Minute), 1, true, "-> 1"},
+		// By the smoothed 43.8/s: 43.8 + 438/60 = 51.1/s, which 4 (64/s at 80%) meet.
+		{"scale-down by the smoothed rate", Backlog{ProduceRate: 43.8, PerConsumerRate: 20, Consumers: 12},
+			twelve(time.Minute), 4, true, "-> 4"},
+		{"a latest rate above the smoothed one is not used to scale down", Backlog{ProduceRate: 43.8, LatestProduceRate: 80, PerConsumerRate: 20, Consumers: 12},
+			twelve(time.Minute), 4, true, "-> 4"},
+		{"beyond int32 saturates", bl(1e300, 0, 1e-300, 1), Goal{Latency: time.Second}, math.MaxInt32, true, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			n, ok, reason := DrainReplicas(tt.lag, tt.e, tt.current, tt.g)
+			n, ok, reason := DrainReplicas(tt.b, tt.g)
 			if n != tt.want || ok != tt.ok {
 				t.Errorf("DrainReplicas = %d, %v (%q); want %d, %v", n, ok, reason, tt.want, tt.ok)
 			}
@@ -105,7 +121,7 @@ func TestDrainReplicasInvariants(t *testing.T) {
 			for _, produce := range []float64{0, 5, 50, 150, 400} {
 				for current := 0; current <= parts+2; current++ {
 					g := Goal{Latency: 45 * time.Second, Partitions: parts, Start: 20 * time.Second, Pause: 10 * time.Second}
-					n, ok, reason := DrainReplicas(lag, Estimate{ProduceRate: produce, PerConsumerRate: per}, current, g)
+					n, ok, reason := DrainReplicas(Backlog{Lag: lag, ProduceRate: produce, PerConsumerRate: per, Consumers: current}, g)
 					if !ok {
 						t.Fatalf("not ok: %s", reason)
 					}
