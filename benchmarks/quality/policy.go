@@ -123,9 +123,10 @@ type tideScaler struct {
 	// rebalance shows none for its duration.
 	members int
 	// latest is the production rate over the latest poll interval.
-	latest float64
-	last   lagtime.Observation
-	polled bool
+	latest      float64
+	latestKnown bool
+	last        lagtime.Observation
+	polled      bool
 	// law, when set, replaces Evaluate's replica count (the drain policy).
 	law func(t *tideScaler) (int, bool)
 }
@@ -174,7 +175,7 @@ func drain(tr *Trace) (scaler, error) {
 		}
 		n, ok, _ := lagtime.DrainReplicas(lagtime.Backlog{
 			Lag: t.sample.Value, Age: time.Duration(f.LagSeconds * float64(time.Second)),
-			ProduceRate: f.Produced, LatestProduceRate: t.latest, PerConsumerRate: f.PerConsumer,
+			ProduceRate: f.Produced, LatestProduceRate: t.latest, LatestKnown: t.latestKnown, PerConsumerRate: f.PerConsumer,
 			Consumers: t.members,
 		}, goal)
 		return n, ok
@@ -204,6 +205,7 @@ func (t *tideScaler) poll(now int, v view) {
 	t.est = t.est.Step(obs, lagtime.Config{})
 	if prev, ok := t.last, t.polled; ok {
 		t.latest = float64(obs.Produced-prev.Produced) / obs.Time.Sub(prev.Time).Seconds()
+		t.latestKnown = true
 	}
 	t.last, t.polled = obs, true
 	flow.Produced, flow.Consumed, flow.PerConsumer = t.est.ProduceRate, t.est.ConsumeRate, t.est.PerConsumerRate

@@ -80,8 +80,9 @@ type Backlog struct {
 	// ProduceRate is the smoothed arrival rate (Estimate.ProduceRate).
 	ProduceRate float64
 	// LatestProduceRate is the arrival rate over the latest poll interval
-	// alone, unsmoothed; 0 means unknown (ProduceRate stands in).
+	// alone, unsmoothed; it counts only with LatestKnown.
 	LatestProduceRate float64
+	LatestKnown       bool
 	// PerConsumerRate is the rate one consumer sustains with a backlog
 	// (Estimate.PerConsumerRate); 0 means not observed yet.
 	PerConsumerRate float64
@@ -113,18 +114,22 @@ const backlogRateMinAge = 10 * time.Second
 //     splits of the partitions, see evenCount), up to g.Partitions.
 //   - if the current count meets need with its capacity it is kept (cut to
 //     the partition count: consumers beyond it idle), unless a smaller
-//     count meets need within g.Margin of its capacity: then the smallest
-//     such. A scale-down judges arrivals by the lower of ProduceRate and
-//     LatestProduceRate: the HPA keeps the highest recommendation of its
-//     scale-down window anyway, so the law says where production is, not
-//     where a smoothed average is on its way down; smoothing twice would
-//     release the replicas in steps, each a rebalance.
+//     count meets the steady state's need within g.Margin of its capacity:
+//     then the smallest such. The steady state is arrivals plus the backlog
+//     a scale-down's Pause adds: the current count drains today's backlog
+//     within the goal (that is what meeting need means) before the HPA's
+//     scale-down window lets a scale-down happen. Its arrivals are the
+//     lower of ProduceRate and LatestProduceRate: the window keeps the
+//     highest recommendation anyway, so the law says where production is,
+//     not where a smoothed average is on its way down. Recommendations
+//     that fell step by step (a draining backlog, a decaying average)
+//     would be released by the window step by step, each a rebalance.
 //   - otherwise the smallest larger count that meets need; if none does,
 //     the partition count (also when the current count is above it), or,
 //     with no partitions known, the count that meets need, saturating at
 //     MaxInt32.
 //
-// With no lag and no production the answer is 0. ok is false, and the
+// With no lag and no production (by the lower rate) the answer is 0. ok is false, and the
 // caller should fall back to a threshold, for the same inputs Replicas
 // rejects; reason explains the answer in one line.
 func DrainReplicas(b Backlog, g Goal) (n int, ok bool, reason string) {
@@ -142,22 +147,22 @@ func DrainReplicas(b Backlog, g Goal) (n int, ok bool, reason string) {
 		return 0, false, fmt.Sprintf("latency goal %v is not positive", g.Latency)
 	}
 	lag, produce = max(lag, 0), max(produce, 0)
+	falling := produce
+	if latest := b.LatestProduceRate; b.LatestKnown && latest >= 0 && latest < produce {
+		falling = latest
+	}
 	current, parts := max(b.Consumers, 0), max(g.Partitions, 0)
 	margin := g.Margin
 	if !(margin > 0 && margin <= 1) {
 		margin = DefaultDrainMargin
 	}
 	goal := g.Latency.Seconds()
-	if lag == 0 && produce == 0 {
+	if lag == 0 && falling == 0 {
 		return 0, true, "no lag and no production -> 0"
 	}
 	arrivals := produce
 	if b.Age >= backlogRateMinAge {
 		arrivals = max(arrivals, lag/b.Age.Seconds())
-	}
-	falling := produce
-	if latest := b.LatestProduceRate; latest > 0 && latest < produce && !math.IsNaN(latest) {
-		falling = latest
 	}
 	have := DrainCapacity(current, parts, per)
 	// need is the consumption rate that meets the goal once the backlog
@@ -165,7 +170,7 @@ func DrainReplicas(b Backlog, g Goal) (n int, ok bool, reason string) {
 	need := func(in, backlog float64) float64 { return in + max(backlog, 0)/goal }
 	stay := need(arrivals, lag)
 	up := need(arrivals, lag+arrivals*(g.Start+g.Pause).Seconds()-have*g.Start.Seconds())
-	down := need(falling, lag+falling*g.Pause.Seconds())
+	down := need(falling, falling*g.Pause.Seconds())
 	explain := func(n int, why string) string {
 		return fmt.Sprintf("arrivals %.1f/s + drain %.0f within %v = %.1f/s; %d consumers drain %.1f/s at %.1f/s each -> %d (%s)",
 			arrivals, lag, g.Latency, stay, current, have, per, n, why)

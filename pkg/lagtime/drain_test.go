@@ -86,13 +86,22 @@ func TestDrainReplicas(t *testing.T) {
 		{"a young backlog's quotient is noise", Backlog{Lag: 1200, Age: 5 * time.Second, ProduceRate: 66, PerConsumerRate: 25, Consumers: 1},
 			twelve(time.Minute), 6, true, "arrivals 66.0/s"},
 		// Down by the latest interval's 10/s: 10 + 100/60 = 11.7/s, within 80% of one consumer's 20/s.
-		{"scale-down judges by the latest rate", Backlog{ProduceRate: 43.8, LatestProduceRate: 10, PerConsumerRate: 20, Consumers: 12},
+		{"scale-down judges by the latest rate", Backlog{ProduceRate: 43.8, LatestProduceRate: 10, LatestKnown: true, PerConsumerRate: 20, Consumers: 12},
 			twelve(time.Minute), 1, true, "-> 1"},
 		// By the smoothed 43.8/s: 43.8 + 438/60 = 51.1/s, which 4 (64/s at 80%) meet.
 		{"scale-down by the smoothed rate", Backlog{ProduceRate: 43.8, PerConsumerRate: 20, Consumers: 12},
 			twelve(time.Minute), 4, true, "-> 4"},
-		{"a latest rate above the smoothed one is not used to scale down", Backlog{ProduceRate: 43.8, LatestProduceRate: 80, PerConsumerRate: 20, Consumers: 12},
+		{"a latest rate above the smoothed one is not used to scale down", Backlog{ProduceRate: 43.8, LatestProduceRate: 80, LatestKnown: true, PerConsumerRate: 20, Consumers: 12},
 			twelve(time.Minute), 4, true, "-> 4"},
+		{"an unknown latest rate is not used", Backlog{ProduceRate: 43.8, LatestProduceRate: 10, PerConsumerRate: 20, Consumers: 12},
+			twelve(time.Minute), 4, true, "-> 4"},
+		{"nothing arrived in the latest interval and nothing waits", Backlog{ProduceRate: 3, LatestKnown: true, PerConsumerRate: 20, Consumers: 2},
+			twelve(time.Minute), 0, true, "-> 0"},
+		// 12 drain 240/s >= 20 + 600/60; the steady state after the drain needs
+		// 20 + 200/60 = 23.3/s, within 80% of 2 (32/s). Counting the backlog
+		// (20 + 800/60 = 33.3/s) would ask for 3, a step the window releases
+		// before 2.
+		{"a draining backlog does not hold a scale-down", bl(600, 20, 20, 12), twelve(time.Minute), 2, true, "-> 2"},
 		{"beyond int32 saturates", bl(1e300, 0, 1e-300, 1), Goal{Latency: time.Second}, math.MaxInt32, true, ""},
 	}
 	for _, tt := range tests {
@@ -142,7 +151,7 @@ func drainInvariant(lag, produce, per float64, current int, g Goal, n int) strin
 	have := DrainCapacity(current, parts, per)
 	stay := produce + lag/goal
 	up := produce + max(lag+produce*(g.Start+g.Pause).Seconds()-have*g.Start.Seconds(), 0)/goal
-	down := produce + (lag+produce*g.Pause.Seconds())/goal
+	down := produce + produce*g.Pause.Seconds()/goal
 	switch {
 	case lag == 0 && produce == 0:
 		if n != 0 {
