@@ -131,7 +131,7 @@ func CheckGoals(tr *Trace, ps []Policy, out []Outcome) GoalRow {
 // Text is the results table and the goals table, as printed.
 func (r *Report) Text() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%-18s %-15s %7s %8s %6s %6s %9s %5s\n",
+	fmt.Fprintf(&b, "%-28s %-15s %7s %8s %6s %6s %9s %5s\n",
 		"trace", "policy", "attain%", "rep-min", "scales", "rebal", "worst age", "peak")
 	for i, tr := range r.Traces {
 		for j, o := range r.Outcomes[i] {
@@ -139,7 +139,7 @@ func (r *Report) Text() string {
 			if j == 0 {
 				name = fmt.Sprintf("%s (goal %gs)", tr.Name, tr.GoalSeconds)
 			}
-			fmt.Fprintf(&b, "%-18s %-15s %7.1f %8.1f %6d %6d %8.0fs %5d\n",
+			fmt.Fprintf(&b, "%-28s %-15s %7.1f %8.1f %6d %6d %8.0fs %5d\n",
 				name, o.Policy, o.Attainment, o.ReplicaMinutes, o.ScaleEvents, o.Rebalances, o.WorstAge, o.Peak)
 		}
 	}
@@ -169,7 +169,32 @@ func (r *Report) Text() string {
 			verdict,
 			fmt.Sprintf("%s (%s %.1f%% %.1f)", beats, g.TimeTarget.Policy, g.TimeTarget.Attainment, g.TimeTarget.ReplicaMinutes))
 	}
+	b.WriteString("\nOne policy for every trace (the best above is chosen per trace): traces where it alone meets all three\n")
+	for j, p := range r.Policies {
+		if !p.Tide {
+			continue
+		}
+		met := 0
+		for i, tr := range r.Traces {
+			g := CheckGoals(tr, []Policy{r.Policies[baseIndex(r.Policies)], p},
+				[]Outcome{r.Outcomes[i][baseIndex(r.Policies)], r.Outcomes[i][j]})
+			if g.Met() {
+				met++
+			}
+		}
+		fmt.Fprintf(&b, "  %-15s %d of %d\n", p.Name, met, len(r.Traces))
+	}
 	return b.String()
+}
+
+// baseIndex is the index of the baseline policy (0 if none is marked).
+func baseIndex(ps []Policy) int {
+	for j, p := range ps {
+		if p.Baseline {
+			return j
+		}
+	}
+	return 0
 }
 
 func mark(ok bool) string {
