@@ -55,20 +55,6 @@ func DrainCapacity(n, partitions int, per float64) float64 {
 	return per * float64(partitions) / float64(load)
 }
 
-// evenCount reports whether n is the fewest consumers that gives its
-// busiest member ceil(partitions/n) partitions: a count above it adds
-// consumers that do not shorten the longest queue. On 12 partitions these
-// are the divisors 1, 2, 3, 4, 6 and 12; on 10 also 3 and 4 (4+3+3 and
-// 3+3+2+2), the in-between steps that save replicas when 2 is too few and
-// 5 too many.
-func evenCount(n, partitions int) bool {
-	if partitions <= 0 || n >= partitions {
-		return n == partitions || partitions <= 0
-	}
-	load := (partitions + n - 1) / n
-	return n == (partitions+load-1)/load
-}
-
 // Backlog is one reading of a consumer group, what DrainReplicas sizes
 // from.
 type Backlog struct {
@@ -110,8 +96,13 @@ const backlogRateMinAge = 10 * time.Second
 //     backlog grows by arrivals during Start+Pause, less what the current
 //     consumers drain during Start; a scale-down's grows by arrivals during
 //     Pause; staying costs nothing.
-//   - counts considered are those where DrainCapacity rises (the even
-//     splits of the partitions, see evenCount), up to g.Partitions.
+//   - the answer is always the fewest consumers with the capacity it needs
+//     (DrainCapacity), so it moves only to counts that split the partitions
+//     evenly (on 12 partitions the divisors 1, 2, 3, 4, 6 and 12), or to
+//     the in-between count that is the fewest for its busiest member's
+//     load where the partition count has few divisors (3 and 4 of 10:
+//     4+3+3 and 3+3+2+2): 5 consumers on 12 partitions drain no faster
+//     than 4, so 5 is never the fewest that suffice.
 //   - if the current count meets need with its capacity it is kept (cut to
 //     the partition count: consumers beyond it idle), unless a smaller
 //     count meets the steady state's need within g.Margin of its capacity:
@@ -124,7 +115,10 @@ const backlogRateMinAge = 10 * time.Second
 //     not where a smoothed average is on its way down. Recommendations
 //     that fell step by step (a draining backlog, a decaying average)
 //     would be released by the window step by step, each a rebalance.
-//   - otherwise the smallest larger count that meets need; if none does,
+//   - otherwise, if the current count will have drained enough by the
+//     time new consumers start that its own capacity meets the scale-up's
+//     need, it stays (a scale-up would only cost a rebalance); else the
+//     smallest larger count that meets need; if none does,
 //     the partition count (also when the current count is above it), or,
 //     with no partitions known, the count that meets need, saturating at
 //     MaxInt32.
@@ -177,7 +171,7 @@ func DrainReplicas(b Backlog, g Goal) (n int, ok bool, reason string) {
 	}
 	if current > 0 && have >= stay {
 		for c := 1; c < current; c++ {
-			if evenCount(c, parts) && margin*DrainCapacity(c, parts, per) >= down {
+			if margin*DrainCapacity(c, parts, per) >= down {
 				return c, true, explain(c, fmt.Sprintf("%d meet the goal within %.0f%% of their capacity", c, 100*margin))
 			}
 		}
@@ -186,9 +180,18 @@ func DrainReplicas(b Backlog, g Goal) (n int, ok bool, reason string) {
 		}
 		return current, true, explain(current, "current count meets the goal")
 	}
+	if up <= have {
+		// The current consumers shrink the backlog while new ones would
+		// start, so much that what they have meets the need by then: a
+		// scale-up would only add a rebalance.
+		if parts > 0 && current > parts {
+			return parts, true, explain(parts, "consumers beyond the partitions idle")
+		}
+		return current, true, explain(current, "the current count drains it before more consumers could start")
+	}
 	if parts > 0 {
 		for c := current + 1; c < parts; c++ {
-			if evenCount(c, parts) && DrainCapacity(c, parts, per) >= up {
+			if DrainCapacity(c, parts, per) >= up {
 				return c, true, explain(c, "fewest that meet the goal after start-up and rebalance")
 			}
 		}

@@ -40,12 +40,12 @@ func TestDrainReplicas(t *testing.T) {
 		return Goal{Latency: latency, Partitions: 12, Start: 30 * time.Second, Pause: 10 * time.Second}
 	}
 	tests := []struct {
-		name string
-		b    Backlog
-		g    Goal
-		want    int
-		ok      bool
-		reason  string // a substring of the reason
+		name   string
+		b      Backlog
+		g      Goal
+		want   int
+		ok     bool
+		reason string // a substring of the reason
 	}{
 		// Need after start-up and rebalance: 100/s + (3600 + 100*40 - 20*30)/60 = 216.7/s;
 		// 6 consumers drain 120/s, 7 to 11 no more: only 12 do.
@@ -102,6 +102,10 @@ func TestDrainReplicas(t *testing.T) {
 		// (20 + 800/60 = 33.3/s) would ask for 3, a step the window releases
 		// before 2.
 		{"a draining backlog does not hold a scale-down", bl(600, 20, 20, 12), twelve(time.Minute), 2, true, "-> 2"},
+		// 5 of 10 drain 100/s < 111/s now, but (5000 - 100*20)/45 = 66.7/s after a
+		// 20 s start: 6 to 9 consumers would add nothing, 10 only a rebalance.
+		{"a scale-up that cannot start in time", bl(5000, 0, 20, 5),
+			Goal{Latency: 45 * time.Second, Partitions: 10, Start: 20 * time.Second, Pause: 10 * time.Second}, 5, true, "before more consumers could start"},
 		{"beyond int32 saturates", bl(1e300, 0, 1e-300, 1), Goal{Latency: time.Second}, math.MaxInt32, true, ""},
 	}
 	for _, tt := range tests {
@@ -162,6 +166,9 @@ func drainInvariant(lag, produce, per float64, current int, g Goal, n int) strin
 	case n != current && n != parts && !evenCount(n, parts):
 		return "moved to an uneven count"
 	case n > current:
+		if DrainCapacity(n, parts, per) <= have {
+			return "scaled up to a count with no more capacity"
+		}
 		if have >= stay && current > 0 {
 			return "scaled up although the current count meets the goal"
 		}
@@ -177,8 +184,22 @@ func drainInvariant(lag, produce, per float64, current int, g Goal, n int) strin
 		if DefaultDrainMargin*DrainCapacity(n, parts, per) < down {
 			return "scaled down to a count that misses the need within the margin"
 		}
-	case n == current && current > 0 && have < stay && current < parts:
-		return "stayed although the current count misses the goal"
+	case n == current && current > 0 && have < stay && current < parts && up > have:
+		return "stayed although the current count misses the goal and a scale-up would help"
 	}
 	return ""
+}
+
+// evenCount (test helper) reports whether n is the fewest consumers that gives its
+// busiest member ceil(partitions/n) partitions: a count above it adds
+// consumers that do not shorten the longest queue. On 12 partitions these
+// are the divisors 1, 2, 3, 4, 6 and 12; on 10 also 3 and 4 (4+3+3 and
+// 3+3+2+2), the in-between steps that save replicas when 2 is too few and
+// 5 too many.
+func evenCount(n, partitions int) bool {
+	if partitions <= 0 || n >= partitions {
+		return n == partitions || partitions <= 0
+	}
+	load := (partitions + n - 1) / n
+	return n == (partitions+load-1)/load
 }
