@@ -206,3 +206,28 @@ func DrainReplicas(b Backlog, g Goal) (n int, ok bool, reason string) {
 	}
 	return n, true, explain(n, "fewest that meet the goal after start-up and rebalance")
 }
+
+// DrainTime predicts how long n consumers on partitions partitions take to
+// drain lag messages while production continues at produce messages/s, at
+// per messages/s each: lag / (DrainCapacity - produce). ok is false when
+// they never do (capacity at or below production, or inputs that are not
+// rates); no lag drains at once. It counts neither start-up nor rebalance:
+// it is the time once the n consumers are at work.
+func DrainTime(lag, produce, per float64, n, partitions int) (d time.Duration, ok bool) {
+	if math.IsNaN(lag) || math.IsNaN(produce) || !(per > 0) || math.IsInf(per, 1) || math.IsInf(lag, 1) || math.IsInf(produce, 1) {
+		return 0, false
+	}
+	lag, produce = max(lag, 0), max(produce, 0)
+	if lag == 0 {
+		return 0, true
+	}
+	spare := DrainCapacity(n, partitions, per) - produce
+	if !(spare > 0) {
+		return 0, false
+	}
+	s := lag / spare
+	if s >= float64(math.MaxInt64)/float64(time.Second) {
+		return 0, false
+	}
+	return time.Duration(s * float64(time.Second)), true
+}

@@ -203,3 +203,31 @@ func evenCount(n, partitions int) bool {
 	load := (partitions + n - 1) / n
 	return n == (partitions+load-1)/load
 }
+
+func TestDrainTime(t *testing.T) {
+	tests := []struct {
+		name              string
+		lag, produce, per float64
+		n, partitions     int
+		want              time.Duration
+		ok                bool
+	}{
+		{"spare capacity", 1200, 80, 20, 6, 12, 30 * time.Second, true},                // 1200 / (120 - 80)
+		{"uneven split drains like the even one below", 1200, 80, 20, 5, 12, 0, false}, // 80/s, no spare
+		{"every partition", 1200, 80, 20, 12, 12, 7500 * time.Millisecond, true},
+		{"no lag", 0, 80, 20, 1, 12, 0, true},
+		{"never: production above capacity", 10, 80, 20, 2, 12, 0, false},
+		{"no consumers", 10, 0, 20, 0, 12, 0, false},
+		{"rate unknown", 10, 0, 0, 3, 12, 0, false},
+		{"lag NaN", math.NaN(), 0, 20, 3, 12, 0, false},
+		{"beyond a Duration", 1e300, 0, 20, 3, 12, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := DrainTime(tt.lag, tt.produce, tt.per, tt.n, tt.partitions)
+			if got != tt.want || ok != tt.ok {
+				t.Errorf("DrainTime = %v, %v; want %v, %v", got, ok, tt.want, tt.ok)
+			}
+		})
+	}
+}
