@@ -40,20 +40,21 @@ const SeriesEvery = 5
 
 // Run replays tr under p with an injected clock: a loop advancing the
 // second, no sleeping. Each second, in order: the scaler's own poll (Tide,
-// every PollEvery), KEDA's polling tick (every 30 s; with Push, activation
-// from zero at every scaler poll too), the HPA's sync (every 15 s, the full
-// pkg/hpa model with hpa.DefaultConfig and the policy's behavior), then the
-// fleet's second of production and consumption, then the measurement.
+// every PollEvery), KEDA's polling tick (every 30 s unless the trace's loop
+// says otherwise; with Push, activation from zero at every scaler poll
+// too), the HPA's sync (every 15 s, likewise; the full pkg/hpa model with
+// hpa.DefaultConfig and the policy's behavior), then the fleet's second of
+// production and consumption, then the measurement.
 func Run(tr *Trace, p Policy) (Outcome, error) {
 	sc, err := p.build(tr)
 	if err != nil {
 		return Outcome{}, fmt.Errorf("policy %s: %w", p.Name, err)
 	}
 	cfg := hpa.DefaultConfig()
-	sync := int(cfg.SyncPeriod / time.Second)
+	polling, cooldown, sync := tr.periods()
 	spec := hpa.HPA{MinReplicas: int32(max(tr.Fleet.MinReplicas, 1)), MaxReplicas: int32(tr.Fleet.MaxReplicas), Behavior: p.Behavior}
 	var st hpa.State
-	x := executor{minReplicas: tr.Fleet.MinReplicas, cooldown: kedaCooldown}
+	x := executor{minReplicas: tr.Fleet.MinReplicas, cooldown: cooldown}
 	f := NewFleet(tr)
 	out := Outcome{Trace: tr.Name, Policy: p.Name}
 	replicas := tr.Fleet.InitialReplicas
@@ -75,7 +76,7 @@ func Run(tr *Trace, p Policy) (Outcome, error) {
 				}
 			}
 		}
-		if now%kedaPollingInterval == 0 {
+		if now%polling == 0 {
 			if n, ok := x.step(now, sc.active(now, v), replicas); ok {
 				set(now, n)
 			}

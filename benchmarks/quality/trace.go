@@ -16,7 +16,7 @@ import (
 // format is documented in README.md.
 type Trace struct {
 	Name        string `json:"name"`
-	Description string `json:"description"`
+	Description string `json:"description,omitempty"`
 	// GoalSeconds is the latency goal: the oldest unprocessed message of
 	// every partition no older than this.
 	GoalSeconds float64 `json:"goalSeconds"`
@@ -25,27 +25,41 @@ type Trace struct {
 	Partitions      int `json:"partitions"`
 	// Bursts is how many bursts the trace holds, for rebalances per burst
 	// (default 1).
-	Bursts int `json:"bursts"`
+	Bursts int `json:"bursts,omitempty"`
 	// Interpolation between rate points: "step" (hold, the default) or
 	// "linear".
-	Interpolation string `json:"interpolation"`
+	Interpolation string `json:"interpolation,omitempty"`
 	// Rates is the arrival rate over time, points in increasing At.
 	Rates []RatePoint `json:"rates"`
 	// Weights spreads a point's Total over the partitions (default even);
 	// one per partition, not all zero.
-	Weights   []float64  `json:"weights"`
+	Weights   []float64  `json:"weights,omitempty"`
 	Fleet     FleetSpec  `json:"fleet"`
 	Scaler    Scaler     `json:"scaler"`
-	Slowdowns []Slowdown `json:"slowdowns"`
-	Stalls    []Stall    `json:"stalls"`
+	Slowdowns []Slowdown `json:"slowdowns,omitempty"`
+	Stalls    []Stall    `json:"stalls,omitempty"`
+	// Loop overrides KEDA's and the HPA's periods (default: KEDA's and the
+	// controller's defaults).
+	Loop Loop `json:"loop,omitzero"`
+}
+
+// Loop is the control loop's periods, in whole seconds; 0 takes the
+// default.
+type Loop struct {
+	// PollingIntervalSeconds is the ScaledObject's pollingInterval (30).
+	PollingIntervalSeconds int `json:"pollingIntervalSeconds,omitempty"`
+	// CooldownSeconds is the ScaledObject's cooldownPeriod (300).
+	CooldownSeconds int `json:"cooldownSeconds,omitempty"`
+	// HPASyncSeconds is the controller's sync period (15).
+	HPASyncSeconds int `json:"hpaSyncSeconds,omitempty"`
 }
 
 // RatePoint is the arrival rate from At (seconds) on: Total messages/s
 // spread by the trace's Weights, or PerPartition messages/s each.
 type RatePoint struct {
 	At           float64   `json:"at"`
-	Total        *float64  `json:"total"`
-	PerPartition []float64 `json:"perPartition"`
+	Total        *float64  `json:"total,omitempty"`
+	PerPartition []float64 `json:"perPartition,omitempty"`
 }
 
 // FleetSpec is the consumer group's deployment.
@@ -55,23 +69,23 @@ type FleetSpec struct {
 	ConsumerRate float64 `json:"consumerRate"`
 	// ConsumerRateSpread is the relative standard deviation of a pod's
 	// rate around ConsumerRate (each pod draws its own, seeded).
-	ConsumerRateSpread float64 `json:"consumerRateSpread"`
-	PodStartSeconds    float64 `json:"podStartSeconds"`
+	ConsumerRateSpread float64 `json:"consumerRateSpread,omitempty"`
+	PodStartSeconds    float64 `json:"podStartSeconds,omitempty"`
 	// RebalanceSeconds is the stop-the-world pause of every membership
 	// change (default 10).
-	RebalanceSeconds      *float64 `json:"rebalanceSeconds"`
+	RebalanceSeconds      *float64 `json:"rebalanceSeconds,omitempty"`
 	CommitIntervalSeconds float64  `json:"commitIntervalSeconds"`
-	InitialReplicas       int      `json:"initialReplicas"`
+	InitialReplicas       int      `json:"initialReplicas,omitempty"`
 	// MinReplicas is the ScaledObject's minReplicaCount (0 scales to zero).
-	MinReplicas int   `json:"minReplicas"`
+	MinReplicas int   `json:"minReplicas,omitempty"`
 	MaxReplicas int   `json:"maxReplicas"`
-	Seed        int64 `json:"seed"`
+	Seed        int64 `json:"seed,omitempty"`
 }
 
 // Scaler holds the trigger settings every policy shares.
 type Scaler struct {
 	LagThreshold           float64 `json:"lagThreshold"`
-	ActivationLagThreshold float64 `json:"activationLagThreshold"`
+	ActivationLagThreshold float64 `json:"activationLagThreshold,omitempty"`
 }
 
 // Slowdown multiplies every consumer's rate by Factor in [From, To).
@@ -171,6 +185,14 @@ func (tr *Trace) validate() error {
 	case !(tr.Scaler.ActivationLagThreshold >= 0) || !finite(tr.Scaler.ActivationLagThreshold):
 		return bad("scaler.activationLagThreshold", tr.Scaler.ActivationLagThreshold, "must not be negative")
 	}
+	for _, l := range []struct {
+		field string
+		v     int
+	}{{"loop.pollingIntervalSeconds", tr.Loop.PollingIntervalSeconds}, {"loop.cooldownSeconds", tr.Loop.CooldownSeconds}, {"loop.hpaSyncSeconds", tr.Loop.HPASyncSeconds}} {
+		if l.v < 0 || l.v > 3600 {
+			return bad(l.field, l.v, "must be in 0..3600 (0: the default)")
+		}
+	}
 	if err := tr.validateWeights(); err != nil {
 		return err
 	}
@@ -241,6 +263,21 @@ func (tr *Trace) validateEvents() error {
 		}
 	}
 	return nil
+}
+
+// periods returns the loop's periods with defaults filled.
+func (tr *Trace) periods() (polling, cooldown, sync int) {
+	polling, cooldown, sync = kedaPollingInterval, kedaCooldown, 15
+	if tr.Loop.PollingIntervalSeconds > 0 {
+		polling = tr.Loop.PollingIntervalSeconds
+	}
+	if tr.Loop.CooldownSeconds > 0 {
+		cooldown = tr.Loop.CooldownSeconds
+	}
+	if tr.Loop.HPASyncSeconds > 0 {
+		sync = tr.Loop.HPASyncSeconds
+	}
+	return polling, cooldown, sync
 }
 
 // Goal is the latency goal in seconds.
