@@ -14,11 +14,13 @@ import (
 )
 
 // view is what a scaler can read at one moment: per partition the log end
-// and the committed offset, and how many group members hold partitions (0
-// during a rebalance, when DescribeGroups shows empty assignments).
+// and the committed offset, how many group members hold partitions (0
+// during a rebalance, when DescribeGroups shows empty assignments), and the
+// Deployment's replica count (what the HPA compares against).
 type view struct {
 	logEnd, committed []int64
 	consumers         int
+	replicas          int
 }
 
 // scaler turns views into what the HPA and KEDA's executor see.
@@ -119,16 +121,13 @@ type tideScaler struct {
 	marks      []lagtime.Marks
 	sample     sources.Sample
 	t0         time.Time
-	// members is the last consumer count seen with assignments: a
-	// rebalance shows none for its duration.
-	members int
 	// latest is the production rate over the latest poll interval.
 	latest      float64
 	latestKnown bool
 	last        lagtime.Observation
 	polled      bool
 	// law, when set, replaces Evaluate's replica count (the drain policy).
-	law func(t *tideScaler) (int, bool)
+	law func(t *tideScaler, v view) (int, bool)
 }
 
 var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -168,7 +167,12 @@ func drain(tr *Trace) (scaler, error) {
 		Start:      time.Duration(tr.Fleet.PodStartSeconds * float64(time.Second)),
 		Pause:      time.Duration(tr.Rebalance() * float64(time.Second)),
 	}
-	ts.law = func(t *tideScaler) (int, bool) {
+	// The law sizes from the Deployment's replica count, which Tide would
+	// read from the HPA (HPA awareness): the group's member count lags it
+	// by the pod start and shows 0 in every rebalance, and a law that took
+	// it for the current count would ask for a scale-up in every rebalance
+	// and for fewer replicas while new ones start.
+	ts.law = func(t *tideScaler, v view) (int, bool) {
 		f := t.sample.Flow
 		if f == nil {
 			return 0, false
@@ -176,7 +180,7 @@ func drain(tr *Trace) (scaler, error) {
 		n, ok, _ := lagtime.DrainReplicas(lagtime.Backlog{
 			Lag: t.sample.Value, Age: time.Duration(f.LagSeconds * float64(time.Second)),
 			ProduceRate: f.Produced, LatestProduceRate: t.latest, LatestKnown: t.latestKnown, PerConsumerRate: f.PerConsumer,
-			Consumers: t.members,
+			Consumers: v.replicas,
 		}, goal)
 		return n, ok
 	}
@@ -209,9 +213,6 @@ func (t *tideScaler) poll(now int, v view) {
 	}
 	t.last, t.polled = obs, true
 	flow.Produced, flow.Consumed, flow.PerConsumer = t.est.ProduceRate, t.est.ConsumeRate, t.est.PerConsumerRate
-	if v.consumers > 0 {
-		t.members = v.consumers
-	}
 	lag := float64(obs.Lag)
 	t.sample = sources.Sample{Time: at, Value: lag, Activity: lag, Capacity: t.partitions, Flow: flow}
 }
@@ -219,10 +220,10 @@ func (t *tideScaler) poll(now int, v view) {
 // metric is what Tide's gRPC face sends: the trigger's value with target
 // lagThreshold in raw mode, its replica count with target 1 in replicas
 // mode (pkg/strategy Options.Value, Target).
-func (t *tideScaler) metric(int, view) hpa.MetricInput {
+func (t *tideScaler) metric(_ int, v view) hpa.MetricInput {
 	m := t.trig.Evaluate(t.sample)
 	if t.law != nil {
-		if n, ok := t.law(t); ok {
+		if n, ok := t.law(t, v); ok {
 			m.Replicas = int64(n)
 		}
 	}

@@ -41,6 +41,9 @@ type Trace struct {
 	// Loop overrides KEDA's and the HPA's periods (default: KEDA's and the
 	// controller's defaults).
 	Loop Loop `json:"loop,omitzero"`
+
+	// shift is the lead-in of a Shifted trace: the run measures from it.
+	shift int
 }
 
 // Loop is the control loop's periods, in whole seconds; 0 takes the
