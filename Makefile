@@ -114,6 +114,17 @@ bench-compare: deps
 		BENCH_COMPARE_COMMAND="make bench-compare$(if $(BENCH_COMPARE_FLAGS), BENCH_COMPARE_FLAGS='$(BENCH_COMPARE_FLAGS)')" \
 		$(CURDIR)/bin/compare run -out ../results -root $(CURDIR) $(BENCH_COMPARE_FLAGS)
 
+# Scaling quality in closed loop: the traces of benchmarks/quality/traces
+# through a consumer-fleet model, KEDA's kafka scaler, Tide's modes and the
+# drain-time law, with pkg/hpa in the loop (benchmarks/README.md section
+# "Scaling quality"). Pure simulation, a few seconds. Without TRACE it
+# rewrites benchmarks/results/quality; with TRACE=path it replays that one
+# trace file against every policy and only prints the tables.
+TRACE ?=
+.PHONY: bench-quality
+bench-quality:
+	cd benchmarks && $(GO) run ./quality/cmd $(if $(TRACE),-trace $(abspath $(TRACE)),-out results/quality)
+
 
 # The scaler's image for linux/amd64 and linux/arm64 without a Docker daemon:
 # an OCI layout in _output/image/oci plus a docker-archive per platform

@@ -5,7 +5,11 @@
 // rule that decides the replica count and the configurations that cannot
 // work as meant.
 //
-// It imports the trigger core, the engine contract, pkg/hpa and
-// pkg/hpa/kube's types and checks; never a face. Its errors name fields and
+// For a trigger whose consumers' rate is measured (Kafka with lagTarget) it
+// also predicts the time to drain the lag at the current and the proposed
+// replica count (pkg/lagtime).
+//
+// It imports the trigger core, the engine contract, pkg/hpa, pkg/lagtime
+// and pkg/hpa/kube's types and checks; never a face. Its errors name fields and
 // files, never command-line flags (the command maps them).
 package explain

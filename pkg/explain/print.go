@@ -8,6 +8,8 @@ import (
 
 	"github.com/tide-scaler/tide/pkg/hpa"
 	"github.com/tide-scaler/tide/pkg/hpa/kube"
+	"github.com/tide-scaler/tide/pkg/lagtime"
+	"github.com/tide-scaler/tide/pkg/sources"
 	"github.com/tide-scaler/tide/pkg/strategy"
 )
 
@@ -59,6 +61,9 @@ func Print(w io.Writer, in Input, e Explanation, d hpa.Decision, cfg hpa.Config)
 		}
 		line("  flow", "lag %ss%s; produced %s/s, consumed %s/s; %s; %d consumer(s)",
 			num(f.LagSeconds), exact, num(f.Produced), num(f.Consumed), per, f.Consumers)
+		if f.PerConsumer > 0 {
+			line("  drain", "%s", drainLine(s.Value, *f, s.Capacity, in.Current, d.Replicas))
+		}
 	}
 	for _, n := range s.Notes {
 		line("  note", "%s", n)
@@ -114,6 +119,29 @@ func Warnings(in Input, e Explanation, cfg hpa.Config) []string {
 		out = append(out, fmt.Sprintf("maxReplicas %d is above the %d partitions: consumers beyond %d get no partition and idle", in.HPA.MaxReplicas, c, c))
 	}
 	return out
+}
+
+// drainLine predicts, from the measured rates, how long the lag takes to
+// drain at the current replica count (the consumers seen when it is not
+// known) and at the HPA model's, once those consumers are at work.
+func drainLine(lag float64, f sources.Flow, partitions int, current, proposed int32) string {
+	at := func(n int, label string) string {
+		d, ok := lagtime.DrainTime(lag, f.Produced, f.PerConsumer, n, partitions)
+		switch {
+		case !ok:
+			return fmt.Sprintf("%d %s: never (they drain %s/s, production %s/s)",
+				n, label, num(lagtime.DrainCapacity(n, partitions, f.PerConsumer)), num(f.Produced))
+		case d == 0:
+			return fmt.Sprintf("%d %s: nothing to drain", n, label)
+		}
+		return fmt.Sprintf("%d %s: %s", n, label, d.Round(time.Second))
+	}
+	cur, label := int(current), "replicas now"
+	if current < 0 {
+		cur, label = f.Consumers, "consumers now"
+	}
+	return fmt.Sprintf("predicted time to drain %s messages at %s/s production: %s; %s once at work",
+		num(lag), num(f.Produced), at(cur, label), at(int(proposed), "replicas (HPA model)"))
 }
 
 func num(v float64) string {

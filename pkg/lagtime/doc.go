@@ -19,7 +19,12 @@
 //     hours: a poll apart for the newest seconds, coarser further back;
 //   - the sizing rule (Replicas): the fewest consumers that keep up with
 //     production and drain the current backlog within a lag target, capped
-//     at the partition count, with a human-readable reason.
+//     at the partition count, with a human-readable reason;
+//   - the drain-time law (DrainReplicas, DrainCapacity): the fewest
+//     consumers that meet a latency goal counting what uneven partition
+//     assignment, pod start-up and rebalance pauses cost, moving only to
+//     even splits of the partitions and scaling down only with a margin;
+//     benchmarks/quality measures it in closed loop.
 //
 // It does not poll anything, detect stuck consumers, or publish metrics:
 // callers read offsets, decide what a stall means, and send Replicas' answer

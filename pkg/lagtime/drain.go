@@ -1,0 +1,233 @@
+package lagtime
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// DefaultDrainMargin is Goal.Margin's default: a scale-down happens only
+// when the smaller count needs at most 80% of its capacity to meet the
+// goal, so a dip that the next sync would undo does not cost two
+// rebalances.
+const DefaultDrainMargin = 0.8
+
+// Goal is what DrainReplicas sizes for: a latency goal on a consumer group.
+type Goal struct {
+	// Latency is the goal: every message consumed within this long of its
+	// arrival. The law asks for enough consumers to drain the backlog plus
+	// the arrivals within Latency.
+	Latency time.Duration
+	// Partitions is the partition count; 0 means unknown, and every
+	// consumer counts fully. With it, n consumers are worth only as much as
+	// the busiest of them (see DrainCapacity), and consumers beyond the
+	// partition count are worth nothing.
+	Partitions int
+	// Start is how long a new consumer takes before it joins the group (pod
+	// scheduling and start-up). The consumers already there keep working
+	// meanwhile; 0 means instant.
+	Start time.Duration
+	// Pause is the stop-the-world rebalance every membership change costs
+	// the whole group; 0 means none.
+	Pause time.Duration
+	// Margin is the share of a smaller count's capacity that may be needed
+	// for a scale-down to it: a scale-down costs a rebalance too, and one
+	// that only just meets the goal is undone by the next wave. Outside
+	// (0, 1] it takes DefaultDrainMargin.
+	Margin float64
+}
+
+// DrainCapacity is the consumption rate n consumers sustain on partitions
+// partitions when each consumes per messages/s spread over the partitions
+// it holds: the group drains evenly spread lag only as fast as its busiest
+// member, which holds ceil(partitions/n) of them, so 7 to 11 consumers on
+// 12 partitions drain the oldest messages no sooner than 6. partitions 0
+// means unknown: n*per.
+func DrainCapacity(n, partitions int, per float64) float64 {
+	if n <= 0 {
+		return 0
+	}
+	if partitions <= 0 {
+		return float64(n) * per
+	}
+	n = min(n, partitions)
+	load := (partitions + n - 1) / n
+	return per * float64(partitions) / float64(load)
+}
+
+// Backlog is one reading of a consumer group, what DrainReplicas sizes
+// from.
+type Backlog struct {
+	// Lag is the total lag, messages.
+	Lag float64
+	// Age is how long ago the oldest unconsumed message arrived (Marks.Age,
+	// the maximum over partitions); 0 if unknown.
+	Age time.Duration
+	// ProduceRate is the smoothed arrival rate (Estimate.ProduceRate).
+	ProduceRate float64
+	// LatestProduceRate is the arrival rate over the latest poll interval
+	// alone, unsmoothed; it counts only with LatestKnown.
+	LatestProduceRate float64
+	LatestKnown       bool
+	// PerConsumerRate is the rate one consumer sustains with a backlog
+	// (Estimate.PerConsumerRate); 0 means not observed yet.
+	PerConsumerRate float64
+	// Consumers is the current consumer count.
+	Consumers int
+}
+
+// backlogRateMinAge is the oldest-message age from which Lag/Age counts as
+// an arrival rate: below it the marks' resolution (a poll, 2 s by default)
+// and commit spacing make the quotient noisy.
+const backlogRateMinAge = 10 * time.Second
+
+// DrainReplicas returns the replica count that meets g with the fewest
+// consumers, moving from the current count only when that is worth a
+// rebalance:
+//
+//   - arrivals: the smoothed ProduceRate trails a step up by its
+//     half-life, but the backlog itself says what arrived: every message
+//     younger than the oldest unconsumed one is still there, so Lag/Age is
+//     the arrival rate over the last Age seconds, exactly. Scale-ups and
+//     staying use the larger of the two (once Age >= 10 s, below which the
+//     quotient is noise).
+//   - need(n): the rate that drains the backlog, as it will stand when n
+//     consumers are at work, within g.Latency, plus arrivals. A scale-up's
+//     backlog grows by arrivals during Start+Pause, less what the current
+//     consumers drain during Start; a scale-down's grows by arrivals during
+//     Pause; staying costs nothing.
+//   - the answer is always the fewest consumers with the capacity it needs
+//     (DrainCapacity), so it moves only to counts that split the partitions
+//     evenly (on 12 partitions the divisors 1, 2, 3, 4, 6 and 12), or to
+//     the in-between count that is the fewest for its busiest member's
+//     load where the partition count has few divisors (3 and 4 of 10:
+//     4+3+3 and 3+3+2+2): 5 consumers on 12 partitions drain no faster
+//     than 4, so 5 is never the fewest that suffice.
+//   - if the current count meets need with its capacity it is kept (cut to
+//     the partition count: consumers beyond it idle), unless a smaller
+//     count meets the steady state's need within g.Margin of its capacity:
+//     then the smallest such. The steady state is arrivals plus the backlog
+//     a scale-down's Pause adds: the current count drains today's backlog
+//     within the goal (that is what meeting need means) before the HPA's
+//     scale-down window lets a scale-down happen. Its arrivals are the
+//     lower of ProduceRate and LatestProduceRate: the window keeps the
+//     highest recommendation anyway, so the law says where production is,
+//     not where a smoothed average is on its way down. Recommendations
+//     that fell step by step (a draining backlog, a decaying average)
+//     would be released by the window step by step, each a rebalance.
+//   - otherwise, if the current count will have drained enough by the
+//     time new consumers start that its own capacity meets the scale-up's
+//     need, it stays (a scale-up would only cost a rebalance); else the
+//     smallest larger count that meets need; if none does,
+//     the partition count (also when the current count is above it), or,
+//     with no partitions known, the count that meets need, saturating at
+//     MaxInt32.
+//
+// With no lag and no production (by the lower rate) the answer is 0. ok is false, and the
+// caller should fall back to a threshold, for the same inputs Replicas
+// rejects; reason explains the answer in one line.
+func DrainReplicas(b Backlog, g Goal) (n int, ok bool, reason string) {
+	lag, produce, per := b.Lag, b.ProduceRate, b.PerConsumerRate
+	switch {
+	case math.IsNaN(lag) || math.IsInf(lag, 1):
+		return 0, false, fmt.Sprintf("lag %v is not a number of messages", lag)
+	case math.IsNaN(produce) || math.IsInf(produce, 1):
+		return 0, false, fmt.Sprintf("produce rate %v is not a rate", produce)
+	case per == 0:
+		return 0, false, "per-consumer rate not observed yet"
+	case !(per > 0) || math.IsInf(per, 1):
+		return 0, false, fmt.Sprintf("per-consumer rate %v is not a rate", per)
+	case g.Latency <= 0:
+		return 0, false, fmt.Sprintf("latency goal %v is not positive", g.Latency)
+	}
+	lag, produce = max(lag, 0), max(produce, 0)
+	falling := produce
+	if latest := b.LatestProduceRate; b.LatestKnown && latest >= 0 && latest < produce {
+		falling = latest
+	}
+	current, parts := max(b.Consumers, 0), max(g.Partitions, 0)
+	margin := g.Margin
+	if !(margin > 0 && margin <= 1) {
+		margin = DefaultDrainMargin
+	}
+	goal := g.Latency.Seconds()
+	if lag == 0 && falling == 0 {
+		return 0, true, "no lag and no production -> 0"
+	}
+	arrivals := produce
+	if b.Age >= backlogRateMinAge {
+		arrivals = max(arrivals, lag/b.Age.Seconds())
+	}
+	have := DrainCapacity(current, parts, per)
+	// need is the consumption rate that meets the goal once the backlog
+	// stands at backlog, with arrivals at rate in.
+	need := func(in, backlog float64) float64 { return in + max(backlog, 0)/goal }
+	stay := need(arrivals, lag)
+	up := need(arrivals, lag+arrivals*(g.Start+g.Pause).Seconds()-have*g.Start.Seconds())
+	down := need(falling, falling*g.Pause.Seconds())
+	explain := func(n int, why string) string {
+		return fmt.Sprintf("arrivals %.1f/s + drain %.0f within %v = %.1f/s; %d consumers drain %.1f/s at %.1f/s each -> %d (%s)",
+			arrivals, lag, g.Latency, stay, current, have, per, n, why)
+	}
+	if current > 0 && have >= stay {
+		for c := 1; c < current; c++ {
+			if margin*DrainCapacity(c, parts, per) >= down {
+				return c, true, explain(c, fmt.Sprintf("%d meet the goal within %.0f%% of their capacity", c, 100*margin))
+			}
+		}
+		if parts > 0 && current > parts {
+			return parts, true, explain(parts, "consumers beyond the partitions idle")
+		}
+		return current, true, explain(current, "current count meets the goal")
+	}
+	if up <= have {
+		// The current consumers shrink the backlog while new ones would
+		// start, so much that what they have meets the need by then: a
+		// scale-up would only add a rebalance.
+		if parts > 0 && current > parts {
+			return parts, true, explain(parts, "consumers beyond the partitions idle")
+		}
+		return current, true, explain(current, "the current count drains it before more consumers could start")
+	}
+	if parts > 0 {
+		for c := current + 1; c < parts; c++ {
+			if DrainCapacity(c, parts, per) >= up {
+				return c, true, explain(c, "fewest that meet the goal after start-up and rebalance")
+			}
+		}
+		return parts, true, explain(parts, "the goal needs every partition its own consumer")
+	}
+	q := up / per
+	switch {
+	case q >= maxReplicas:
+		n = maxReplicas
+	default:
+		n = max(int(math.Ceil(q-ceilSlack*max(q, 1))), current+1)
+	}
+	return n, true, explain(n, "fewest that meet the goal after start-up and rebalance")
+}
+
+// DrainTime predicts how long n consumers on partitions partitions take to
+// drain lag messages while production continues at produce messages/s, at
+// per messages/s each: lag / (DrainCapacity - produce). ok is false when
+// they never do (capacity at or below production, or inputs that are not
+// rates); no lag drains at once. It counts neither start-up nor rebalance:
+// it is the time once the n consumers are at work.
+func DrainTime(lag, produce, per float64, n, partitions int) (d time.Duration, ok bool) {
+	if math.IsNaN(lag) || math.IsNaN(produce) || !(per > 0) || math.IsInf(per, 1) || math.IsInf(lag, 1) || math.IsInf(produce, 1) {
+		return 0, false
+	}
+	lag, produce = max(lag, 0), max(produce, 0)
+	if lag == 0 {
+		return 0, true
+	}
+	spare := DrainCapacity(n, partitions, per) - produce
+	if !(spare > 0) {
+		return 0, false
+	}
+	s := lag / spare
+	if s >= float64(math.MaxInt64)/float64(time.Second) {
+		return 0, false
+	}
+	return time.Duration(s * float64(time.Second)), true
+}
