@@ -111,7 +111,7 @@ func TestBinaryVersion(t *testing.T) {
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "scaler")
 	if out, err := exec.Command("go", "build", "-ldflags", "-X "+pkg+".version="+v+" -X "+pkg+".revision="+rev,
-		"-o", bin, ".").CombinedOutput(); err != nil {
+		"-o", bin, "../../scaler").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	out, err := exec.Command(bin, "version").Output()
@@ -144,7 +144,7 @@ func TestBinaryVersion(t *testing.T) {
 	// -buildvcs on) names its tag or a pseudo-version holding the
 	// revision; an unstamped one (a git worktree, -buildvcs=false) "dev".
 	plain := filepath.Join(dir, "scaler-plain")
-	if out, err := exec.Command("go", "build", "-o", plain, ".").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-o", plain, "../../scaler").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	info, err := exec.Command("go", "version", "-m", plain).Output()
