@@ -18,7 +18,7 @@ import (
 // and every converted trigger passes Tide's own validation; what cannot be
 // converted is named on stderr and exits 3.
 func TestMigrateCommand(t *testing.T) {
-	examples, err := filepath.Glob("../../deploy/examples/*.yaml")
+	examples, err := filepath.Glob("../../../deploy/examples/*.yaml")
 	if err != nil || len(examples) == 0 {
 		t.Fatalf("no examples: %v", err)
 	}
@@ -30,13 +30,13 @@ func TestMigrateCommand(t *testing.T) {
 		converted int
 		stderr    []string
 	}{
-		{"KEDA built-in triggers", []string{"--file", "../../pkg/migrate/testdata/keda-builtin.yaml"}, cli.ExitOK, 3, 4,
+		{"KEDA built-in triggers", []string{"--file", "../../../pkg/migrate/testdata/keda-builtin.yaml"}, cli.ExitOK, 3, 4,
 			[]string{`ScaledObject orders trigger 0 (kafka): key "fullMetadata": dropped`, "trigger 1 (cpu): not a type Tide converts"}},
-		{"one by name", []string{"--file", "../../pkg/migrate/testdata/keda-builtin.yaml", "--name", "api", "--push=false"}, cli.ExitOK, 1, 1,
+		{"one by name", []string{"--file", "../../../pkg/migrate/testdata/keda-builtin.yaml", "--name", "api", "--push=false"}, cli.ExitOK, 1, 1,
 			[]string{`key "namespace": now queryParameters namespace=web`}},
-		{"cannot convert", []string{"--file", "../../pkg/migrate/testdata/keda-unconvertible.yaml"}, cli.ExitInvalidTrigger, 1, 2,
+		{"cannot convert", []string{"--file", "../../../pkg/migrate/testdata/keda-unconvertible.yaml"}, cli.ExitInvalidTrigger, 1, 2,
 			[]string{"cannot convert: ScaledObject legacy trigger 0 (kafka): key \"sasl\": gssapi", "authenticationRef kafka-kerberos", `"awsRegion"`}},
-		{"no such name", []string{"--file", "../../pkg/migrate/testdata/keda-builtin.yaml", "--name", "nope"}, cli.ExitUsage, 0, 0, nil},
+		{"no such name", []string{"--file", "../../../pkg/migrate/testdata/keda-builtin.yaml", "--name", "nope"}, cli.ExitUsage, 0, 0, nil},
 		{"no --file", nil, cli.ExitUsage, 0, 0, nil},
 	}
 	for _, ex := range examples {
