@@ -16,7 +16,8 @@ GO ?= go
 # 3 s each here); .ci/run runs make test with 20000x; a longer hunt:
 # make fuzz FUZZTIME=5000000x
 FUZZTIME ?= 5000x
-# The version `make build` links into the scaler (internal/version).
+# The version `make build` links into bin/scaler and bin/scaler-kube
+# (internal/version); scaler execs scaler-kube from its own directory.
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 # Fuzz targets as package:FuzzName.
 FUZZ_TARGETS := ./pkg/sources/kafka:FuzzParse ./pkg/sources/redis:FuzzParse ./pkg/sources/inference:FuzzParse \
@@ -29,7 +30,7 @@ demo:
 	$(GO) run ./cmd/tide-demo
 
 build:
-	$(GO) build -ldflags "-X github.com/tide-scaler/tide/internal/version.version=$(VERSION) -X github.com/tide-scaler/tide/internal/version.revision=$$(git rev-parse HEAD 2>/dev/null)" -o bin/scaler ./cmd/scaler
+	$(GO) build -ldflags "-X github.com/tide-scaler/tide/internal/version.version=$(VERSION) -X github.com/tide-scaler/tide/internal/version.revision=$$(git rev-parse HEAD 2>/dev/null)" -o bin/ ./cmd/scaler ./cmd/scaler-kube
 
 test: deps tools proto-check lint unit fuzz kedacompat
 

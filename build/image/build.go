@@ -26,11 +26,16 @@ import (
 // NonRoot is the user and group the scaler runs as (distroless's nonroot).
 const NonRoot = 65532
 
-// Where the scaler and the CA bundle sit in the image.
+// Where the scaler, scaler-kube (exec'd by scaler for what needs the
+// Kubernetes client) and the CA bundle sit in the image.
 const (
-	BinaryPath = "scaler"
-	CAPath     = "etc/ssl/certs/ca-certificates.crt"
+	BinaryPath     = "scaler"
+	KubeBinaryPath = "scaler-kube"
+	CAPath         = "etc/ssl/certs/ca-certificates.crt"
 )
+
+// binaries are the commands built into the image, by path in the image.
+var binaries = []struct{ path, pkg string }{{BinaryPath, "./cmd/scaler"}, {KubeBinaryPath, "./cmd/scaler-kube"}}
 
 // Options say what to build and where to write it.
 type Options struct {
@@ -80,11 +85,13 @@ func Build(ctx context.Context, o Options) (Result, error) {
 		if err != nil {
 			return res, err
 		}
-		bin := filepath.Join(tmp, "scaler-"+plat.OS+"-"+plat.Architecture)
-		if err := compile(ctx, o, plat, bin); err != nil {
-			return res, err
+		dir := filepath.Join(tmp, plat.OS+"-"+plat.Architecture)
+		for _, b := range binaries {
+			if err := compile(ctx, o, plat, b.pkg, filepath.Join(dir, b.path)); err != nil {
+				return res, err
+			}
 		}
-		img, err := platformImage(o, plat, bin, ca)
+		img, err := platformImage(o, plat, dir, ca)
 		if err != nil {
 			return res, fmt.Errorf("%s: %w", p, err)
 		}
@@ -119,29 +126,34 @@ const (
 	revisionVar = "github.com/tide-scaler/tide/internal/version.revision"
 )
 
-// compile cross-compiles cmd/scaler for plat into out.
-func compile(ctx context.Context, o Options, plat *v1.Platform, out string) error {
+// compile cross-compiles the command pkg for plat into out.
+func compile(ctx context.Context, o Options, plat *v1.Platform, pkg, out string) error {
 	cmd := exec.CommandContext(ctx, o.Go, "build", "-trimpath",
-		"-ldflags", "-s -w -X "+versionVar+"="+o.Version+" -X "+revisionVar+"="+o.Revision, "-o", out, "./cmd/scaler")
+		"-ldflags", "-s -w -X "+versionVar+"="+o.Version+" -X "+revisionVar+"="+o.Revision, "-o", out, pkg)
 	cmd.Dir = o.Root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+plat.OS, "GOARCH="+plat.Architecture)
 	if plat.Variant != "" && plat.Architecture == "arm" {
 		cmd.Env = append(cmd.Env, "GOARM="+strings.TrimPrefix(plat.Variant, "v"))
 	}
 	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build for %s/%s: %w\n%s", plat.OS, plat.Architecture, err, b)
+		return fmt.Errorf("go build %s for %s/%s: %w\n%s", pkg, plat.OS, plat.Architecture, err, b)
 	}
 	return nil
 }
 
 // platformImage builds the image for plat: the CA layer (if any), then the
-// binary's layer, and the config that runs it as NonRoot.
-func platformImage(o Options, plat *v1.Platform, bin string, ca v1.Layer) (v1.Image, error) {
-	data, err := os.ReadFile(bin)
-	if err != nil {
-		return nil, err
+// binaries' layer (from dir, by their paths), and the config that runs
+// scaler as NonRoot.
+func platformImage(o Options, plat *v1.Platform, dir string, ca v1.Layer) (v1.Image, error) {
+	var files []file
+	for _, b := range binaries {
+		data, err := os.ReadFile(filepath.Join(dir, b.path))
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, file{path: b.path, mode: 0o755, uid: NonRoot, data: data})
 	}
-	binLayer, err := layerOf(o.Created, file{path: BinaryPath, mode: 0o755, uid: NonRoot, data: data})
+	binLayer, err := layerOf(o.Created, files...)
 	if err != nil {
 		return nil, err
 	}
@@ -210,25 +222,34 @@ type file struct {
 	data []byte
 }
 
-// layerOf is a gzip layer holding f and its parent directories (root-owned,
-// 0755), every entry stamped with mtime so the layer is reproducible.
-func layerOf(mtime time.Time, f file) (v1.Layer, error) {
+// layerOf is a gzip layer holding files and their parent directories
+// (root-owned, 0755, each once), every entry stamped with mtime so the
+// layer is reproducible.
+func layerOf(mtime time.Time, files ...file) (v1.Layer, error) {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
-	dirs := strings.Split(f.path, "/")
-	for i := 1; i < len(dirs); i++ {
-		hdr := &tar.Header{Typeflag: tar.TypeDir, Name: strings.Join(dirs[:i], "/") + "/", Mode: 0o755, ModTime: mtime, Format: tar.FormatPAX}
+	written := map[string]bool{}
+	for _, f := range files {
+		dirs := strings.Split(f.path, "/")
+		for i := 1; i < len(dirs); i++ {
+			name := strings.Join(dirs[:i], "/") + "/"
+			if written[name] {
+				continue
+			}
+			written[name] = true
+			hdr := &tar.Header{Typeflag: tar.TypeDir, Name: name, Mode: 0o755, ModTime: mtime, Format: tar.FormatPAX}
+			if err := tw.WriteHeader(hdr); err != nil {
+				return nil, err
+			}
+		}
+		hdr := &tar.Header{Typeflag: tar.TypeReg, Name: f.path, Mode: f.mode, Uid: f.uid, Gid: f.uid,
+			Size: int64(len(f.data)), ModTime: mtime, Format: tar.FormatPAX}
 		if err := tw.WriteHeader(hdr); err != nil {
 			return nil, err
 		}
-	}
-	hdr := &tar.Header{Typeflag: tar.TypeReg, Name: f.path, Mode: f.mode, Uid: f.uid, Gid: f.uid,
-		Size: int64(len(f.data)), ModTime: mtime, Format: tar.FormatPAX}
-	if err := tw.WriteHeader(hdr); err != nil {
-		return nil, err
-	}
-	if _, err := tw.Write(f.data); err != nil {
-		return nil, err
+		if _, err := tw.Write(f.data); err != nil {
+			return nil, err
+		}
 	}
 	if err := tw.Close(); err != nil {
 		return nil, err

@@ -81,9 +81,11 @@ func TestImage(t *testing.T) {
 				t.Fatal(err)
 			}
 			checkConfig(t, img, d.Platform)
-			bin := checkFiles(t, img, ca)
-			checkELF(t, bin, d.Platform.Architecture)
-			runVersion(t, bin, d.Platform.Architecture)
+			bins := checkFiles(t, img, ca)
+			for _, b := range binaries {
+				checkELF(t, bins[b.path], d.Platform.Architecture)
+			}
+			runVersion(t, bins, d.Platform.Architecture)
 			checkTarball(t, filepath.Join(out, "scaler-linux-"+d.Platform.Architecture+".tar"), img)
 			size := int64(0)
 			layers, _ := img.Layers()
@@ -128,16 +130,16 @@ func checkConfig(t *testing.T, img v1.Image, plat *v1.Platform) {
 	}
 }
 
-// checkFiles reads the image's flattened filesystem: only /scaler (0755,
-// owned 65532) and, if the host has one, the CA bundle, besides their
-// directories. It returns the binary.
-func checkFiles(t *testing.T, img v1.Image, ca []byte) []byte {
+// checkFiles reads the image's flattened filesystem: only /scaler and
+// /scaler-kube (0755, owned 65532) and, if the host has one, the CA bundle,
+// besides their directories. It returns the binaries by path.
+func checkFiles(t *testing.T, img v1.Image, ca []byte) map[string][]byte {
 	t.Helper()
 	rc := mutate.Extract(img)
 	defer rc.Close()
 	tr := tar.NewReader(rc)
 	var files []string
-	var bin []byte
+	bins := map[string][]byte{}
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
@@ -157,10 +159,10 @@ func checkFiles(t *testing.T, img v1.Image, ca []byte) []byte {
 			t.Fatal(err)
 		}
 		switch h.Name {
-		case BinaryPath:
-			bin = data
+		case BinaryPath, KubeBinaryPath:
+			bins[h.Name] = data
 			if h.Mode&0o7777 != 0o755 || h.Uid != NonRoot || h.Gid != NonRoot {
-				t.Errorf("/scaler mode %o uid %d gid %d, want 755 65532 65532", h.Mode, h.Uid, h.Gid)
+				t.Errorf("/%s mode %o uid %d gid %d, want 755 65532 65532", h.Name, h.Mode, h.Uid, h.Gid)
 			}
 		case CAPath:
 			if !bytes.Equal(data, ca) {
@@ -169,14 +171,14 @@ func checkFiles(t *testing.T, img v1.Image, ca []byte) []byte {
 		}
 	}
 	slices.Sort(files)
-	want := []string{BinaryPath}
+	want := []string{BinaryPath, KubeBinaryPath}
 	if ca != nil {
-		want = []string{CAPath, BinaryPath}
+		want = []string{CAPath, BinaryPath, KubeBinaryPath}
 	}
 	if !reflect.DeepEqual(files, want) {
 		t.Fatalf("files %v, want %v", files, want)
 	}
-	return bin
+	return bins
 }
 
 func checkELF(t *testing.T, bin []byte, arch string) {
@@ -197,34 +199,48 @@ func checkELF(t *testing.T, bin []byte, arch string) {
 // (scripts/deps.sh image installs it).
 var qemuUser = map[string]string{"amd64": "qemu-x86_64-static", "arm64": "qemu-aarch64-static"}
 
-// runVersion runs the extracted binary, natively or, for the other
-// architecture, under qemu user-mode emulation: `scaler version` prints the
-// version the builder stamped in.
-func runVersion(t *testing.T, bin []byte, arch string) {
+// runVersion runs the extracted binaries, natively or, for the other
+// architecture, under qemu user-mode emulation: `version` of each prints
+// the version the builder stamped in. Natively, `scaler explain -h` also
+// runs explain by exec'ing scaler-kube from the same directory, as in the
+// image.
+func runVersion(t *testing.T, bins map[string][]byte, arch string) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "scaler")
-	if err := os.WriteFile(path, bin, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(path, "version")
-	if arch != runtime.GOARCH || runtime.GOOS != "linux" {
-		emu, err := exec.LookPath(qemuUser[arch])
-		if err != nil {
-			if ci, _ := strconv.ParseBool(os.Getenv("CI")); ci {
-				t.Fatalf("cannot run the %s binary: %v (scripts/deps.sh image installs qemu-user-static)", arch, err)
-			}
-			t.Skipf("cannot run the %s binary: %v (scripts/deps.sh image installs qemu-user-static)", arch, err)
+	dir := t.TempDir()
+	for name, bin := range bins {
+		if err := os.WriteFile(filepath.Join(dir, name), bin, 0o755); err != nil {
+			t.Fatal(err)
 		}
-		cmd = exec.Command(emu, path, "version")
 	}
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("scaler version: %v\n%s", err, out)
+	native := arch == runtime.GOARCH && runtime.GOOS == "linux"
+	for name := range bins {
+		path := filepath.Join(dir, name)
+		cmd := exec.Command(path, "version")
+		if !native {
+			emu, err := exec.LookPath(qemuUser[arch])
+			if err != nil {
+				if ci, _ := strconv.ParseBool(os.Getenv("CI")); ci {
+					t.Fatalf("cannot run the %s binary: %v (scripts/deps.sh image installs qemu-user-static)", arch, err)
+				}
+				t.Skipf("cannot run the %s binary: %v (scripts/deps.sh image installs qemu-user-static)", arch, err)
+			}
+			cmd = exec.Command(emu, path, "version")
+		}
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s version: %v\n%s", name, err, out)
+		}
+		// The binary is stamped with the image's version and revision.
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		if lines[0] != "tide scaler "+testVersion || !strings.Contains(string(out), "revision: "+testRevision) {
+			t.Errorf("%s version printed %q; want version %s and revision %s", name, out, testVersion, testRevision)
+		}
 	}
-	// The binary is stamped with the image's version and revision.
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	if lines[0] != "tide scaler "+testVersion || !strings.Contains(string(out), "revision: "+testRevision) {
-		t.Errorf("scaler version printed %q; want version %s and revision %s", out, testVersion, testRevision)
+	if native {
+		out, err := exec.Command(filepath.Join(dir, BinaryPath), "explain", "-h").CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "usage: scaler explain") {
+			t.Errorf("scaler explain -h (exec'ing scaler-kube): %v\n%s", err, out)
+		}
 	}
 }
 

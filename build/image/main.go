@@ -1,5 +1,6 @@
 // Command image builds Tide's container image without a Docker daemon: it
-// cross-compiles cmd/scaler for linux/amd64 and linux/arm64 and writes an
+// cross-compiles cmd/scaler and cmd/scaler-kube (which scaler execs for what
+// needs the Kubernetes client) for linux/amd64 and linux/arm64 and writes an
 // OCI image index holding both into an OCI layout directory (and, with
 // -tarballs, one docker-archive tarball per platform for `docker load`).
 //
@@ -33,7 +34,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("image", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var o Options
-	fs.StringVar(&o.Root, "root", "../..", "the Tide repository root (holds go.mod and cmd/scaler)")
+	fs.StringVar(&o.Root, "root", "../..", "the Tide repository root (holds go.mod, cmd/scaler and cmd/scaler-kube)")
 	fs.StringVar(&o.Out, "out", "../../_output/image", "output directory: oci/ (the OCI layout) and, with -tarballs, scaler-<arch>.tar")
 	fs.StringVar(&o.Version, "version", "", "image version label and the binary's version (default: git describe --tags --always --dirty)")
 	fs.StringVar(&o.Revision, "revision", "", "image revision label (default: git rev-parse HEAD)")

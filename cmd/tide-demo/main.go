@@ -20,6 +20,7 @@ import (
 
 	"github.com/tide-scaler/tide/internal/cli"
 	"github.com/tide-scaler/tide/internal/demo"
+	"github.com/tide-scaler/tide/internal/explaincmd"
 )
 
 func main() {
@@ -52,7 +53,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	switch cmd {
 	case "explain":
-		return cli.Explain(ctx, rest, getenv, stdout, stderr, cli.ExplainHooks{Prepare: embeddedKafka})
+		return explaincmd.Explain(ctx, rest, getenv, stdout, stderr, explaincmd.ExplainHooks{Prepare: embeddedKafka})
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -5,35 +5,28 @@ import (
 	"time"
 
 	"github.com/tide-scaler/tide/pkg/sources/inference"
-	"github.com/tide-scaler/tide/pkg/sources/inference/discovery"
 	"github.com/tide-scaler/tide/pkg/trigger"
 	"github.com/tide-scaler/tide/pkg/trigger/builtin"
 )
 
 // Environment is what the process lends to sources: Kubernetes discovery
-// (from Kube, so it honours the kubeconfig) and, with a push token, the push
-// store and its POST /v1/push route. serve and explain build the same one,
-// so a trigger means the same to both.
+// (when the process has a Kubernetes client: internal/app/kubeapp) and,
+// with a push token, the push store and its POST /v1/push route. serve and
+// explain build the same one, so a trigger means the same to both.
 type Environment struct {
 	sources builtin.Options
 	// Handlers are the HTTP routes the sources need (the push route).
-	Handlers  map[string]http.Handler
-	discovery *discovery.Kube
+	Handlers map[string]http.Handler
 }
 
-// NewEnvironment lends discovery through kube and, when pushToken is not
-// empty, the push store; now is the store's clock. opts carries the
-// operator's file and upstream policy; its Inference field is filled here.
-func NewEnvironment(kube *Kube, opts builtin.Options, pushToken []byte, now func() time.Time) *Environment {
-	d := discovery.New(func() (discovery.Client, error) {
-		c, err := kube.Clients()
-		if err != nil {
-			return nil, err
-		}
-		return c.Kube.DiscoveryV1(), nil
-	})
-	opts.Inference = inference.Env{Discovery: d}
-	e := &Environment{sources: opts, discovery: d}
+// NewEnvironment lends discovery (nil: inference triggers with `service`
+// are refused, naming the key) and, when pushToken is not empty, the push
+// store; now is the store's clock. opts carries the operator's file and
+// upstream policy; its Inference field is filled here. The caller owns
+// discovery and closes it.
+func NewEnvironment(discovery inference.Discovery, opts builtin.Options, pushToken []byte, now func() time.Time) *Environment {
+	opts.Inference = inference.Env{Discovery: discovery}
+	e := &Environment{sources: opts}
 	if len(pushToken) > 0 {
 		e.sources.Inference.Push = inference.NewStore(inference.StoreOptions{Now: now})
 		e.Handlers = map[string]http.Handler{inference.PushPattern: e.sources.Inference.Push.Handler(pushToken)}
@@ -43,6 +36,3 @@ func NewEnvironment(kube *Kube, opts builtin.Options, pushToken []byte, now func
 
 // Registry is the built-in sources with this environment.
 func (e *Environment) Registry() *trigger.Registry { return builtin.Registry(e.sources) }
-
-// Close stops discovery's informers.
-func (e *Environment) Close() error { return e.discovery.Close() }

@@ -14,12 +14,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/tide-scaler/tide/internal/version"
-	"github.com/tide-scaler/tide/pkg/awareness"
-	"github.com/tide-scaler/tide/pkg/hpa"
-	"github.com/tide-scaler/tide/pkg/hpa/kube"
 	"github.com/tide-scaler/tide/pkg/metrics"
 	"github.com/tide-scaler/tide/pkg/server"
 	"github.com/tide-scaler/tide/pkg/sources"
+	"github.com/tide-scaler/tide/pkg/sources/inference"
 	"github.com/tide-scaler/tide/pkg/status"
 	"github.com/tide-scaler/tide/pkg/trigger"
 	"github.com/tide-scaler/tide/pkg/trigger/builtin"
@@ -40,16 +38,32 @@ type Config struct {
 	Sources builtin.Options
 	// PushToken, when set, mounts POST /v1/push for inference triggers.
 	PushToken []byte
-	// Kubeconfig is the one kubeconfig of the process ("" is the pod's
-	// service account), for every client it builds.
-	Kubeconfig string
-	// Awareness, when set, predicts each ScaledObject's HPA.
-	Awareness *hpa.Config
-	// Standalone, when set, runs the external metrics API, 0<->1 and
-	// headroom for the triggers of its configuration file.
-	Standalone *Standalone
+	// Discovery, when set, follows Services for inference triggers with
+	// `service` (without it they are refused). It and the two hooks below
+	// come from the Kubernetes build (internal/app/kubeapp), so a process
+	// without them links no Kubernetes client.
+	Discovery inference.Discovery
+	// Awareness, when set, builds HPA awareness with the process's metrics:
+	// it observes what the gRPC service sends and predicts each
+	// ScaledObject's HPA.
+	Awareness func(*metrics.Metrics) (Awareness, error)
+	// Beside, when set, runs beside the gRPC server with the process's
+	// trigger cache (the external metrics API and the standalone loops);
+	// the first of the two to fail stops the other.
+	Beside func(ctx context.Context, cache *trigger.Cache) error
 	// Status configures the status page on the HTTP port.
 	Status StatusPage
+}
+
+// Awareness predicts, per ScaledObject, what its HPA does with the values
+// the gRPC service sends (pkg/awareness, adapted by internal/app/kubeapp).
+type Awareness interface {
+	server.Observer
+	// Predicted is the HPA's predicted replicas and the rule that decides
+	// them; ok is false before the first prediction.
+	Predicted(o trigger.Owner) (replicas int32, rule string, ok bool)
+	// Run reads HPAs and runs the model until ctx ends.
+	Run(ctx context.Context, now func() time.Time)
 }
 
 // StatusPage configures GET /status (pkg/status).
@@ -71,9 +85,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, started func(*server
 	cfg.Engine.Metrics, cfg.Engine.Logger = met, log
 	eng := sources.NewEngine(cfg.Engine)
 	defer eng.Close()
-	kc := NewKube(cfg.Kubeconfig)
-	env := NewEnvironment(kc, cfg.Sources, cfg.PushToken, time.Now)
-	defer env.Close()
+	env := NewEnvironment(cfg.Discovery, cfg.Sources, cfg.PushToken, time.Now)
 	cache := trigger.NewCache(trigger.CacheConfig{Registry: env.Registry(), Reader: eng, Max: cfg.MaxTriggers,
 		Size: met.Triggers, Logger: log})
 	defer cache.Close()
@@ -87,20 +99,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, started func(*server
 	var observer server.Observer
 	var predict func(trigger.Owner) (int32, string, bool)
 	if cfg.Awareness != nil {
-		clients, err := kc.Clients()
+		a, err := cfg.Awareness(met)
 		if err != nil {
 			return err
 		}
-		a := awareness.New(awareness.Config{
-			HPAs:      kube.NewLookup(clients.Kube, clients.Dynamic, clients.Mapper, kube.Options{Logger: log}),
-			Predictor: kube.NewPredictor(*cfg.Awareness), PollInterval: cfg.Engine.PollInterval,
-			Idle: cfg.IdleTriggerTTL, Metrics: met, Logger: log,
-		})
-		observer = a
-		predict = func(o trigger.Owner) (int32, string, bool) {
-			p, ok := a.Predicted(o)
-			return p.Replicas, p.Rule, ok
-		}
+		observer, predict = a, a.Predicted
 		wg.Go(func() { a.Run(ctx, time.Now) })
 	}
 	handlers := maps.Clone(env.Handlers)
@@ -130,19 +133,19 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, started func(*server
 	if started != nil {
 		started(srv)
 	}
-	if cfg.Standalone == nil {
+	if cfg.Beside == nil {
 		return srv.Run(ctx)
 	}
 	// Without KEDA: the external metrics API and the leader's loops run
 	// beside the gRPC server; the first to fail stops the others.
-	standaloneErr := make(chan error, 1)
+	besideErr := make(chan error, 1)
 	go func() {
 		defer cancel()
-		standaloneErr <- runStandalone(ctx, *cfg.Standalone, kc, cfg.Kubeconfig, cache, log)
+		besideErr <- cfg.Beside(ctx, cache)
 	}()
 	runErr := srv.Run(ctx)
 	cancel()
-	return errors.Join(runErr, <-standaloneErr)
+	return errors.Join(runErr, <-besideErr)
 }
 
 // RegisterMetrics registers with reg everything the process exports on

@@ -31,10 +31,27 @@ func forbid(t *testing.T, pkg string, bad ...string) {
 }
 
 // TestProductionBinaryLinksNoDemo: the demo's embedded Kafka and Redis live
-// in cmd/tide-demo; the scaler binary links none of them.
+// in cmd/tide-demo; the scaler binaries link none of them.
 func TestProductionBinaryLinksNoDemo(t *testing.T) {
-	forbid(t, "cmd/scaler", "github.com/twmb/franz-go/pkg/kfake", "github.com/alicebob/miniredis",
-		"github.com/yuin/gopher-lua", mod+"internal/demo")
+	for _, pkg := range []string{"cmd/scaler", "cmd/scaler-kube"} {
+		forbid(t, pkg, "github.com/twmb/franz-go/pkg/kfake", "github.com/alicebob/miniredis",
+			"github.com/yuin/gopher-lua", mod+"internal/demo")
+	}
+}
+
+// TestLeanScalerLinksNoKubernetes: cmd/scaler, the binary whose idle serve
+// benchmarks/README.md measures, links no Kubernetes client, API types or
+// API server; package init of those is what made an idle serve hold
+// 58 MiB. What needs them is in cmd/scaler-kube (internal/app/kubeapp,
+// internal/explaincmd), which scaler execs.
+func TestLeanScalerLinksNoKubernetes(t *testing.T) {
+	kube := []string{"k8s.io/client-go", "k8s.io/api/", "k8s.io/apiserver", "k8s.io/component-base",
+		"k8s.io/kube-openapi", "sigs.k8s.io/custom-metrics-apiserver", "go.etcd.io/",
+		mod + "internal/app/kubeapp", mod + "internal/explaincmd", mod + "pkg/hpa/kube", mod + "pkg/awareness",
+		mod + "pkg/externalmetrics", mod + "pkg/standalone", mod + "pkg/sources/inference/discovery"}
+	for _, pkg := range []string{"cmd/scaler", "internal/app", "internal/cli", "cmd/internal/scalercmd"} {
+		t.Run(pkg, func(t *testing.T) { forbid(t, pkg, kube...) })
+	}
 }
 
 // TestPackageGraph: each package imports only what the README's package

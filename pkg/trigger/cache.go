@@ -121,7 +121,9 @@ func (c *Cache) add(h uint64, md map[string]string, hold bool) (*Trigger, error)
 			return nil, &LimitError{fmt.Sprintf("the scaler already holds %d triggers, its limit", c.n)}
 		}
 		t = parsed
-		t.done = make(chan struct{})
+		if t.opts.Activation.Stateful() { // only a follower waits on done
+			t.done = make(chan struct{})
+		}
 		c.m[h] = append(c.m[h], t)
 		c.n++
 		c.setSize()
@@ -225,7 +227,9 @@ func (c *Cache) Sweep(before time.Time, forget func(*Trigger)) int {
 			if forget != nil {
 				forget(t)
 			}
-			close(t.done)
+			if t.done != nil {
+				close(t.done)
+			}
 			c.n--
 			return true
 		})

@@ -26,10 +26,16 @@ type Trigger struct {
 	lastUsed atomic.Int64 // UnixNano of the last Get or Touch
 	holds    int          // pins against sweeping; guarded by the cache's lock
 	follow   sync.Once
-	done     chan struct{} // closed when the cache drops the trigger
+	done     chan struct{} // closed when the cache drops the trigger; nil unless its activation is stateful (no follower)
 
-	mu     sync.Mutex
-	owners map[Owner]struct{}
+	mu sync.Mutex
+	// The first owner is kept inline and a map made only for a second:
+	// almost every trigger has one owner (KEDA's metricName differs per
+	// ScaledObject), and an empty map costs more heap than the rest of
+	// the trigger's bookkeeping.
+	owner  Owner
+	owned  bool
+	owners map[Owner]struct{} // owners after the first
 }
 
 // Reading is one sample evaluated by a trigger.
@@ -105,6 +111,13 @@ type Owner struct{ Namespace, Name string }
 func (t *Trigger) Own(o Owner) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if !t.owned {
+		t.owner, t.owned = o, true
+		return true
+	}
+	if o == t.owner {
+		return false
+	}
 	if _, ok := t.owners[o]; ok {
 		return false
 	}
@@ -119,7 +132,11 @@ func (t *Trigger) Own(o Owner) bool {
 func (t *Trigger) Owners() []Owner {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	out := make([]Owner, 0, len(t.owners))
+	if !t.owned {
+		return nil
+	}
+	out := make([]Owner, 0, 1+len(t.owners))
+	out = append(out, t.owner)
 	for o := range t.owners {
 		out = append(out, o)
 	}

@@ -9,15 +9,16 @@ import (
 	"time"
 )
 
-// BuildScaler builds cmd/scaler from the repository at root into dir.
+// BuildScaler builds cmd/scaler and, beside it, cmd/scaler-kube (which
+// scaler execs for --hpa-awareness and --external-metrics-config) from the
+// repository at root into dir, and returns scaler's path.
 func BuildScaler(root, dir string) (string, error) {
-	bin := filepath.Join(dir, "scaler")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/scaler")
+	cmd := exec.Command("go", "build", "-o", dir+string(filepath.Separator), "./cmd/scaler", "./cmd/scaler-kube")
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/scaler: %w\n%s", err, out)
+		return "", fmt.Errorf("go build ./cmd/scaler ./cmd/scaler-kube: %w\n%s", err, out)
 	}
-	return bin, nil
+	return filepath.Join(dir, "scaler"), nil
 }
 
 // Scaler is one Tide process on fixed loopback ports, so that it can be
