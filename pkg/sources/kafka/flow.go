@@ -20,8 +20,9 @@ import (
 
 // flowState is one query's rate estimate across polls.
 type flowState struct {
-	est  lagtime.Estimate
-	last time.Time
+	est     lagtime.Estimate
+	members lagtime.HeldMembers
+	last    time.Time
 }
 
 // partMarks is one partition's log-end history, for lag in seconds.
@@ -231,7 +232,10 @@ func (p *poll) flow(q *query, rs []reading, consumers int) *sources.Flow {
 		st = &flowState{}
 		u.flows[q.key] = st
 	}
+	prev, seen := st.est.Last()
 	st.est = st.est.Step(obs, lagtime.Config{})
+	var held int
+	st.members, held = st.members.Observe(p.now, consumers)
 	st.last = p.now
 	for k, s := range u.flows {
 		if p.now.Sub(s.last) > forgetCommitsAfter {
@@ -240,7 +244,10 @@ func (p *poll) flow(q *query, rs []reading, consumers int) *sources.Flow {
 	}
 
 	f := &sources.Flow{LagSecondsExact: true, Produced: st.est.ProduceRate, Consumed: st.est.ConsumeRate,
-		PerConsumer: st.est.PerConsumerRate, Consumers: consumers}
+		PerConsumer: st.est.PerConsumerRate, Consumers: consumers, Members: held}
+	if seen {
+		f.LatestProduced, f.LatestKnown = lagtime.LatestProduceRate(prev, obs)
+	}
 	for _, r := range rs {
 		if r.committed < 0 || r.latest <= r.committed {
 			continue
