@@ -33,7 +33,8 @@ type partMarks struct {
 
 // groupMembers returns, per member of the group, the topics it has
 // partitions of. DescribeGroups goes to the group's coordinator, like
-// OffsetFetch; only groups of queries with lagTarget pay for it.
+// OffsetFetch; every group pays for it unless all its queries set
+// allowIdleConsumers without lagTarget or drainGoal.
 //
 // The request goes through the transport with kafka-go's protocol types,
 // and the assignments are decoded here: kafka-go's Client.DescribeGroups
@@ -152,7 +153,7 @@ func consumersOf(members [][]string, topics []string) int {
 }
 
 // describeGroups reads, concurrently with the rest of the poll, the members
-// of every group a lagTarget query reads; the returned func waits for it.
+// of every group a query that counts members reads; the returned func waits for it.
 // A failure is a note, not an error: the estimate only stops learning the
 // per-consumer rate until a later poll reads the members again.
 func (p *poll) describeGroups(ctx context.Context) (wait func()) {

@@ -52,8 +52,15 @@ func TestPollFlow(t *testing.T) {
 	if f = poll(30 * time.Second); f.LagSeconds != 0 || !f.LagSecondsExact {
 		t.Errorf("caught up: lag %vs exact %v, want 0 exact", f.LagSeconds, f.LagSecondsExact)
 	}
-	if n := u.Stats().DescribeGroupsRequests; n != 0 {
-		t.Errorf("%d DescribeGroups without lagTarget, want 0", n)
+	if n := u.Stats().DescribeGroupsRequests; n == 0 {
+		t.Error("no DescribeGroups: raw mode counts members, for the cap (unstick)")
+	}
+	// allowIdleConsumers lifts the cap: nothing to count members for.
+	idle := mustParse(t, c, map[string]string{"consumerGroup": "g", "topic": "t", "allowIdleConsumers": "true"})
+	ui := open(t, idle)
+	mustSample(t, ui.Poll(ctxT(t), t0, []sources.Query{idle.Query()})[0])
+	if n := ui.Stats().DescribeGroupsRequests; n != 0 {
+		t.Errorf("%d DescribeGroups with allowIdleConsumers and no lagTarget or drainGoal, want 0", n)
 	}
 }
 

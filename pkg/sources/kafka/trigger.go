@@ -64,6 +64,10 @@ func (t *Trigger) Evaluate(s sources.Sample) sources.Measurement {
 		m = t.snap(m, s.Capacity)
 	}
 	m.Replicas = hpa.FromZero(m.Value, t.lagThreshold)
+	if m.Rule == RulePartitionCapped && s.Flow != nil {
+		// Raw mode only: the replica count stays at the partitions.
+		m = t.unstick(m, s.Capacity, s.Flow.Members)
+	}
 	if t.lagTarget > 0 {
 		m = t.byLagTarget(s, m)
 	}
