@@ -122,6 +122,7 @@ type tideScaler struct {
 	sample     sources.Sample
 	t0         time.Time
 	members    lagtime.HeldMembers
+	recent     lagtime.Recent
 }
 
 var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -182,6 +183,8 @@ func (t *tideScaler) poll(now int, v view) {
 	prev, seen := t.est.Last()
 	t.est = t.est.Step(obs, lagtime.Config{})
 	t.members, flow.Members = t.members.Observe(at, v.consumers)
+	t.recent = t.recent.Add(at, obs.Produced, false)
+	flow.Recent = t.recent.Marks()
 	if seen {
 		flow.LatestProduced, flow.LatestKnown = lagtime.LatestProduceRate(prev, obs)
 	}

@@ -74,6 +74,9 @@ type Backlog struct {
 	PerConsumerRate float64
 	// Consumers is the current consumer count.
 	Consumers int
+	// Recent is the recent arrivals (Recent.Marks), for the burst floor;
+	// nil means none kept.
+	Recent []Arrival
 }
 
 // backlogRateMinAge is the oldest-message age from which Lag/Age counts as
@@ -159,6 +162,7 @@ func DrainReplicas(b Backlog, g Goal) (n int, ok bool, reason string) {
 		arrivals = max(arrivals, lag/b.Age.Seconds())
 	}
 	have := DrainCapacity(current, parts, per)
+	floor := BurstFloor(b.Recent, time.Duration(margin*goal*float64(time.Second)), g.Start+g.Pause)
 	// need is the consumption rate that meets the goal once the backlog
 	// stands at backlog, with arrivals at rate in.
 	need := func(in, backlog float64) float64 { return in + max(backlog, 0)/goal }
@@ -171,7 +175,7 @@ func DrainReplicas(b Backlog, g Goal) (n int, ok bool, reason string) {
 	}
 	if current > 0 && have >= stay {
 		for c := 1; c < current; c++ {
-			if margin*DrainCapacity(c, parts, per) >= down {
+			if capc := DrainCapacity(c, parts, per); margin*capc >= down && margin*capc >= floor {
 				return c, true, explain(c, fmt.Sprintf("%d meet the goal within %.0f%% of their capacity", c, 100*margin))
 			}
 		}
@@ -179,6 +183,19 @@ func DrainReplicas(b Backlog, g Goal) (n int, ok bool, reason string) {
 			return parts, true, explain(parts, "consumers beyond the partitions idle")
 		}
 		return current, true, explain(current, "current count meets the goal")
+	}
+	if floor > 0 && have >= floor {
+		// The count absorbs a burst like the recent ones (BurstFloor), and
+		// the backlog, grown for as long as a scale-up would take, still
+		// drains within the goal's margin: a scale-up now would be undone
+		// when the burst ends, two rebalances for one burst. A burst
+		// longer than the recent ones fails this check in time to scale up.
+		if projected := lag + max(arrivals-have, 0)*(g.Start+g.Pause).Seconds(); projected/have <= margin*goal {
+			if parts > 0 && current > parts {
+				return parts, true, explain(parts, "consumers beyond the partitions idle")
+			}
+			return current, true, explain(current, fmt.Sprintf("absorbs a burst like the recent ones (floor %.1f/s)", floor))
+		}
 	}
 	if up <= have {
 		// The current consumers shrink the backlog while new ones would

@@ -3,6 +3,8 @@ package sources
 import (
 	"context"
 	"time"
+
+	"github.com/tide-scaler/tide/pkg/lagtime"
 )
 
 // Sample is one observation of demand for one query.
@@ -67,6 +69,9 @@ type Flow struct {
 	// or one after a partition change, has no interval to measure).
 	LatestProduced float64
 	LatestKnown    bool
+	// Recent is the log-end totals of the last few minutes, oldest first
+	// (lagtime.Recent), for a forecast of bursts that recur; read-only.
+	Recent []lagtime.Arrival
 }
 
 // Part is the demand of one part of a query: a partition or a key.

@@ -96,7 +96,7 @@ func (t *Trigger) byDrain(s sources.Sample, m sources.Measurement) sources.Measu
 	n, ok, why := lagtime.DrainReplicas(lagtime.Backlog{
 		Lag: s.Value, Age: time.Duration(f.LagSeconds * float64(time.Second)),
 		ProduceRate: f.Produced, LatestProduceRate: f.LatestProduced, LatestKnown: f.LatestKnown,
-		PerConsumerRate: per, Consumers: f.Members,
+		PerConsumerRate: per, Consumers: f.Members, Recent: f.Recent,
 	}, g)
 	if !ok {
 		m.Reason = joinReason(m.Reason, "drainGoal: "+why+"; lagThreshold decides")

@@ -22,6 +22,7 @@ import (
 type flowState struct {
 	est     lagtime.Estimate
 	members lagtime.HeldMembers
+	recent  lagtime.Recent
 	last    time.Time
 }
 
@@ -235,6 +236,7 @@ func (p *poll) flow(q *query, rs []reading, consumers int) *sources.Flow {
 	}
 	prev, seen := st.est.Last()
 	st.est = st.est.Step(obs, lagtime.Config{})
+	st.recent = st.recent.Add(p.now, obs.Produced, seen && prev.Shape != obs.Shape)
 	var held int
 	st.members, held = st.members.Observe(p.now, consumers)
 	st.last = p.now
@@ -245,7 +247,7 @@ func (p *poll) flow(q *query, rs []reading, consumers int) *sources.Flow {
 	}
 
 	f := &sources.Flow{LagSecondsExact: true, Produced: st.est.ProduceRate, Consumed: st.est.ConsumeRate,
-		PerConsumer: st.est.PerConsumerRate, Consumers: consumers, Members: held}
+		PerConsumer: st.est.PerConsumerRate, Consumers: consumers, Members: held, Recent: st.recent.Marks()}
 	if seen {
 		f.LatestProduced, f.LatestKnown = lagtime.LatestProduceRate(prev, obs)
 	}
