@@ -187,10 +187,14 @@ func DrainReplicas(b Backlog, g Goal) (n int, ok bool, reason string) {
 	if floor > 0 && have >= floor {
 		// The count absorbs a burst like the recent ones (BurstFloor), and
 		// the backlog, grown for as long as a scale-up would take, still
-		// drains within the goal's margin: a scale-up now would be undone
-		// when the burst ends, two rebalances for one burst. A burst
-		// longer than the recent ones fails this check in time to scale up.
-		if projected := lag + max(arrivals-have, 0)*(g.Start+g.Pause).Seconds(); projected/have <= margin*goal {
+		// drains within the goal's margin both ways: by the current count
+		// if the burst ends, and by every partition's consumer net of
+		// arrivals if it goes on, so a burst longer than the recent ones
+		// fails this check in time to scale up. Otherwise a scale-up now
+		// would be undone when the burst ends: two rebalances per burst.
+		projected := lag + max(arrivals-have, 0)*(g.Start+g.Pause).Seconds()
+		full := DrainCapacity(parts, parts, per) - arrivals
+		if parts > 0 && full > 0 && projected/have <= margin*goal && projected/full <= margin*goal {
 			if parts > 0 && current > parts {
 				return parts, true, explain(parts, "consumers beyond the partitions idle")
 			}

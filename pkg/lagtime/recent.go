@@ -30,8 +30,9 @@ type Recent struct{ marks []Arrival }
 // Add records total at now. The history restarts when the partition set
 // changed (shape differs from the last Add's) or the total went backwards,
 // because totals across it are not arrivals; now not after the newest
-// mark is ignored, and marks closer than RecentSpacing to the previous one
-// replace the newest, so the spacing holds.
+// mark is ignored, and the newest mark is replaced by the next while the
+// one before it is within RecentSpacing of now, so kept marks are about
+// RecentSpacing apart.
 func (r Recent) Add(now time.Time, total int64, shapeChanged bool) Recent {
 	n := len(r.marks)
 	switch {
