@@ -184,7 +184,8 @@ func (t *tideScaler) poll(now int, v view) {
 	t.est = t.est.Step(obs, lagtime.Config{})
 	t.members, flow.Members = t.members.Observe(at, v.consumers)
 	t.recent = t.recent.Add(at, obs.Produced, false)
-	flow.Recent = t.recent.Marks()
+	recent := t.recent
+	flow.Recent = &recent
 	if seen {
 		flow.LatestProduced, flow.LatestKnown = lagtime.LatestProduceRate(prev, obs)
 	}

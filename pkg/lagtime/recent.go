@@ -54,7 +54,13 @@ func (r Recent) Add(now time.Time, total int64, shapeChanged bool) Recent {
 }
 
 // Marks returns the history, oldest first; callers must not change it.
-func (r Recent) Marks() []Arrival { return r.marks }
+// A nil *Recent has none.
+func (r *Recent) Marks() []Arrival {
+	if r == nil {
+		return nil
+	}
+	return r.marks
+}
 
 // BurstFloor is the consumption rate at which a burst like every recent
 // one, recurring, stays within the goal without a scale-up: for each

@@ -38,19 +38,19 @@ func TestRecentAdd(t *testing.T) {
 	if m := r2.Marks(); len(m) != 2 || m[1].Total != 40 {
 		t.Errorf("spacing: %+v", m)
 	}
-	if m := r2.Add(at(6), 60, false).Marks(); len(m) != 3 {
+	if m := recentMarks(r2.Add(at(6), 60, false)); len(m) != 3 {
 		t.Errorf("spacing: %+v", m)
 	}
 	if m := r.Marks(); len(m) != 2 || m[1].Total != 50 {
 		t.Errorf("Add changed its receiver: %+v", m)
 	}
-	if m := r.Add(at(5), 99, false).Marks(); len(m) != 2 || m[1].Total != 50 {
+	if m := recentMarks(r.Add(at(5), 99, false)); len(m) != 2 || m[1].Total != 50 {
 		t.Errorf("a mark not after the newest is ignored: %+v", m)
 	}
-	if m := r.Add(at(10), 40, false).Marks(); len(m) != 1 || m[0].Total != 40 {
+	if m := recentMarks(r.Add(at(10), 40, false)); len(m) != 1 || m[0].Total != 40 {
 		t.Errorf("backwards restarts: %+v", m)
 	}
-	if m := r.Add(at(10), 100, true).Marks(); len(m) != 1 {
+	if m := recentMarks(r.Add(at(10), 100, true)); len(m) != 1 {
 		t.Errorf("shape change restarts: %+v", m)
 	}
 	long := Recent{}
@@ -150,3 +150,5 @@ func TestDrainReplicasBurstFloor(t *testing.T) {
 		}
 	}
 }
+
+func recentMarks(r Recent) []Arrival { return r.Marks() }

@@ -69,9 +69,10 @@ type Flow struct {
 	// or one after a partition change, has no interval to measure).
 	LatestProduced float64
 	LatestKnown    bool
-	// Recent is the log-end totals of the last few minutes, oldest first
-	// (lagtime.Recent), for a forecast of bursts that recur; read-only.
-	Recent []lagtime.Arrival
+	// Recent is the log-end totals of the last few minutes, oldest first,
+	// for a forecast of bursts that recur (lagtime.BurstFloor); nil when
+	// not kept. Read-only: a pointer keeps Flow comparable.
+	Recent *lagtime.Recent
 }
 
 // Part is the demand of one part of a query: a partition or a key.

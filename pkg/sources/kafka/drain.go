@@ -89,6 +89,17 @@ func (t *Trigger) byDrain(s sources.Sample, m sources.Measurement) sources.Measu
 	case f.LagSeconds >= seenBacklogAge && f.Members > 0 && f.Consumed > 0:
 		per, from = f.Consumed/float64(f.Members), "seen consuming, not yet measured"
 	}
+	if per == 0 && m.Replicas > int64(f.Members) && f.Members > 0 {
+		// A count from lagThreshold is a guess the law replaces as soon as
+		// the backlog is old enough to show the members' rate (within
+		// seenBacklogAge), and a scale-up to it and then to the law's
+		// count, while the first new pods start, is two rebalances where
+		// one would do. So until then the members stay; scale-downs from
+		// lagThreshold still happen.
+		m.Replicas = int64(f.Members)
+		m.Reason = joinReason(m.Reason, "drainGoal: per-consumer rate not seen yet; waiting for the backlog to show it")
+		return m
+	}
 	g := t.drain.goal
 	if g.Partitions = s.Capacity; t.allowIdleConsumers {
 		g.Partitions = 0
@@ -96,7 +107,7 @@ func (t *Trigger) byDrain(s sources.Sample, m sources.Measurement) sources.Measu
 	n, ok, why := lagtime.DrainReplicas(lagtime.Backlog{
 		Lag: s.Value, Age: time.Duration(f.LagSeconds * float64(time.Second)),
 		ProduceRate: f.Produced, LatestProduceRate: f.LatestProduced, LatestKnown: f.LatestKnown,
-		PerConsumerRate: per, Consumers: f.Members, Recent: f.Recent,
+		PerConsumerRate: per, Consumers: f.Members, Recent: f.Recent.Marks(),
 	}, g)
 	if !ok {
 		m.Reason = joinReason(m.Reason, "drainGoal: "+why+"; lagThreshold decides")

@@ -54,6 +54,20 @@ func TestEvaluateDrainGoal(t *testing.T) {
 			}
 		})
 	}
+	// lagThreshold 100 would scale one member to 6 on 600 messages before
+	// the rate is seen; the members stay until the backlog shows it, and
+	// a smaller count from lagThreshold still goes through.
+	md["lagThreshold"] = "100"
+	delete(md, "allowIdleConsumers")
+	low := mustParse(t, nil, md)
+	young := &sources.Flow{Produced: 50, Consumed: 10, LagSeconds: 5, Consumers: 1, Members: 1}
+	if m := low.Evaluate(sources.Sample{Value: 600, Capacity: 12, Flow: young}); m.Replicas != 1 || !strings.Contains(m.Reason, "waiting for the backlog") {
+		t.Errorf("young backlog: replicas %d (%q), want the 1 member kept", m.Replicas, m.Reason)
+	}
+	three := &sources.Flow{Produced: 1, LagSeconds: 2, Consumers: 3, Members: 3}
+	if m := low.Evaluate(sources.Sample{Value: 50, Capacity: 12, Flow: three}); m.Replicas != 1 {
+		t.Errorf("scale-down from lagThreshold: replicas %d (%q), want 1", m.Replicas, m.Reason)
+	}
 	if key, _ := tr.NeedsReplicasMode(); key != keyDrainGoal {
 		t.Errorf("NeedsReplicasMode names %q, want %s", key, keyDrainGoal)
 	}

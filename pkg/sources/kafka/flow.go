@@ -237,6 +237,7 @@ func (p *poll) flow(q *query, rs []reading, consumers int) *sources.Flow {
 	prev, seen := st.est.Last()
 	st.est = st.est.Step(obs, lagtime.Config{})
 	st.recent = st.recent.Add(p.now, obs.Produced, seen && prev.Shape != obs.Shape)
+	recent := st.recent // a copy: the next poll's Add does not change it
 	var held int
 	st.members, held = st.members.Observe(p.now, consumers)
 	st.last = p.now
@@ -247,7 +248,7 @@ func (p *poll) flow(q *query, rs []reading, consumers int) *sources.Flow {
 	}
 
 	f := &sources.Flow{LagSecondsExact: true, Produced: st.est.ProduceRate, Consumed: st.est.ConsumeRate,
-		PerConsumer: st.est.PerConsumerRate, Consumers: consumers, Members: held, Recent: st.recent.Marks()}
+		PerConsumer: st.est.PerConsumerRate, Consumers: consumers, Members: held, Recent: &recent}
 	if seen {
 		f.LatestProduced, f.LatestKnown = lagtime.LatestProduceRate(prev, obs)
 	}
