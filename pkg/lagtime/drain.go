@@ -125,6 +125,12 @@ const backlogRateMinAge = 10 * time.Second
 //     the partition count (also when the current count is above it), or,
 //     with no partitions known, the count that meets need, saturating at
 //     MaxInt32.
+//   - with b.Recent showing recurring bursts, BurstFloor's capacity bounds
+//     scale-downs (within g.Margin), and a count that has it is kept
+//     through a burst while the backlog, grown for a scale-up's delay,
+//     drains within g.Margin of the goal both by it and by every
+//     partition's consumer net of arrivals: a scale-up for a burst like
+//     the recent ones would be undone when it ends.
 //
 // With no lag and no production (by the lower rate) the answer is 0. ok is false, and the
 // caller should fall back to a threshold, for the same inputs Replicas
