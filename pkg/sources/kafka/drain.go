@@ -89,13 +89,14 @@ func (t *Trigger) byDrain(s sources.Sample, m sources.Measurement) sources.Measu
 	case f.LagSeconds >= seenBacklogAge && f.Members > 0 && f.Consumed > 0:
 		per, from = f.Consumed/float64(f.Members), "seen consuming, not yet measured"
 	}
-	if per == 0 && m.Replicas > int64(f.Members) && f.Members > 0 {
+	if per == 0 && m.Replicas > int64(f.Members) && f.Members > 0 && f.LagSeconds < seenBacklogAge {
 		// A count from lagThreshold is a guess the law replaces as soon as
 		// the backlog is old enough to show the members' rate (within
 		// seenBacklogAge), and a scale-up to it and then to the law's
 		// count, while the first new pods start, is two rebalances where
 		// one would do. So until then the members stay; scale-downs from
-		// lagThreshold still happen.
+		// lagThreshold still happen, and an older backlog whose members are
+		// not seen consuming (no commit yet) goes to lagThreshold.
 		m.Replicas = int64(f.Members)
 		m.Reason = joinReason(m.Reason, "drainGoal: per-consumer rate not seen yet; waiting for the backlog to show it")
 		return m

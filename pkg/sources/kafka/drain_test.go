@@ -64,6 +64,10 @@ func TestEvaluateDrainGoal(t *testing.T) {
 	if m := low.Evaluate(sources.Sample{Value: 600, Capacity: 12, Flow: young}); m.Replicas != 1 || !strings.Contains(m.Reason, "waiting for the backlog") {
 		t.Errorf("young backlog: replicas %d (%q), want the 1 member kept", m.Replicas, m.Reason)
 	}
+	stuck := &sources.Flow{Produced: 50, LagSeconds: 30, Consumers: 1, Members: 1}
+	if m := low.Evaluate(sources.Sample{Value: 600, Capacity: 12, Flow: stuck}); m.Replicas != 6 {
+		t.Errorf("old backlog, nothing seen consumed: replicas %d (%q), want lagThreshold's 6", m.Replicas, m.Reason)
+	}
 	three := &sources.Flow{Produced: 1, LagSeconds: 2, Consumers: 3, Members: 3}
 	if m := low.Evaluate(sources.Sample{Value: 50, Capacity: 12, Flow: three}); m.Replicas != 1 {
 		t.Errorf("scale-down from lagThreshold: replicas %d (%q), want 1", m.Replicas, m.Reason)
