@@ -70,11 +70,15 @@ func parseDrain(md metadata.Metadata) (*drainConfig, error) {
 // byDrain replaces the replica count with lagtime.DrainReplicas' answer
 // for the goal. The consumer count is the group's members with rebalances
 // bridged (Flow.Members). The per-consumer rate is the measured one; until
-// it is measured, consumerRate when given, else, while there is lag, what
-// the members are seen consuming each (Flow.Consumed/Members): consumers
-// with a backlog consume at most their capacity, so that rate errs towards
-// more replicas, never fewer. With none of these the count from
-// lagThreshold stands, and the reason says so.
+// it is measured, consumerRate when given, else, once the oldest message
+// is seenBacklogAge old, what the members are seen consuming each
+// (Flow.Consumed/Members): consumers with a backlog consume at most their
+// capacity, so that rate errs towards more replicas, never fewer. With
+// none of these the members stay while the backlog is younger, and the
+// count from lagThreshold stands otherwise; the reason says which.
+//
+// Evaluate runs on every RPC: the law's burst floor scans pairs of the
+// recent marks within five minutes (at most 61, about 1,800 pairs).
 func (t *Trigger) byDrain(s sources.Sample, m sources.Measurement) sources.Measurement {
 	f := s.Flow
 	if f == nil {
@@ -125,4 +129,5 @@ func (t *Trigger) byDrain(s sources.Sample, m sources.Measurement) sources.Measu
 // seenBacklogAge is the oldest-message age from which lag is a backlog
 // rather than commit spacing (twice the clients' 5 s auto-commit), so that
 // what the members consume is their capacity rather than the arrivals.
-const seenBacklogAge = 10
+// In seconds, as Flow.LagSeconds.
+const seenBacklogAge = 10.0
