@@ -93,10 +93,10 @@ func Policies() []Policy {
 			build:       tide(func(tr *Trace) map[string]string { return map[string]string{"lagTarget": seconds(tr.GoalSeconds)} }),
 			Description: "Tide metricMode replicas, lagTarget = goal, HPA behavior scaleUp tolerance 0 (as documented)"},
 		{Name: "tide-drain", Tide: true, Push: true, PollEvery: tidePoll, Behavior: TunedBehavior(),
-			build:       drain,
-			Description: "Tide metricMode replicas, drain-time law (lagtime.DrainReplicas) for the goal, tuned behavior"},
+			build:       tide(drain),
+			Description: "Tide metricMode replicas, drainGoal = goal (the drain-time law), tuned behavior"},
 		{Name: "tide-drain-60s", Tide: true, Push: true, PollEvery: tidePoll, Behavior: tunedDown(60),
-			build:       drain,
+			build:       tide(drain),
 			Description: "as tide-drain, with a 60 s scale-down window: for bursts that do not recur within minutes"},
 	}
 }
@@ -121,13 +121,8 @@ type tideScaler struct {
 	marks      []lagtime.Marks
 	sample     sources.Sample
 	t0         time.Time
-	// latest is the production rate over the latest poll interval.
-	latest      float64
-	latestKnown bool
-	last        lagtime.Observation
-	polled      bool
-	// law, when set, replaces Evaluate's replica count (the drain policy).
-	law func(t *tideScaler, v view) (int, bool)
+	members    lagtime.HeldMembers
+	recent     lagtime.Recent
 }
 
 var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -154,37 +149,16 @@ func tide(extra func(*Trace) map[string]string) func(tr *Trace) (scaler, error) 
 	}
 }
 
-// drain is tide-raw's trigger with the drain-time law deciding the count.
-func drain(tr *Trace) (scaler, error) {
-	s, err := tide(func(*Trace) map[string]string { return nil })(tr)
-	if err != nil {
-		return nil, err
+// drain is Tide's kafka trigger with drainGoal = the trace's goal and the
+// fleet keys from the trace's fleet: the shipped law (kafka.Trigger's
+// Evaluate, lagtime.DrainReplicas), sizing from the group's members as the
+// source reads them (rebalances bridged by lagtime.HeldMembers).
+func drain(tr *Trace) map[string]string {
+	return map[string]string{
+		"drainGoal":           seconds(tr.GoalSeconds),
+		"drainPodStart":       seconds(tr.Fleet.PodStartSeconds),
+		"drainRebalancePause": seconds(tr.Rebalance()),
 	}
-	ts := s.(*tideScaler)
-	goal := lagtime.Goal{
-		Latency:    time.Duration(tr.GoalSeconds * float64(time.Second)),
-		Partitions: tr.Partitions,
-		Start:      time.Duration(tr.Fleet.PodStartSeconds * float64(time.Second)),
-		Pause:      time.Duration(tr.Rebalance() * float64(time.Second)),
-	}
-	// The law sizes from the Deployment's replica count, which Tide would
-	// read from the HPA (HPA awareness): the group's member count lags it
-	// by the pod start and shows 0 in every rebalance, and a law that took
-	// it for the current count would ask for a scale-up in every rebalance
-	// and for fewer replicas while new ones start.
-	ts.law = func(t *tideScaler, v view) (int, bool) {
-		f := t.sample.Flow
-		if f == nil {
-			return 0, false
-		}
-		n, ok, _ := lagtime.DrainReplicas(lagtime.Backlog{
-			Lag: t.sample.Value, Age: time.Duration(f.LagSeconds * float64(time.Second)),
-			ProduceRate: f.Produced, LatestProduceRate: t.latest, LatestKnown: t.latestKnown, PerConsumerRate: f.PerConsumer,
-			Consumers: v.replicas,
-		}, goal)
-		return n, ok
-	}
-	return ts, nil
 }
 
 // poll reads the offsets as the Kafka source does and folds them into the
@@ -206,12 +180,15 @@ func (t *tideScaler) poll(now int, v view) {
 			}
 		}
 	}
+	prev, seen := t.est.Last()
 	t.est = t.est.Step(obs, lagtime.Config{})
-	if prev, ok := t.last, t.polled; ok {
-		t.latest = float64(obs.Produced-prev.Produced) / obs.Time.Sub(prev.Time).Seconds()
-		t.latestKnown = true
+	t.members, flow.Members = t.members.Observe(at, v.consumers)
+	t.recent = t.recent.Add(at, obs.Produced, false)
+	recent := t.recent
+	flow.Recent = &recent
+	if seen {
+		flow.LatestProduced, flow.LatestKnown = lagtime.LatestProduceRate(prev, obs)
 	}
-	t.last, t.polled = obs, true
 	flow.Produced, flow.Consumed, flow.PerConsumer = t.est.ProduceRate, t.est.ConsumeRate, t.est.PerConsumerRate
 	lag := float64(obs.Lag)
 	t.sample = sources.Sample{Time: at, Value: lag, Activity: lag, Capacity: t.partitions, Flow: flow}
@@ -220,14 +197,9 @@ func (t *tideScaler) poll(now int, v view) {
 // metric is what Tide's gRPC face sends: the trigger's value with target
 // lagThreshold in raw mode, its replica count with target 1 in replicas
 // mode (pkg/strategy Options.Value, Target).
-func (t *tideScaler) metric(_ int, v view) hpa.MetricInput {
+func (t *tideScaler) metric(int, view) hpa.MetricInput {
 	m := t.trig.Evaluate(t.sample)
-	if t.law != nil {
-		if n, ok := t.law(t, v); ok {
-			m.Replicas = int64(n)
-		}
-	}
-	if t.replicas || t.law != nil {
+	if t.replicas {
 		return hpa.MetricInput{
 			Target: hpa.MetricTarget{Type: hpa.AverageValue, Milli: 1000},
 			Values: []int64{hpa.Milli(float64(m.Replicas))},

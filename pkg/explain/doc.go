@@ -5,7 +5,7 @@
 // rule that decides the replica count and the configurations that cannot
 // work as meant.
 //
-// For a trigger whose consumers' rate is measured (Kafka with lagTarget) it
+// For a trigger whose consumers' rate is measured (Kafka counting members) it
 // also predicts the time to drain the lag at the current and the proposed
 // replica count (pkg/lagtime).
 //

@@ -24,7 +24,11 @@
 //     consumers that meet a latency goal counting what uneven partition
 //     assignment, pod start-up and rebalance pauses cost, moving only to
 //     even splits of the partitions and scaling down only with a margin;
-//     benchmarks/quality measures it in closed loop.
+//     benchmarks/quality measures it in closed loop;
+//   - what the law reads besides the estimate: the latest interval's
+//     production rate (LatestProduceRate), a member count with rebalances
+//     bridged (HeldMembers), and recent arrivals (Recent) from which
+//     BurstFloor forecasts the capacity that absorbs bursts that recur.
 //
 // It does not poll anything, detect stuck consumers, or publish metrics:
 // callers read offsets, decide what a stall means, and send Replicas' answer

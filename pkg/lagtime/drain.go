@@ -74,6 +74,9 @@ type Backlog struct {
 	PerConsumerRate float64
 	// Consumers is the current consumer count.
 	Consumers int
+	// Recent is the recent arrivals (Recent.Marks), for the burst floor;
+	// nil means none kept.
+	Recent []Arrival
 }
 
 // backlogRateMinAge is the oldest-message age from which Lag/Age counts as
@@ -122,6 +125,12 @@ const backlogRateMinAge = 10 * time.Second
 //     the partition count (also when the current count is above it), or,
 //     with no partitions known, the count that meets need, saturating at
 //     MaxInt32.
+//   - with b.Recent showing recurring bursts, BurstFloor's capacity bounds
+//     scale-downs (within g.Margin), and a count that has it is kept
+//     through a burst while the backlog, grown for a scale-up's delay,
+//     drains within g.Margin of the goal both by it and by every
+//     partition's consumer net of arrivals: a scale-up for a burst like
+//     the recent ones would be undone when it ends.
 //
 // With no lag and no production (by the lower rate) the answer is 0. ok is false, and the
 // caller should fall back to a threshold, for the same inputs Replicas
@@ -159,6 +168,7 @@ func DrainReplicas(b Backlog, g Goal) (n int, ok bool, reason string) {
 		arrivals = max(arrivals, lag/b.Age.Seconds())
 	}
 	have := DrainCapacity(current, parts, per)
+	floor := BurstFloor(b.Recent, time.Duration(margin*goal*float64(time.Second)), g.Start+g.Pause)
 	// need is the consumption rate that meets the goal once the backlog
 	// stands at backlog, with arrivals at rate in.
 	need := func(in, backlog float64) float64 { return in + max(backlog, 0)/goal }
@@ -171,7 +181,7 @@ func DrainReplicas(b Backlog, g Goal) (n int, ok bool, reason string) {
 	}
 	if current > 0 && have >= stay {
 		for c := 1; c < current; c++ {
-			if margin*DrainCapacity(c, parts, per) >= down {
+			if capc := DrainCapacity(c, parts, per); margin*capc >= down && margin*capc >= floor {
 				return c, true, explain(c, fmt.Sprintf("%d meet the goal within %.0f%% of their capacity", c, 100*margin))
 			}
 		}
@@ -179,6 +189,23 @@ func DrainReplicas(b Backlog, g Goal) (n int, ok bool, reason string) {
 			return parts, true, explain(parts, "consumers beyond the partitions idle")
 		}
 		return current, true, explain(current, "current count meets the goal")
+	}
+	if floor > 0 && have >= floor {
+		// The count absorbs a burst like the recent ones (BurstFloor), and
+		// the backlog, grown for as long as a scale-up would take, still
+		// drains within the goal's margin both ways: by the current count
+		// if the burst ends, and by every partition's consumer net of
+		// arrivals if it goes on, so a burst longer than the recent ones
+		// fails this check in time to scale up. Otherwise a scale-up now
+		// would be undone when the burst ends: two rebalances per burst.
+		projected := lag + max(arrivals-have, 0)*(g.Start+g.Pause).Seconds()
+		full := DrainCapacity(parts, parts, per) - arrivals
+		if parts > 0 && full > 0 && projected/have <= margin*goal && projected/full <= margin*goal {
+			if parts > 0 && current > parts {
+				return parts, true, explain(parts, "consumers beyond the partitions idle")
+			}
+			return current, true, explain(current, fmt.Sprintf("absorbs a burst like the recent ones (floor %.1f/s)", floor))
+		}
 	}
 	if up <= have {
 		// The current consumers shrink the backlog while new ones would

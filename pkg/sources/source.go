@@ -3,6 +3,8 @@ package sources
 import (
 	"context"
 	"time"
+
+	"github.com/tide-scaler/tide/pkg/lagtime"
 )
 
 // Sample is one observation of demand for one query.
@@ -58,6 +60,19 @@ type Flow struct {
 	// Consumers is the number of group members consuming the parts; 0 when
 	// unknown or none.
 	Consumers int
+	// Members is Consumers with rebalances bridged (lagtime.HeldMembers):
+	// during a rebalance every member shows an empty assignment, and a
+	// sizing law must not read that as no consumers.
+	Members int
+	// LatestProduced is the arrival rate over the latest poll interval
+	// alone, unsmoothed; it counts only with LatestKnown (the first poll,
+	// or one after a partition change, has no interval to measure).
+	LatestProduced float64
+	LatestKnown    bool
+	// Recent is the log-end totals of the last few minutes, oldest first,
+	// for a forecast of bursts that recur (lagtime.BurstFloor); nil when
+	// not kept. Read-only: a pointer keeps Flow comparable.
+	Recent *lagtime.Recent
 }
 
 // Part is the demand of one part of a query: a partition or a key.

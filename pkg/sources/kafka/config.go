@@ -30,6 +30,9 @@ type Trigger struct {
 	// lagTarget > 0 decides replicas from rates (metricMode replicas only;
 	// see NeedsReplicasMode).
 	lagTarget time.Duration
+	// drain, when set, decides replicas by the drain-time law (drainGoal;
+	// metricMode replicas only).
+	drain *drainConfig
 
 	// caps remembers hpa.CapValue per partition count: it is a 64-step
 	// search that would otherwise be most of every RPC's cost, and the
@@ -112,7 +115,10 @@ func Parse(md metadata.Metadata, pol sources.Policy) (*Trigger, error) {
 	if t.lagTarget, err = parseLagTarget(md); err != nil {
 		return nil, err
 	}
-	t.query = newQuery(newCluster(brokers, sec, pol.Upstreams), group, topics, opt, parts, t.lagTarget > 0)
+	if t.drain, err = parseDrain(md); err != nil {
+		return nil, err
+	}
+	t.query = newQuery(newCluster(brokers, sec, pol.Upstreams), group, topics, opt, parts, t.lagTarget > 0 || t.drain != nil || !t.allowIdleConsumers)
 	t.metricName = metricName(group, topics)
 	return t, nil
 }

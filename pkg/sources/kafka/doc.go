@@ -22,7 +22,17 @@
 // kafka-go's protocol packages and exchanged on the Transport's broker
 // connections (see wire.go).
 //
+// Unless a query sets allowIdleConsumers without lagTarget or drainGoal,
+// the poll also sends one DescribeGroups per group (flow.go) to count the
+// members holding the query's partitions; with the offsets it feeds the
+// query's rate estimate, lag in seconds, the latest interval's production
+// rate and the recent arrivals (sources.Flow).
+//
 // Lag itself is a pure function of the offsets read (lag.go); the Trigger's
 // Evaluate turns a Sample into the metric value with HPA-exact capping, so
-// that the HPA never asks for more consumers than there are partitions.
+// that the HPA never asks for more consumers than there are partitions,
+// and, where the members' count sits inside the HPA's tolerance band below
+// the partitions (11 of 12), moves the value out of it (unstick.go). In
+// metricMode: replicas, lagTarget (lagtime.Replicas) or drainGoal (the
+// drain-time law, lagtime.DrainReplicas, drain.go) decide the count.
 package kafka

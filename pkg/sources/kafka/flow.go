@@ -20,8 +20,10 @@ import (
 
 // flowState is one query's rate estimate across polls.
 type flowState struct {
-	est  lagtime.Estimate
-	last time.Time
+	est     lagtime.Estimate
+	members lagtime.HeldMembers
+	recent  lagtime.Recent
+	last    time.Time
 }
 
 // partMarks is one partition's log-end history, for lag in seconds.
@@ -32,7 +34,8 @@ type partMarks struct {
 
 // groupMembers returns, per member of the group, the topics it has
 // partitions of. DescribeGroups goes to the group's coordinator, like
-// OffsetFetch; only groups of queries with lagTarget pay for it.
+// OffsetFetch; every group pays for it unless all its queries set
+// allowIdleConsumers without lagTarget or drainGoal.
 //
 // The request goes through the transport with kafka-go's protocol types,
 // and the assignments are decoded here: kafka-go's Client.DescribeGroups
@@ -151,7 +154,7 @@ func consumersOf(members [][]string, topics []string) int {
 }
 
 // describeGroups reads, concurrently with the rest of the poll, the members
-// of every group a lagTarget query reads; the returned func waits for it.
+// of every group a query that counts members reads; the returned func waits for it.
 // A failure is a note, not an error: the estimate only stops learning the
 // per-consumer rate until a later poll reads the members again.
 func (p *poll) describeGroups(ctx context.Context) (wait func()) {
@@ -231,7 +234,12 @@ func (p *poll) flow(q *query, rs []reading, consumers int) *sources.Flow {
 		st = &flowState{}
 		u.flows[q.key] = st
 	}
+	prev, seen := st.est.Last()
 	st.est = st.est.Step(obs, lagtime.Config{})
+	st.recent = st.recent.Add(p.now, obs.Produced, seen && prev.Shape != obs.Shape)
+	recent := st.recent // a copy: the next poll's Add does not change it
+	var held int
+	st.members, held = st.members.Observe(p.now, consumers)
 	st.last = p.now
 	for k, s := range u.flows {
 		if p.now.Sub(s.last) > forgetCommitsAfter {
@@ -240,7 +248,10 @@ func (p *poll) flow(q *query, rs []reading, consumers int) *sources.Flow {
 	}
 
 	f := &sources.Flow{LagSecondsExact: true, Produced: st.est.ProduceRate, Consumed: st.est.ConsumeRate,
-		PerConsumer: st.est.PerConsumerRate, Consumers: consumers}
+		PerConsumer: st.est.PerConsumerRate, Consumers: consumers, Members: held, Recent: &recent}
+	if seen {
+		f.LatestProduced, f.LatestKnown = lagtime.LatestProduceRate(prev, obs)
+	}
 	for _, r := range rs {
 		if r.committed < 0 || r.latest <= r.committed {
 			continue

@@ -52,8 +52,15 @@ func TestPollFlow(t *testing.T) {
 	if f = poll(30 * time.Second); f.LagSeconds != 0 || !f.LagSecondsExact {
 		t.Errorf("caught up: lag %vs exact %v, want 0 exact", f.LagSeconds, f.LagSecondsExact)
 	}
-	if n := u.Stats().DescribeGroupsRequests; n != 0 {
-		t.Errorf("%d DescribeGroups without lagTarget, want 0", n)
+	if n := u.Stats().DescribeGroupsRequests; n == 0 {
+		t.Error("no DescribeGroups: raw mode counts members, for the cap (unstick)")
+	}
+	// allowIdleConsumers lifts the cap: nothing to count members for.
+	idle := mustParse(t, c, map[string]string{"consumerGroup": "g", "topic": "t", "allowIdleConsumers": "true"})
+	ui := open(t, idle)
+	mustSample(t, ui.Poll(ctxT(t), t0, []sources.Query{idle.Query()})[0])
+	if n := ui.Stats().DescribeGroupsRequests; n != 0 {
+		t.Errorf("%d DescribeGroups with allowIdleConsumers and no lagTarget or drainGoal, want 0", n)
 	}
 }
 
@@ -123,5 +130,27 @@ func TestEvaluateLagTarget(t *testing.T) {
 				t.Errorf("got replicas %d rule %q reason %q; want %d %q containing %q", m.Replicas, m.Rule, m.Reason, tc.replicas, tc.rule, tc.reason)
 			}
 		})
+	}
+}
+
+// TestPollDrainFlow: with drainGoal the poll counts members (DescribeGroups)
+// and reports the latest interval's production rate from the second poll.
+func TestPollDrainFlow(t *testing.T) {
+	c := startCluster(t)
+	c.createTopic(t, 4, "t")
+	c.produce(t, "t", map[int32]int{0: 5})
+	tr := mustParse(t, c, map[string]string{"consumerGroup": "g", "topic": "t", "metricMode": "replicas", "drainGoal": "60s"})
+	u := open(t, tr)
+	s := mustSample(t, u.Poll(ctxT(t), t0, []sources.Query{tr.Query()})[0])
+	if s.Flow == nil || s.Flow.LatestKnown {
+		t.Fatalf("first poll: flow %+v, want one without a latest rate", s.Flow)
+	}
+	c.produce(t, "t", map[int32]int{1: 6, 2: 4})
+	s = mustSample(t, u.Poll(ctxT(t), t0.Add(2*time.Second), []sources.Query{tr.Query()})[0])
+	if f := s.Flow; f == nil || !f.LatestKnown || f.LatestProduced != 5 {
+		t.Fatalf("second poll: flow %+v, want latest production 10 messages / 2 s = 5/s", s.Flow)
+	}
+	if u.Stats().DescribeGroupsRequests == 0 {
+		t.Error("no DescribeGroups with drainGoal")
 	}
 }

@@ -14,7 +14,8 @@ func Keys() []string {
 		"bootstrapServers", "consumerGroup", "topic", "lagThreshold", "activationLagThreshold",
 		"offsetResetPolicy", "allowIdleConsumers", keyExcludePersistentLag, "scaleToZeroOnInvalidOffset",
 		"limitToPartitionsWithLag", "ensureEvenDistributionOfPartitions", "partitionLimitation",
-		keyPersistentLagPolls, keyPersistentLagTimeout, keyLagTarget, "tls", "unsafeSsl", "sasl",
+		keyPersistentLagPolls, keyPersistentLagTimeout, keyLagTarget, keyDrainGoal, keyDrainPodStart,
+		keyDrainRebalancePause, keyConsumerRate, "tls", "unsafeSsl", "sasl",
 		"saslTokenProvider", "oauthTokenEndpointUri", "scopes", "oauthExtensions", "awsRegion",
 	}
 	for _, k := range secretKeys {

@@ -55,8 +55,8 @@ type query struct {
 	topics     []string // sorted, unique; empty: the group's committed topics
 	opt        lagOptions
 	partitions partitionSet // nil: every partition
-	// consumers: count the group's members each poll (lagTarget needs the
-	// per-consumer rate).
+	// consumers: count the group's members each poll (lagTarget and
+	// drainGoal need the per-consumer rate, the cap needs the count).
 	consumers bool
 	key       string
 }

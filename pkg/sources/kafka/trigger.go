@@ -24,12 +24,15 @@ func (t *Trigger) Target() float64 { return t.lagThreshold }
 // Activation is activationLagThreshold.
 func (t *Trigger) Activation() float64 { return t.activationLagThreshold }
 
-// NeedsReplicasMode names lagTarget when it is set: it decides a replica
+// NeedsReplicasMode names lagTarget or drainGoal when set: each decides a replica
 // count, which only metricMode: replicas sends (in raw mode the HPA divides
 // the lag by lagThreshold and a time target cannot apply).
 func (t *Trigger) NeedsReplicasMode() (key, why string) {
 	if t.lagTarget > 0 {
 		return keyLagTarget, "in raw mode the HPA divides the lag by lagThreshold and a time target cannot apply"
+	}
+	if t.drain != nil {
+		return keyDrainGoal, "in raw mode the HPA divides the lag by lagThreshold and a latency goal cannot apply"
 	}
 	return "", ""
 }
@@ -61,8 +64,15 @@ func (t *Trigger) Evaluate(s sources.Sample) sources.Measurement {
 		m = t.snap(m, s.Capacity)
 	}
 	m.Replicas = hpa.FromZero(m.Value, t.lagThreshold)
+	if m.Rule == RulePartitionCapped && s.Flow != nil {
+		// Raw mode only: the replica count stays at the partitions.
+		m = t.unstick(m, s.Capacity, s.Flow.Members)
+	}
 	if t.lagTarget > 0 {
 		m = t.byLagTarget(s, m)
+	}
+	if t.drain != nil {
+		m = t.byDrain(s, m)
 	}
 	return m
 }
@@ -107,6 +117,7 @@ const (
 	RulePartitionCapped  = "PartitionCapped"
 	RuleEvenDistribution = "EvenDistribution"
 	RuleLagTarget        = "LagTarget"
+	RuleDrainGoal        = "DrainGoal"
 )
 
 // snap raises m.Value so that the HPA, scaling from zero, proposes the

@@ -117,7 +117,7 @@ func TestQueryKey(t *testing.T) {
 	ref := mustParse(t, nil, with("topic", "b,a", "partitionLimitation", "1,2,3"))
 	same := []metadata.Metadata{
 		with("topic", "a,b", "partitionLimitation", "1-3", "lagThreshold", "99", "activationLagThreshold", "3",
-			"allowIdleConsumers", "true", "bootstrapServers", "b1:9092,b2:9092,b1:9092"),
+			"bootstrapServers", "b1:9092,b2:9092,b1:9092"),
 		with("topic", "a,b", "partitionLimitation", "3,2,1", "ensureEvenDistributionOfPartitions", "true"),
 	}
 	for _, md := range same {
@@ -127,6 +127,8 @@ func TestQueryKey(t *testing.T) {
 	}
 	different := []metadata.Metadata{
 		with("topic", "a,b", "partitionLimitation", "1-3", "consumerGroup", "other"),
+		// allowIdleConsumers lifts the cap, so the poll need not count members.
+		with("topic", "a,b", "partitionLimitation", "1-3", "allowIdleConsumers", "true"),
 		with("topic", "a", "partitionLimitation", "1-3"),
 		with("topic", "a,b", "partitionLimitation", "1-4"),
 		with("topic", "a,b"),

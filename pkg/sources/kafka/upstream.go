@@ -55,7 +55,8 @@ type Stats struct {
 	// known yet, or after an error forgot it.
 	FindCoordinatorRequests int64
 	ListOffsetsRequests     int64
-	// DescribeGroupsRequests are sent only for queries with lagTarget.
+	// DescribeGroupsRequests are sent for queries that count members: all
+	// but allowIdleConsumers without lagTarget or drainGoal.
 	DescribeGroupsRequests int64
 }
 

@@ -17,7 +17,8 @@ func TestKeys(t *testing.T) {
 	reg := Registry(Options{})
 	want := map[string]string{
 		"kafka": "activationLagThreshold allowIdleConsumers awsRegion bootstrapServers ca caFile caFromEnv cert certFile " +
-			"certFromEnv consumerGroup ensureEvenDistributionOfPartitions excludePersistentLag key keyFile keyFromEnv " +
+			"certFromEnv consumerGroup consumerRate drainGoal drainPodStart drainRebalancePause " +
+			"ensureEvenDistributionOfPartitions excludePersistentLag key keyFile keyFromEnv " +
 			"keyPassword keyPasswordFile keyPasswordFromEnv lagTarget lagThreshold limitToPartitionsWithLag " +
 			"oauthExtensions oauthTokenEndpointUri offsetResetPolicy partitionLimitation password passwordFile " +
 			"passwordFromEnv persistentLagPolls persistentLagTimeout sasl saslTokenProvider scaleToZeroOnInvalidOffset " +

@@ -34,6 +34,8 @@ func TestRulesAcrossKeys(t *testing.T) {
 		{"kafka lagTarget in raw mode", with(kafka, "lagTarget", "30s"), "lagTarget", []string{`"30s"`, "requires metricMode: replicas", "lagThreshold"}},
 		{"kafka lagTarget, raw spelled out", with(kafka, "lagTarget", "30s", "metricMode", "raw"), "lagTarget", []string{"requires metricMode"}},
 		{"kafka lagTarget in replicas mode", with(kafka, "lagTarget", "30s", "metricMode", "replicas"), "", nil},
+		{"kafka drainGoal in raw mode", with(kafka, "drainGoal", "60s"), "drainGoal", []string{`"60s"`, "requires metricMode: replicas", "latency goal"}},
+		{"kafka drainGoal in replicas mode", with(kafka, "drainGoal", "60s", "metricMode", "replicas"), "", nil},
 		{"redis lagTarget in raw mode", with(redis, "lagTarget", "30s"), "lagTarget", []string{`"30s": requires metricMode: replicas`, "lagCount"}},
 		{"redis lagTarget in replicas mode", with(redis, "lagTarget", "30s", "metricMode", "Replicas"), "", nil},
 		{"kafka typo", with(kafka, "lagThreshhold", "5"), "lagThreshhold", []string{`did you mean "lagThreshold"?`}},
