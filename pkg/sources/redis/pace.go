@@ -1,0 +1,126 @@
+package redis
+
+import (
+	"context"
+	"hash/fnv"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+)
+
+// How a poll paces its key reads. Every key is still looked at on every
+// poll, so nothing that matters waits longer than it did:
+//
+//   - an idle key (missing or empty at its last read: Redis deletes an
+//     empty list, set, sorted set or hash) is checked with the other idle
+//     keys in one EXISTS per existsChunk keys, every poll, and read only
+//     when its chunk has a key that exists. Activation (0 -> entries) is
+//     seen by the next poll, as before, at a fraction of the commands;
+//   - a key whose depth changed within its last stableAfter reads is read
+//     every poll;
+//   - a stable key with entries (the same depth stableAfter reads in a
+//     row) is read every stableEvery-th poll, each key in its own phase so
+//     that the reads spread evenly over polls; between reads its last depth
+//     is served. It is active already (unless a trigger's
+//     activationListLength is above its depth), so the cost is a staler
+//     depth, at most stableEvery polls old, for a queue nobody is moving.
+//
+// A poll that serves resting keys sends one PING with its first round, and
+// fails them when the server does not answer it: a cached depth is never
+// served from a server that is down.
+//
+// In cluster mode every key is read on every poll, as before: a multi-key
+// EXISTS needs every key in one hash slot, and one PING would not vouch
+// for every node.
+const (
+	stableAfter = 3
+	stableEvery = 3
+	existsChunk = 100
+	// maxPipeline bounds the commands of one pipeline, so that a poll of
+	// 10,000 keys is a few round trips of bounded size rather than one
+	// 10,000-command exchange that holds both ends.
+	maxPipeline = 1000
+)
+
+// keyState is what the polls know about one key.
+type keyState struct {
+	typ   string  // the counted type TYPE answered; "" when not known
+	last  keyRead // the last good read, when have
+	have  bool
+	same  int       // consecutive reads that found last
+	used  time.Time // latest poll that wanted the key
+	phase uint64    // spreads the key's stable reads over polls
+}
+
+func newKeyState(key string) *keyState {
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(key))
+	return &keyState{phase: h.Sum64() % stableEvery}
+}
+
+// idle reports whether the key was missing or empty at its last read.
+func (k *keyState) idle() bool {
+	return k.have && k.last.depth == 0 && (k.last.typ == "none" || counted(k.last.typ))
+}
+
+// rests reports whether poll seq may serve the key's last depth unread.
+func (k *keyState) rests(seq uint64) bool {
+	return k.have && k.last.depth > 0 && k.same >= stableAfter && (seq+k.phase)%stableEvery != 0
+}
+
+// record keeps the outcome of a read.
+func (k *keyState) record(r keyRead) {
+	switch {
+	case r.err != nil:
+		k.have, k.same = false, 0
+	case k.have && r.typ == k.last.typ && r.depth == k.last.depth:
+		k.same++
+	default:
+		k.last, k.have, k.same = r, true, 1
+	}
+}
+
+// scratch is the per-poll working memory an Upstream keeps between polls.
+type scratch struct {
+	seen          map[string]struct{}
+	reads         map[string]keyRead
+	pending, idle []string
+	rested        []string
+	sent          []keyCmd
+	checks        []existsCheck
+}
+
+// existsCheck is one EXISTS over a chunk of idle keys.
+type existsCheck struct {
+	keys []string
+	cmd  *goredis.IntCmd
+}
+
+// pipes splits one round's commands into pipelines of at most maxPipeline.
+type pipes struct {
+	c   goredis.UniversalClient
+	all []goredis.Pipeliner
+}
+
+// next returns a pipeline with room for n more commands (the last one,
+// whatever its size, when n alone is over the bound).
+func (b *pipes) next(n int) goredis.Pipeliner {
+	if k := len(b.all); k > 0 && b.all[k-1].Len()+n <= maxPipeline {
+		return b.all[k-1]
+	}
+	if k := len(b.all); k > 0 && b.all[k-1].Len() == 0 {
+		return b.all[k-1]
+	}
+	p := b.c.Pipeline()
+	b.all = append(b.all, p)
+	return p
+}
+
+// exec runs the pipelines one after the other.
+func (b *pipes) exec(ctx context.Context) {
+	for _, p := range b.all {
+		if p.Len() > 0 {
+			execPipe(ctx, p)
+		}
+	}
+}
