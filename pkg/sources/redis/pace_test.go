@@ -118,7 +118,7 @@ func TestPaceIdleActivation(t *testing.T) {
 	for i := range n / 2 {
 		r.srv.Do("DEL", fmt.Sprintf("k%d", i))
 	}
-	r.poll() // the drained lists read 0 once
+	r.poll()          // the drained lists read 0 once
 	const polls = 300 // 10 minutes of poll time
 	c := r.counts(polls, nil)
 	if want := int64(polls * n / existsChunk); c["exists"] != want || c["type"] != 0 || c["llen"] != 0 {
