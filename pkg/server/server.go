@@ -76,6 +76,7 @@ func New(cfg Config) (*Server, error) {
 		// KEDA's requests are small; a cap keeps a broken client from
 		// making us buffer megabytes before the metadata limits apply.
 		grpc.MaxRecvMsgSize(1 << 20),
+		grpc.ForceServerCodecV2(newRefCodec()),
 	}
 	if cfg.GRPCTLS != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(cfg.GRPCTLS)))
