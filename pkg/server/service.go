@@ -48,6 +48,7 @@ type Service struct {
 	// each per external-push trigger.
 	activeStreams, specStreams *streamLimiter
 	drain                      chan struct{}
+	gauges                     *gaugeCache
 }
 
 // NewService returns the service. Drain ends its open streams.
@@ -66,7 +67,7 @@ func NewService(cfg ServiceConfig) *Service {
 		return newStreamLimiter(rpc, cfg.MaxStreamsPerClient, cfg.Metrics.ClientStreams.WithLabelValues(rpc))
 	}
 	return &Service{cfg: cfg, activeStreams: limiter("StreamIsActive"), specStreams: limiter("StreamMetricSpec"),
-		drain: make(chan struct{})}
+		drain: make(chan struct{}), gauges: &gaugeCache{met: cfg.Metrics, m: map[gaugeKey]*ownerGauges{}}}
 }
 
 // Drain makes every open stream end with status OK. KEDA resets its
@@ -85,7 +86,9 @@ func (s *Service) Drain() {
 func (s *Service) SweepTriggers(before time.Time) int {
 	met := s.cfg.Metrics
 	return s.cfg.Triggers.Sweep(before, func(t *trigger.Trigger) {
-		for _, o := range t.Owners() {
+		owners := t.Owners()
+		s.gauges.forget(t, owners)
+		for _, o := range owners {
 			for _, g := range []*prometheus.GaugeVec{met.MetricValue, met.Target, met.SampleAge, met.Replicas, met.Active, met.LagSeconds} {
 				g.DeleteLabelValues(o.Namespace, o.Name, t.MetricName())
 			}
@@ -152,21 +155,20 @@ func (s *Service) measure(ctx context.Context, ref *pb.ScaledObjectRef) (*trigge
 // observer.
 func (s *Service) observe(ref *pb.ScaledObjectRef, t *trigger.Trigger, r trigger.Reading) {
 	o := trigger.Owner{Namespace: ref.GetNamespace(), Name: ref.GetName()}
-	labels := []string{o.Namespace, o.Name, t.MetricName()}
-	met := s.cfg.Metrics
-	met.MetricValue.WithLabelValues(labels...).Set(r.Value)
-	met.Target.WithLabelValues(labels...).Set(t.Target())
+	g := s.gauges.get(t, o)
+	g.value.Set(r.Value)
+	g.target.Set(t.Target())
 	if !r.Sample.Time.IsZero() {
-		met.SampleAge.WithLabelValues(labels...).Set(s.cfg.Now().Sub(r.Sample.Time).Seconds())
+		g.age.Set(s.cfg.Now().Sub(r.Sample.Time).Seconds())
 	}
-	met.Replicas.WithLabelValues(labels...).Set(float64(r.Measurement.Replicas))
+	g.replicas.Set(float64(r.Measurement.Replicas))
 	active := 0.0
 	if r.Active {
 		active = 1
 	}
-	met.Active.WithLabelValues(labels...).Set(active)
+	g.active.Set(active)
 	if f := r.Sample.Flow; f != nil {
-		met.LagSeconds.WithLabelValues(labels...).Set(f.LagSeconds)
+		g.lag().Set(f.LagSeconds)
 	}
 	if s.cfg.Observer != nil {
 		s.cfg.Observer.Observe(s.cfg.Now(), o, t, r)
