@@ -27,10 +27,15 @@ type ServiceConfig struct {
 	Metrics  *metrics.Metrics
 	Logger   *slog.Logger
 	Now      func() time.Time
-	// StreamRepeat is how often StreamIsActive repeats `true` while active
-	// (default 5 s): KEDA treats each true as a wake-up, and a repeat
-	// covers a KEDA that reconnected between two changes.
+	// StreamRepeat is how soon StreamIsActive repeats `true` after it
+	// became active (default 5 s): KEDA treats each true as a wake-up, and
+	// a repeat covers a KEDA that missed the first. Later repeats back off,
+	// doubling up to StreamRepeatMax, so that streams that stay active cost
+	// little.
 	StreamRepeat time.Duration
+	// StreamRepeatMax is the longest wait between repeats (default 60 s,
+	// never below StreamRepeat).
+	StreamRepeatMax time.Duration
 	// MaxStreamsPerClient bounds the streams of each streaming RPC
 	// (StreamIsActive, StreamMetricSpec) one client connection (peer
 	// address) holds open at once (0 = unbounded).
@@ -62,6 +67,10 @@ func NewService(cfg ServiceConfig) *Service {
 	if cfg.StreamRepeat <= 0 {
 		cfg.StreamRepeat = 5 * time.Second
 	}
+	if cfg.StreamRepeatMax <= 0 {
+		cfg.StreamRepeatMax = time.Minute
+	}
+	cfg.StreamRepeatMax = max(cfg.StreamRepeatMax, cfg.StreamRepeat)
 	cfg.Metrics.StreamLimit.Set(float64(max(cfg.MaxStreamsPerClient, 0)))
 	limiter := func(rpc string) *streamLimiter {
 		return newStreamLimiter(rpc, cfg.MaxStreamsPerClient, cfg.Metrics.ClientStreams.WithLabelValues(rpc))
