@@ -15,7 +15,17 @@ import (
 // time at 10,000 triggers (BenchmarkServiceGetMetrics).
 type ownerGauges struct {
 	value, target, age, replicas, active prometheus.Gauge
-	lag                                  func() prometheus.Gauge // created on first use, as before
+	// The lag series is created on first use, as before: most triggers
+	// have no Flow.
+	lagOnce sync.Once
+	lagVec  *prometheus.GaugeVec
+	lagG    prometheus.Gauge
+	labels  [3]string
+}
+
+func (g *ownerGauges) lag() prometheus.Gauge {
+	g.lagOnce.Do(func() { g.lagG = g.lagVec.WithLabelValues(g.labels[:]...) })
+	return g.lagG
 }
 
 type gaugeKey struct {
@@ -45,16 +55,14 @@ func (c *gaugeCache) get(t *trigger.Trigger, o trigger.Owner) *ownerGauges {
 	if g = c.m[k]; g != nil {
 		return g
 	}
-	labels := []string{o.Namespace, o.Name, t.MetricName()}
 	met := c.met
-	g = &ownerGauges{
-		value:    met.MetricValue.WithLabelValues(labels...),
-		target:   met.Target.WithLabelValues(labels...),
-		age:      met.SampleAge.WithLabelValues(labels...),
-		replicas: met.Replicas.WithLabelValues(labels...),
-		active:   met.Active.WithLabelValues(labels...),
-		lag:      sync.OnceValue(func() prometheus.Gauge { return met.LagSeconds.WithLabelValues(labels...) }),
-	}
+	g = &ownerGauges{lagVec: met.LagSeconds, labels: [3]string{o.Namespace, o.Name, t.MetricName()}}
+	labels := g.labels[:]
+	g.value = met.MetricValue.WithLabelValues(labels...)
+	g.target = met.Target.WithLabelValues(labels...)
+	g.age = met.SampleAge.WithLabelValues(labels...)
+	g.replicas = met.Replicas.WithLabelValues(labels...)
+	g.active = met.Active.WithLabelValues(labels...)
 	c.m[k] = g
 	return g
 }
