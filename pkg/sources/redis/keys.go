@@ -96,7 +96,7 @@ func (p *poll) readKeys(ctx context.Context) map[string]keyRead {
 			}
 			st.used = p.now
 			switch {
-			case st.rests(u.seq) && u.cluster == nil:
+			case st.rests(u.seq, p.now) && u.cluster == nil:
 				rested = append(rested, m.key)
 			case st.idle() && u.cluster == nil:
 				idle = append(idle, m.key)
@@ -167,7 +167,7 @@ func (p *poll) readKeys(ctx context.Context) map[string]keyRead {
 // keyDone records the read of key for this poll and for its pace.
 func (p *poll) keyDone(reads map[string]keyRead, key string, r keyRead) {
 	reads[key] = r
-	p.u.keys[key].record(r)
+	p.u.keys[key].record(r, p.now)
 }
 
 func (p *poll) queueKey(ctx context.Context, pipe goredis.Pipeliner, key string) keyCmd {

@@ -16,14 +16,15 @@ import (
 //     keys in one EXISTS per existsChunk keys, every poll, and read only
 //     when its chunk has a key that exists. Activation (0 -> entries) is
 //     seen by the next poll, as before, at a fraction of the commands;
-//   - a key whose depth changed within its last stableAfter reads is read
-//     every poll;
-//   - a stable key with entries (the same depth stableAfter reads in a
-//     row) is read every stableEvery-th poll, each key in its own phase so
-//     that the reads spread evenly over polls; between reads its last depth
-//     is served. It is active already (unless a trigger's
-//     activationListLength is above its depth), so the cost is a staler
-//     depth, at most stableEvery polls old, for a queue nobody is moving.
+//   - a key whose depth changed within the last stableFor of poll time is
+//     read every poll;
+//   - a still key with entries (the same depth for stableFor) is read every
+//     stableEvery-th poll, each key in its own phase so that the reads
+//     spread evenly over polls; between reads its last depth is served,
+//     in a sample stamped with the poll's time like every other. It is
+//     active already (unless a trigger's activationListLength is above its
+//     depth), so the cost is that a queue nobody moved for stableFor may
+//     start to move up to stableEvery-1 polls before Tide sees it.
 //
 // A poll that serves resting keys sends one PING with its first round, and
 // fails them when the server does not answer it: a cached depth is never
@@ -33,7 +34,7 @@ import (
 // EXISTS needs every key in one hash slot, and one PING would not vouch
 // for every node.
 const (
-	stableAfter = 3
+	stableFor   = 30 * time.Second
 	stableEvery = 3
 	existsChunk = 100
 	// maxPipeline bounds the commands of one pipeline, so that a poll of
@@ -47,7 +48,7 @@ type keyState struct {
 	typ   string  // the counted type TYPE answered; "" when not known
 	last  keyRead // the last good read, when have
 	have  bool
-	same  int       // consecutive reads that found last
+	since time.Time // poll time of the read that found last first
 	used  time.Time // latest poll that wanted the key
 	phase uint64    // spreads the key's stable reads over polls
 }
@@ -63,20 +64,20 @@ func (k *keyState) idle() bool {
 	return k.have && k.last.depth == 0 && (k.last.typ == "none" || counted(k.last.typ))
 }
 
-// rests reports whether poll seq may serve the key's last depth unread.
-func (k *keyState) rests(seq uint64) bool {
-	return k.have && k.last.depth > 0 && k.same >= stableAfter && (seq+k.phase)%stableEvery != 0
+// rests reports whether poll seq, at now, may serve the key's last depth
+// unread.
+func (k *keyState) rests(seq uint64, now time.Time) bool {
+	return k.have && k.last.depth > 0 && now.Sub(k.since) >= stableFor && (seq+k.phase)%stableEvery != 0
 }
 
-// record keeps the outcome of a read.
-func (k *keyState) record(r keyRead) {
+// record keeps the outcome of a read at now.
+func (k *keyState) record(r keyRead, now time.Time) {
 	switch {
 	case r.err != nil:
-		k.have, k.same = false, 0
+		k.have = false
 	case k.have && r.typ == k.last.typ && r.depth == k.last.depth:
-		k.same++
 	default:
-		k.last, k.have, k.same = r, true, 1
+		k.last, k.have, k.since = r, true, now
 	}
 }
 

@@ -132,16 +132,17 @@ func TestPaceIdleActivation(t *testing.T) {
 	}
 }
 
-// TestPaceStableKeys: a list whose depth stands still is read every
-// stableEvery-th poll, spread over polls; when it moves again, the change
-// is seen within stableEvery polls and the list is read every poll after.
+// TestPaceStableKeys: a list whose depth stood still for stableFor of poll
+// time is read every stableEvery-th poll, spread over polls; when it moves
+// again, the change is seen within stableEvery polls and the list is read
+// every poll after.
 func TestPaceStableKeys(t *testing.T) {
 	const n = 90
 	r := newPaceRig(t, n)
 	for i := range n {
 		r.srv.Do("RPUSH", fmt.Sprintf("k%d", i), "x")
 	}
-	r.counts(stableAfter, nil)
+	r.counts(int(stableFor/interval)+1, nil)
 	per := []int64{}
 	for range 2 * stableEvery {
 		per = append(per, r.counts(1, nil)["llen"])
@@ -189,4 +190,22 @@ func TestPaceCommandsBelowKEDA(t *testing.T) {
 		t.Errorf("%d commands in a minute of polls, KEDA sends %.0f", total, keda)
 	}
 	t.Logf("%d commands a minute for %d lists; KEDA's redis scaler: %.0f", total, n, kedaCommandsPerMin(n))
+}
+
+// TestPaceRestingNeedsServer: once the server is gone, no poll serves a
+// resting list's last depth: every read fails, naming the server.
+func TestPaceRestingNeedsServer(t *testing.T) {
+	const n = 30
+	r := newPaceRig(t, n)
+	for i := range n {
+		r.srv.Do("RPUSH", fmt.Sprintf("k%d", i), "x")
+	}
+	r.counts(int(stableFor/interval)+1, nil) // every list rests two polls in three
+	r.srv.Kill()
+	for p := range stableEvery {
+		for i, res := range r.u.Poll(ctxT(t), r.now, r.qs) {
+			wantErr(t, fmt.Sprintf("poll %d, list %d, server down", p, i), res.Err, "redis "+r.srv.Addr)
+		}
+		r.now = r.now.Add(interval)
+	}
 }
