@@ -23,8 +23,8 @@ import (
 //     spread evenly over polls; between reads its last depth is served,
 //     in a sample stamped with the poll's time like every other. It is
 //     active already (unless a trigger's activationListLength is above its
-//     depth), so the cost is that a queue nobody moved for stableFor may
-//     start to move up to stableEvery-1 polls before Tide sees it.
+//     depth), so the cost is that when a queue nobody moved for stableFor
+//     starts to move, it may be seen up to stableEvery-1 polls late.
 //
 // A poll that serves resting keys sends one PING with its first round, and
 // fails them when the server does not answer it: a cached depth is never
