@@ -63,15 +63,23 @@ func (c *refCodec) Unmarshal(data mem.BufferSlice, v any) error {
 	return nil
 }
 
-// maxInterned bounds the intern table; when full it starts over, so
-// metadata that keeps changing cannot grow it without bound.
-const maxInterned = 1 << 17
+// The intern table is bounded: strings longer than maxInternLen are not
+// kept (KEDA's metadata values are short; a certificate is not worth it),
+// and when the table would pass maxInterned strings or maxInternBytes it
+// starts over, so metadata that keeps changing cannot grow it. 10,000
+// triggers keep ~30,000 strings.
+const (
+	maxInternLen   = 256
+	maxInterned    = 1 << 16
+	maxInternBytes = 4 << 20
+)
 
 // interner holds strings seen in requests. A message is decoded under one
 // read lock; the strings it brought that were not there are added after.
 type interner struct {
-	mu sync.RWMutex
-	m  map[string]string
+	mu    sync.RWMutex
+	m     map[string]string
+	bytes int // of the strings in m
 }
 
 // interning is one message's use of the table.
@@ -89,11 +97,19 @@ func (in *interning) keep() {
 	t := in.t
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if len(t.m)+len(in.fresh) > maxInterned {
+	add := 0
+	for _, s := range in.fresh {
+		add += len(s)
+	}
+	if len(t.m)+len(in.fresh) > maxInterned || t.bytes+add > maxInternBytes {
 		clear(t.m)
+		t.bytes = 0
 	}
 	for _, s := range in.fresh {
-		t.m[s] = s
+		if _, ok := t.m[s]; !ok {
+			t.m[s] = s
+			t.bytes += len(s)
+		}
 	}
 }
 
@@ -106,7 +122,9 @@ func (in *interning) str(b []byte) (string, error) {
 		return "", errors.New("string field contains invalid UTF-8")
 	}
 	s := string(b)
-	in.fresh = append(in.fresh, s)
+	if len(s) <= maxInternLen {
+		in.fresh = append(in.fresh, s)
+	}
 	return s, nil
 }
 

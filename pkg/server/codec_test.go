@@ -3,6 +3,7 @@ package server
 import (
 	"maps"
 	"strconv"
+	"strings"
 	"testing"
 
 	"google.golang.org/grpc/encoding"
@@ -114,7 +115,8 @@ func TestRefCodecMatchesProto(t *testing.T) {
 }
 
 // TestRefCodecInternBound: the intern table never holds more than
-// maxInterned strings, however many distinct ones arrive.
+// maxInterned strings nor maxInternBytes, however many distinct ones
+// arrive, and keeps no string over maxInternLen.
 func TestRefCodecInternBound(t *testing.T) {
 	c := newRefCodec()
 	for i := range maxInterned + 10 {
@@ -126,6 +128,23 @@ func TestRefCodecInternBound(t *testing.T) {
 		if n := len(c.in.m); n > maxInterned {
 			t.Fatalf("%d strings interned, bound %d", n, maxInterned)
 		}
+	}
+	// Long strings are not kept, and the bytes held stay under their bound.
+	long := strings.Repeat("x", maxInternLen+1)
+	for i := range maxInternBytes / maxInternLen * 2 {
+		for _, v := range []string{long + strconv.Itoa(i), strings.Repeat("y", maxInternLen-8) + strconv.Itoa(i)} {
+			b := protowire.AppendTag(nil, 1, protowire.BytesType)
+			b = protowire.AppendString(b, v)
+			if err := c.Unmarshal(mem.BufferSlice{mem.SliceBuffer(b)}, &pb.ScaledObjectRef{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if c.in.bytes > maxInternBytes {
+			t.Fatalf("%d bytes interned, bound %d", c.in.bytes, maxInternBytes)
+		}
+	}
+	if _, ok := c.in.m[long+"0"]; ok {
+		t.Error("a string over maxInternLen was interned")
 	}
 }
 
