@@ -142,9 +142,9 @@ func TestRefCodecInternBound(t *testing.T) {
 		if c.in.bytes > maxInternBytes {
 			t.Fatalf("%d bytes interned, bound %d", c.in.bytes, maxInternBytes)
 		}
-	}
-	if _, ok := c.in.m[long+"0"]; ok {
-		t.Error("a string over maxInternLen was interned")
+		if _, ok := c.in.m[long+strconv.Itoa(i)]; ok {
+			t.Fatal("a string over maxInternLen was interned")
+		}
 	}
 }
 
