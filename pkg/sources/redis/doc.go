@@ -46,8 +46,8 @@
 // answers WRONGTYPE and is asked again. Outside cluster mode reads are
 // paced (pace.go): idle keys (missing or empty) are checked 100 at a time
 // with one EXISTS every poll, so activation is still seen by the next poll;
-// keys whose depth moved within 30 s of poll time are read every poll; a
-// key whose depth stood still for 30 s is read every 3rd poll, behind a
+// keys whose depth moved within 10 s of poll time are read every poll; a
+// key whose depth stood still for 10 s is read every 3rd poll, behind a
 // PING, and its last depth served in between.
 // A consumer group adds three XINFO commands to that pipeline, and a second
 // round trip, shared by every group, only when a group has undelivered

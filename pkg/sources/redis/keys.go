@@ -96,7 +96,7 @@ func (p *poll) readKeys(ctx context.Context) map[string]keyRead {
 			}
 			st.used = p.now
 			switch {
-			case st.rests(u.seq, p.now) && u.cluster == nil:
+			case st.rests(u.seq) && u.cluster == nil:
 				rested = append(rested, m.key)
 			case st.idle() && u.cluster == nil:
 				idle = append(idle, m.key)

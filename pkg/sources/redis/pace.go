@@ -34,7 +34,7 @@ import (
 // EXISTS needs every key in one hash slot, and one PING would not vouch
 // for every node.
 const (
-	stableFor   = 30 * time.Second
+	stableFor   = 10 * time.Second
 	stableEvery = 3
 	existsChunk = 100
 	// maxPipeline bounds the commands of one pipeline, so that a poll of
@@ -49,6 +49,7 @@ type keyState struct {
 	last  keyRead // the last good read, when have
 	have  bool
 	since time.Time // poll time of the read that found last first
+	seen  time.Time // poll time of the latest read that found last
 	used  time.Time // latest poll that wanted the key
 	phase uint64    // spreads the key's stable reads over polls
 }
@@ -64,10 +65,11 @@ func (k *keyState) idle() bool {
 	return k.have && k.last.depth == 0 && (k.last.typ == "none" || counted(k.last.typ))
 }
 
-// rests reports whether poll seq, at now, may serve the key's last depth
-// unread.
-func (k *keyState) rests(seq uint64, now time.Time) bool {
-	return k.have && k.last.depth > 0 && now.Sub(k.since) >= stableFor && (seq+k.phase)%stableEvery != 0
+// rests reports whether poll seq may serve the key's last depth unread:
+// reads at least stableFor apart found the same depth, and it is not the
+// key's turn.
+func (k *keyState) rests(seq uint64) bool {
+	return k.have && k.last.depth > 0 && k.seen.Sub(k.since) >= stableFor && (seq+k.phase)%stableEvery != 0
 }
 
 // record keeps the outcome of a read at now.
@@ -76,8 +78,9 @@ func (k *keyState) record(r keyRead, now time.Time) {
 	case r.err != nil:
 		k.have = false
 	case k.have && r.typ == k.last.typ && r.depth == k.last.depth:
+		k.seen = now
 	default:
-		k.last, k.have, k.since = r, true, now
+		k.last, k.have, k.since, k.seen = r, true, now, now
 	}
 }
 

@@ -209,3 +209,24 @@ func TestPaceRestingNeedsServer(t *testing.T) {
 		r.now = r.now.Add(interval)
 	}
 }
+
+// TestPaceStillnessIsSeen: a key rests only when reads stableFor apart
+// found the same depth, not because its one read is old: a list read once
+// and changed a minute later is read afresh, whatever its phase.
+func TestPaceStillnessIsSeen(t *testing.T) {
+	const n = 30 // every phase, several times
+	r := newPaceRig(t, n)
+	for i := range n {
+		r.srv.Do("RPUSH", fmt.Sprintf("k%d", i), "x")
+	}
+	r.poll()
+	for i := range n {
+		r.srv.Do("RPUSH", fmt.Sprintf("k%d", i), "y")
+	}
+	r.now = r.now.Add(time.Minute)
+	for i, v := range r.poll() {
+		if v != 2 {
+			t.Errorf("list k%d: %v a minute after its only read, want 2", i, v)
+		}
+	}
+}
