@@ -8,8 +8,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 )
 
-// How a poll paces its key reads. Every key is still looked at on every
-// poll, so nothing that matters waits longer than it did:
+// How a poll paces its key reads:
 //
 //   - an idle key (missing or empty at its last read: Redis deletes an
 //     empty list, set, sorted set or hash) is checked with the other idle
@@ -18,7 +17,8 @@ import (
 //     seen by the next poll, as before, at a fraction of the commands;
 //   - a key whose depth changed within the last stableFor of poll time is
 //     read every poll;
-//   - a still key with entries (the same depth for stableFor) is read every
+//   - a still key with entries (reads stableFor apart found the same
+//     depth, and none between them another) is read every
 //     stableEvery-th poll, each key in its own phase so that the reads
 //     spread evenly over polls; between reads its last depth is served,
 //     in a sample stamped with the poll's time like every other. It is
