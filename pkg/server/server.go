@@ -55,6 +55,7 @@ type Server struct {
 	grpcLis net.Listener
 	httpLis net.Listener
 	ready   atomic.Bool
+	codec   *refCodec
 }
 
 // New binds both listeners (so ":0" addresses are known before Run) and
@@ -70,17 +71,19 @@ func New(cfg Config) (*Server, error) {
 		cfg.IdleTriggerTTL = 10 * time.Minute
 	}
 	cfg.Service.Logger = cfg.Logger
+	codec := newRefCodec()
 	opts := []grpc.ServerOption{
 		grpc.ChainUnaryInterceptor(unaryMetrics(cfg.Service.Metrics)),
 		grpc.ChainStreamInterceptor(streamMetrics(cfg.Service.Metrics)),
 		// KEDA's requests are small; a cap keeps a broken client from
 		// making us buffer megabytes before the metadata limits apply.
 		grpc.MaxRecvMsgSize(1 << 20),
+		grpc.ForceServerCodecV2(codec),
 	}
 	if cfg.GRPCTLS != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(cfg.GRPCTLS)))
 	}
-	s := &Server{cfg: cfg, svc: NewService(cfg.Service), grpc: grpc.NewServer(opts...), health: health.NewServer()}
+	s := &Server{cfg: cfg, svc: NewService(cfg.Service), grpc: grpc.NewServer(opts...), health: health.NewServer(), codec: codec}
 	pb.RegisterExternalScalerServer(s.grpc, s.svc)
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)

@@ -27,10 +27,15 @@ type ServiceConfig struct {
 	Metrics  *metrics.Metrics
 	Logger   *slog.Logger
 	Now      func() time.Time
-	// StreamRepeat is how often StreamIsActive repeats `true` while active
-	// (default 5 s): KEDA treats each true as a wake-up, and a repeat
-	// covers a KEDA that reconnected between two changes.
+	// StreamRepeat is how soon StreamIsActive repeats `true` after it
+	// became active (default 5 s): KEDA treats each true as a wake-up, and
+	// a repeat covers a KEDA that missed the first. Later repeats back off,
+	// doubling up to StreamRepeatMax, so that streams that stay active cost
+	// little.
 	StreamRepeat time.Duration
+	// StreamRepeatMax is the longest wait between repeats (default 60 s,
+	// never below StreamRepeat).
+	StreamRepeatMax time.Duration
 	// MaxStreamsPerClient bounds the streams of each streaming RPC
 	// (StreamIsActive, StreamMetricSpec) one client connection (peer
 	// address) holds open at once (0 = unbounded).
@@ -48,6 +53,7 @@ type Service struct {
 	// each per external-push trigger.
 	activeStreams, specStreams *streamLimiter
 	drain                      chan struct{}
+	gauges                     *gaugeCache
 }
 
 // NewService returns the service. Drain ends its open streams.
@@ -61,12 +67,16 @@ func NewService(cfg ServiceConfig) *Service {
 	if cfg.StreamRepeat <= 0 {
 		cfg.StreamRepeat = 5 * time.Second
 	}
+	if cfg.StreamRepeatMax <= 0 {
+		cfg.StreamRepeatMax = time.Minute
+	}
+	cfg.StreamRepeatMax = max(cfg.StreamRepeatMax, cfg.StreamRepeat)
 	cfg.Metrics.StreamLimit.Set(float64(max(cfg.MaxStreamsPerClient, 0)))
 	limiter := func(rpc string) *streamLimiter {
 		return newStreamLimiter(rpc, cfg.MaxStreamsPerClient, cfg.Metrics.ClientStreams.WithLabelValues(rpc))
 	}
 	return &Service{cfg: cfg, activeStreams: limiter("StreamIsActive"), specStreams: limiter("StreamMetricSpec"),
-		drain: make(chan struct{})}
+		drain: make(chan struct{}), gauges: &gaugeCache{met: cfg.Metrics, m: map[gaugeKey]*ownerGauges{}}}
 }
 
 // Drain makes every open stream end with status OK. KEDA resets its
@@ -85,7 +95,9 @@ func (s *Service) Drain() {
 func (s *Service) SweepTriggers(before time.Time) int {
 	met := s.cfg.Metrics
 	return s.cfg.Triggers.Sweep(before, func(t *trigger.Trigger) {
-		for _, o := range t.Owners() {
+		owners := t.Owners()
+		s.gauges.forget(t, owners)
+		for _, o := range owners {
 			for _, g := range []*prometheus.GaugeVec{met.MetricValue, met.Target, met.SampleAge, met.Replicas, met.Active, met.LagSeconds} {
 				g.DeleteLabelValues(o.Namespace, o.Name, t.MetricName())
 			}
@@ -152,21 +164,20 @@ func (s *Service) measure(ctx context.Context, ref *pb.ScaledObjectRef) (*trigge
 // observer.
 func (s *Service) observe(ref *pb.ScaledObjectRef, t *trigger.Trigger, r trigger.Reading) {
 	o := trigger.Owner{Namespace: ref.GetNamespace(), Name: ref.GetName()}
-	labels := []string{o.Namespace, o.Name, t.MetricName()}
-	met := s.cfg.Metrics
-	met.MetricValue.WithLabelValues(labels...).Set(r.Value)
-	met.Target.WithLabelValues(labels...).Set(t.Target())
+	g := s.gauges.get(t, o)
+	g.value.Set(r.Value)
+	g.target.Set(t.Target())
 	if !r.Sample.Time.IsZero() {
-		met.SampleAge.WithLabelValues(labels...).Set(s.cfg.Now().Sub(r.Sample.Time).Seconds())
+		g.age.Set(s.cfg.Now().Sub(r.Sample.Time).Seconds())
 	}
-	met.Replicas.WithLabelValues(labels...).Set(float64(r.Measurement.Replicas))
+	g.replicas.Set(float64(r.Measurement.Replicas))
 	active := 0.0
 	if r.Active {
 		active = 1
 	}
-	met.Active.WithLabelValues(labels...).Set(active)
+	g.active.Set(active)
 	if f := r.Sample.Flow; f != nil {
-		met.LagSeconds.WithLabelValues(labels...).Set(f.LagSeconds)
+		g.lag().Set(f.LagSeconds)
 	}
 	if s.cfg.Observer != nil {
 		s.cfg.Observer.Observe(s.cfg.Now(), o, t, r)

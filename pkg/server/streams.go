@@ -11,11 +11,13 @@ import (
 
 // StreamIsActive pushes activation from the cache update: a `true` reaches
 // KEDA within one poll of the data changing, not one pollingInterval later.
-// It sends the current state when the first sample is known, every change
-// after that, and repeats `true` every StreamRepeat while active. KEDA
-// ignores `false` (scale-in always comes from polling), but sending it keeps
-// the stream honest for other clients. A client connection holds at most
-// MaxStreamsPerClient of them; one more is ResourceExhausted.
+// It sends the current state when the first sample is known and every
+// change after that. While active it repeats `true`, at most StreamRepeat
+// after the change and then ever less often (see repeatWait), so 10,000
+// streams that stay active send ~220 messages a second, not 2,000. KEDA ignores `false` (scale-in always comes from
+// polling), but sending it keeps the stream honest for other clients. A
+// client connection holds at most MaxStreamsPerClient of them; one more is
+// ResourceExhausted.
 func (s *Service) StreamIsActive(ref *pb.ScaledObjectRef, stream grpc.ServerStreamingServer[pb.IsActiveResponse]) error {
 	// The per-client limit comes first: a rejected stream parses nothing,
 	// watches nothing and holds no ticker.
@@ -43,11 +45,13 @@ func (s *Service) StreamIsActive(ref *pb.ScaledObjectRef, stream grpc.ServerStre
 	// random first delay spreads their repeats over the period.
 	repeat := time.NewTimer(1 + rand.N(s.cfg.StreamRepeat))
 	defer repeat.Stop()
+	gap := s.cfg.StreamRepeat // the next repeat's bound
 	known, active := false, false
 	send := func(v bool) error {
 		known, active = true, v
 		return stream.Send(&pb.IsActiveResponse{Result: v})
 	}
+
 	for {
 		select {
 		case <-ctx.Done():
@@ -68,9 +72,16 @@ func (s *Service) StreamIsActive(ref *pb.ScaledObjectRef, stream grpc.ServerStre
 				if err := send(r.Active); err != nil {
 					return err
 				}
+				if r.Active { // repeats start over from StreamRepeat
+					var wait time.Duration
+					wait, gap = repeatWait(s.cfg.StreamRepeat, s.cfg.StreamRepeat, s.cfg.StreamRepeatMax, rand.N[time.Duration])
+					repeat.Reset(wait)
+				}
 			}
 		case <-repeat.C:
-			repeat.Reset(s.cfg.StreamRepeat)
+			var wait time.Duration
+			wait, gap = repeatWait(gap, s.cfg.StreamRepeat, s.cfg.StreamRepeatMax, rand.N[time.Duration])
+			repeat.Reset(wait)
 			if active {
 				if err := send(true); err != nil {
 					return err
@@ -114,4 +125,15 @@ func (s *Service) StreamMetricSpec(ref *pb.ScaledObjectRef, stream grpc.ServerSt
 			s.cfg.Triggers.Touch(t, s.cfg.Now()) // an open stream keeps its trigger cached
 		}
 	}
+}
+
+// repeatWait is the wait before the next repeat when it is due within gap:
+// random in [gap/2, gap], so that streams that became active together do
+// not repeat together, and the gap after it, doubled up to most (never
+// below least). randN(n) returns a value in [0, n).
+func repeatWait(gap, least, most time.Duration, randN func(time.Duration) time.Duration) (wait, next time.Duration) {
+	gap = min(max(gap, least), most)
+	half := gap / 2
+	wait = gap - half + randN(half+1)
+	return wait, min(2*gap, most)
 }

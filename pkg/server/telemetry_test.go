@@ -42,6 +42,22 @@ func TestValueTargetAndSampleAgeExported(t *testing.T) {
 			t.Errorf("%s: %d series left after the sweep", name, n)
 		}
 	}
+	// The handles the service kept for the swept trigger's series go with
+	// them, and the next call exports afresh.
+	if n := len(h.srv.svc.gauges.m); n != 0 {
+		t.Errorf("%d series handles kept after the sweep", n)
+	}
+	if _, err := h.client.GetMetrics(t.Context(), &pb.GetMetricsRequest{ScaledObjectRef: r, MetricName: "queue-jobs"}); err != nil {
+		t.Fatal(err)
+	}
+	if v := testutil.ToFloat64(met.Target.WithLabelValues(labels...)); v != 4 {
+		t.Errorf("after the sweep, tide_metric_target = %v; want 4", v)
+	}
+	// The server decoded the request with its own codec, which keeps the
+	// strings it saw.
+	if _, ok := h.srv.codec.in.m["queue-jobs"]; !ok {
+		t.Error("the request was not decoded by refCodec")
+	}
 }
 
 // TestStreamsPerClientMax: under a limit, tide_streams_per_client_max is

@@ -13,9 +13,9 @@ import (
 )
 
 // BenchmarkPoll1000Lists compares one poll of 1,000 lists on one real
-// server by our Upstream (one pipeline) with the same depths read by LLEN
-// one key at a time, one round trip each. The baseline's x-tide metric is
-// how many times slower it is than our poll.
+// server by our Upstream (pipelines of at most 1,000 commands) with the
+// same depths read by LLEN one key at a time, one round trip each. The
+// baseline's x-tide metric is how many times slower it is than our poll.
 func BenchmarkPoll1000Lists(b *testing.B) { benchmarkPoll(b, 1000) }
 
 // BenchmarkPoll10000Lists is the same with 10,000 lists.

@@ -39,10 +39,16 @@
 //
 // Every trigger that reads one Redis deployment (same mode, addresses,
 // database, user, TLS and credentials) shares one client, and each poll
-// reads every watched key of one node in one pipeline: TYPE is asked once
-// per key and cached, so steady-state polls send one depth command per key
-// and one round trip per node (go-redis splits a cluster pipeline by slot
-// owner). A key whose type changed answers WRONGTYPE and is asked again.
+// reads every watched key of one node in pipelines of at most 1,000
+// commands: TYPE is asked once per key and cached, so steady-state polls
+// send no TYPE and one round trip per node and per 1,000 commands (go-redis
+// splits a cluster pipeline by slot owner). A key whose type changed
+// answers WRONGTYPE and is asked again. Outside cluster mode reads are
+// paced (pace.go): idle keys (missing or empty) are checked 100 at a time
+// with one EXISTS every poll, so activation is still seen by the next poll;
+// keys whose depth moved within 10 s of poll time are read every poll; a
+// key whose depth stood still for 10 s is read every 3rd poll, behind a
+// PING, and its last depth served in between.
 // A consumer group adds three XINFO commands to that pipeline, and a second
 // round trip, shared by every group, only when a group has undelivered
 // entries in the middle of its stream: the XRANGE needs the group's

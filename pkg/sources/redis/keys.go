@@ -12,9 +12,10 @@ import (
 	"github.com/tide-scaler/tide/pkg/sources"
 )
 
-// maxKeyRounds bounds the pipelines of one poll: the worst case is a cached
-// type gone stale (depth answers WRONGTYPE), then TYPE, then depth again.
-const maxKeyRounds = 3
+// maxKeyRounds bounds the rounds of one poll: the worst case is an idle key
+// whose chunk has a key that exists (EXISTS), whose cached type went stale
+// (depth answers WRONGTYPE), then TYPE, then depth again.
+const maxKeyRounds = 4
 
 // Notes a keys sample may carry; the engine logs each once per query.
 const (
@@ -33,7 +34,7 @@ type keyRead struct {
 // cached type, or TYPE when the type is not known.
 type keyCmd struct {
 	key     string
-	cached  *cachedType // the cache entry the depth command was chosen by
+	st      *keyState
 	depth   *goredis.IntCmd
 	typeCmd *goredis.StatusCmd
 }
@@ -64,73 +65,133 @@ func queueDepth(ctx context.Context, pipe goredis.Pipeliner, typ, key string) *g
 }
 
 // readKeys reads every member key of every readKeys query, each key once,
-// in rounds of one pipeline. The first round also carries the stream
-// reads, so that a steady-state poll is one pipeline per node.
+// in rounds of pipelines, paced as pace.go says. The first round also
+// carries the stream reads, so that a steady-state poll is one round trip
+// per node and per maxPipeline commands.
 func (p *poll) readKeys(ctx context.Context) map[string]keyRead {
+	u, sc := p.u, &p.u.scratch
+	if sc.seen == nil {
+		sc.seen, sc.reads = map[string]struct{}{}, map[string]keyRead{}
+	}
+	clear(sc.seen)
+	clear(sc.reads)
+	reads := sc.reads
+	u.seq++
 	// Each key once, in the order queries and their (sorted) members name
 	// them: deterministic without sorting every poll.
-	seen := map[string]struct{}{}
-	var pending []string
+	pending, idle, rested := sc.pending[:0], sc.idle[:0], sc.rested[:0]
 	for i, q := range p.queries {
 		if q == nil || q.kind != readKeys {
 			continue
 		}
 		for _, m := range p.members[i] {
-			if _, dup := seen[m.key]; !dup {
-				seen[m.key] = struct{}{}
+			if _, dup := sc.seen[m.key]; dup {
+				continue
+			}
+			sc.seen[m.key] = struct{}{}
+			st := u.keys[m.key]
+			if st == nil {
+				st = newKeyState(m.key)
+				u.keys[m.key] = st
+			}
+			st.used = p.now
+			switch {
+			case st.rests(u.seq) && u.cluster == nil:
+				rested = append(rested, m.key)
+			case st.idle() && u.cluster == nil:
+				idle = append(idle, m.key)
+			default:
 				pending = append(pending, m.key)
 			}
 		}
 	}
-	reads := make(map[string]keyRead, len(pending))
 	streams := p.hasStreams()
-	for round := 0; round < maxKeyRounds && (len(pending) > 0 || (round == 0 && streams)); round++ {
-		pipe := p.u.client.Pipeline()
-		sent := make([]keyCmd, len(pending))
-		for j, k := range pending {
-			sent[j] = p.queueKey(ctx, pipe, k)
+	var ping *goredis.StatusCmd
+	for round := 0; round < maxKeyRounds && (len(pending)+len(idle)+len(rested) > 0 || (round == 0 && streams)); round++ {
+		b := pipes{c: u.client}
+		if round == 0 && streams {
+			p.queueStreams(ctx, b.next(0))
 		}
-		if round == 0 {
-			p.queueStreams(ctx, pipe)
+		if round == 0 && len(rested) > 0 {
+			// A resting key's depth is served only from a server that
+			// answers this poll.
+			ping = b.next(1).Ping(ctx)
 		}
-		execPipe(ctx, pipe)
-		pending = pending[:0]
+		sent, checks := sc.sent[:0], sc.checks[:0]
+		for k := range slices.Chunk(idle, existsChunk) {
+			checks = append(checks, existsCheck{keys: k, cmd: b.next(1).Exists(ctx, k...)})
+		}
+		for _, k := range pending {
+			sent = append(sent, p.queueKey(ctx, b.next(1), k))
+		}
+		b.exec(ctx)
+		pending, idle = pending[:0], idle[:0]
+		for _, c := range checks {
+			n, err := c.cmd.Result()
+			switch {
+			case err != nil:
+				for _, k := range c.keys {
+					p.keyDone(reads, k, keyRead{err: u.serverErr(fmt.Errorf("EXISTS %q: %w", k, err))})
+				}
+			case n > 0: // something in the chunk exists: read each key
+				pending = append(pending, c.keys...)
+			default:
+				for _, k := range c.keys {
+					p.keyDone(reads, k, u.keys[k].last)
+				}
+			}
+		}
 		for _, c := range sent {
 			if r, again := p.keyResult(c); again {
 				pending = append(pending, c.key)
 			} else {
-				reads[c.key] = r
+				p.keyDone(reads, c.key, r)
 			}
 		}
+		sc.sent, sc.checks = sent[:0], checks[:0]
 	}
 	for _, k := range pending {
-		reads[k] = keyRead{err: fmt.Errorf("key %q changed type during the poll", k)}
+		p.keyDone(reads, k, keyRead{err: fmt.Errorf("key %q changed type during the poll", k)})
 	}
+	for _, k := range rested {
+		if err := ping.Err(); err != nil {
+			p.keyDone(reads, k, keyRead{err: u.serverErr(fmt.Errorf("PING: %w", err))})
+		} else {
+			reads[k] = u.keys[k].last
+		}
+	}
+	sc.pending, sc.idle, sc.rested = pending[:0], idle[:0], rested[:0]
 	return reads
 }
 
+// keyDone records the read of key for this poll and for its pace.
+func (p *poll) keyDone(reads map[string]keyRead, key string, r keyRead) {
+	reads[key] = r
+	p.u.keys[key].record(r, p.now)
+}
+
 func (p *poll) queueKey(ctx context.Context, pipe goredis.Pipeliner, key string) keyCmd {
-	if t := p.u.types[key]; t != nil {
-		if d := queueDepth(ctx, pipe, t.typ, key); d != nil {
-			return keyCmd{key: key, cached: t, depth: d}
+	st := p.u.keys[key]
+	if st.typ != "" {
+		if d := queueDepth(ctx, pipe, st.typ, key); d != nil {
+			return keyCmd{key: key, st: st, depth: d}
 		}
 	}
-	return keyCmd{key: key, typeCmd: pipe.Type(ctx, key)}
+	return keyCmd{key: key, st: st, typeCmd: pipe.Type(ctx, key)}
 }
 
 // keyResult reads one key's command; again reports that the key needs
 // another round (its type was just learned, or the cached one is stale).
-// Missing keys and types not counted are not cached: TYPE is asked each
-// poll until the key becomes something we count.
+// Only counted types are cached: a missing key or one of another type is
+// asked TYPE whenever it is read, until it becomes something we count.
 func (p *poll) keyResult(c keyCmd) (r keyRead, again bool) {
 	if c.depth != nil {
 		n, err := c.depth.Result()
 		switch {
 		case err == nil:
-			c.cached.used = p.now
-			return keyRead{typ: c.cached.typ, depth: n}, false
+			return keyRead{typ: c.st.typ, depth: n}, false
 		case goredis.HasErrorPrefix(err, "WRONGTYPE"):
-			delete(p.u.types, c.key)
+			c.st.typ = ""
 			return keyRead{}, true
 		}
 		return keyRead{err: p.u.serverErr(fmt.Errorf("%s %q: %w", strings.ToUpper(c.depth.Name()), c.key, err))}, false
@@ -140,7 +201,7 @@ func (p *poll) keyResult(c keyCmd) (r keyRead, again bool) {
 	case err != nil:
 		return keyRead{err: p.u.serverErr(fmt.Errorf("TYPE %q: %w", c.key, err))}, false
 	case counted(t):
-		p.u.types[c.key] = &cachedType{typ: t, used: p.now}
+		c.st.typ = t
 		return keyRead{}, true
 	}
 	return keyRead{typ: t}, false
@@ -153,8 +214,8 @@ func (p *poll) keyResult(c keyCmd) (r keyRead, again bool) {
 // since the SCAN count 0, and those of other types are skipped with a note:
 // a pattern may match bookkeeping keys beside the queues.
 func keySample(members []member, reads map[string]keyRead) (sources.Sample, error) {
-	var s sources.Sample
-	skipped := map[string][]string{} // pattern -> types skipped
+	s := sources.Sample{Parts: make([]sources.Part, 0, len(members))}
+	var skipped map[string][]string // pattern -> types skipped; most polls have none
 	for _, m := range members {
 		r := reads[m.key]
 		switch {
@@ -175,10 +236,17 @@ func keySample(members []member, reads map[string]keyRead) (sources.Sample, erro
 			}
 			return sources.Sample{}, fmt.Errorf("key %q is a %s: listName counts lists, sorted sets, sets and hashes%s", m.key, r.typ, hint)
 		default:
+			if skipped == nil {
+				skipped = map[string][]string{}
+			}
 			if !slices.Contains(skipped[m.pattern], r.typ) {
 				skipped[m.pattern] = append(skipped[m.pattern], r.typ)
 			}
 		}
+	}
+	if len(skipped) == 0 {
+		s.Activity = s.Value
+		return s, nil
 	}
 	for _, pat := range slices.Sorted(maps.Keys(skipped)) {
 		types := skipped[pat]

@@ -24,9 +24,14 @@ type Upstream struct {
 	stats   counters
 
 	mu sync.Mutex // held for a whole Poll: the caches below are the poll's
-	// types caches the type of every counted key, so a steady-state poll
-	// sends one depth command per key and no TYPE.
-	types map[string]*cachedType
+	// keys holds what the polls learned about every key they read: its
+	// type, so that a steady-state poll sends no TYPE, and its last depth,
+	// which paces its reads (see pace.go).
+	keys map[string]*keyState
+	// seq counts polls; it spreads the reads of stable keys over polls.
+	seq uint64
+	// scratch is reused by every poll, so a steady poll allocates little.
+	scratch scratch
 	// globs caches the keys each pattern matched at its last SCAN.
 	globs map[string]*globState
 	// flows holds the rate estimate of every stream-with-group query, by
@@ -38,11 +43,6 @@ type Upstream struct {
 }
 
 var _ sources.Upstream = (*Upstream)(nil)
-
-type cachedType struct {
-	typ  string
-	used time.Time // latest poll that read the key
-}
 
 // forgetAfter drops cached types, patterns and rate estimates no poll has
 // read for this long (queries that went away), bounding the caches. An
@@ -64,7 +64,7 @@ type counters struct {
 }
 
 func newUpstream(d *deployment) *Upstream {
-	u := &Upstream{dep: d, types: map[string]*cachedType{}, globs: map[string]*globState{}, flows: map[string]*flowState{}}
+	u := &Upstream{dep: d, keys: map[string]*keyState{}, globs: map[string]*globState{}, flows: map[string]*flowState{}}
 	u.client, u.cluster = newClient(d, countHook{&u.stats})
 	list := strings.Join(d.addrs, ",")
 	switch d.mode {
@@ -97,9 +97,9 @@ func (u *Upstream) serverErr(err error) error { return fmt.Errorf("%s: %w", u.wh
 
 // forget drops cache entries that no poll has used for forgetAfter.
 func (u *Upstream) forget(now time.Time) {
-	for k, t := range u.types {
+	for k, t := range u.keys {
 		if now.Sub(t.used) > forgetAfter {
-			delete(u.types, k)
+			delete(u.keys, k)
 		}
 	}
 	for k, g := range u.globs {
