@@ -16,6 +16,10 @@ import (
 type Options struct {
 	// PollInterval is how often each upstream is polled (default 2 s).
 	PollInterval time.Duration
+	// ProbeInterval, when positive and shorter than an upstream's poll
+	// interval, probes that upstream's inactive queries this often if it
+	// is a Prober, and polls the ones the probe wakes at once. 0 disables.
+	ProbeInterval time.Duration
 	// PollTimeout bounds one poll (default PollInterval).
 	PollTimeout time.Duration
 	// FirstSampleTimeout bounds the synchronous first sample of a query
