@@ -271,6 +271,10 @@ type entry struct {
 	readyOne sync.Once
 	lastUsed atomic.Int64 // unix nanos of the last Read or Watch stop
 	flight   atomic.Bool  // a first sample is under way
+	// rest: a probe woke this query and the poll still found no activity
+	// (its consumers took the news); not probed again before its next
+	// regular poll, so running consumers cost one wake per poll interval.
+	rest atomic.Bool
 
 	mu       sync.Mutex
 	watchers map[chan struct{}]struct{}

@@ -30,14 +30,18 @@ func (u *upstream) probeTicker() (<-chan time.Time, func()) {
 }
 
 // probe asks the upstream which inactive queries have news and polls those
-// at once. Queries with activity, with no good sample yet or whose latest
-// poll failed keep the normal schedule only.
+// at once. Queries with activity, with no good sample yet, whose latest
+// poll failed, or resting (woken, and the poll found no activity: consumers
+// that keep up) keep the normal schedule only.
 func (u *upstream) probe() {
 	p := u.up.(Prober)
 	opts := &u.e.opts
 	u.mu.RLock()
 	var ents []*entry
 	for _, ent := range u.entries {
+		if ent.rest.Load() {
+			continue
+		}
 		if st := ent.state.Load(); st != nil && st.hasGood && st.err == nil && st.good.Activity == 0 {
 			ents = append(ents, ent)
 		}
@@ -68,4 +72,9 @@ func (u *upstream) probe() {
 	}
 	opts.Metrics.ProbeWakes.WithLabelValues(u.ep.Name).Add(float64(len(woken)))
 	u.poll(u.e.ctx, opts.Now(), woken)
+	for _, ent := range woken {
+		if st := ent.state.Load(); st != nil && st.err == nil && st.good.Activity == 0 {
+			ent.rest.Store(true)
+		}
+	}
 }

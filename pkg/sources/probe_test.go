@@ -164,3 +164,28 @@ func TestProbeDisabled(t *testing.T) {
 		}
 	})
 }
+
+// TestProbeWakeRestsUntilNextPoll: a query the probe wakes whose poll still
+// finds no activity (running consumers took the messages) is not woken
+// again before its next regular poll: at most one extra poll per poll
+// interval, not one per probe.
+func TestProbeWakeRestsUntilNextPoll(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := newProbeMem("k")
+		f := newFixture(t, Options{PollInterval: 2 * time.Second, ProbeInterval: 250 * time.Millisecond})
+		q := probeQuery{memQuery{p.memUpstream, "q"}, p}
+		if _, err := f.e.Read(t.Context(), q); err != nil {
+			t.Fatal(err)
+		}
+		for range 40 { // news at every probe for 10 s; the value stays 0
+			p.news1("q", 0)
+			time.Sleep(250 * time.Millisecond)
+			synctest.Wait()
+		}
+		// 1 first sample + 5 regular polls + one wake after each of the
+		// 6 polls (the first sample's included); 46 without resting.
+		if polls, _ := p.stats(); polls > 1+5+6 {
+			t.Errorf("%d polls in 10 s with news at every probe; want at most 12", polls)
+		}
+	})
+}

@@ -81,6 +81,7 @@ func (u *upstream) pollAll() bool {
 			u.forgetNotes(ent)
 			continue
 		}
+		ent.rest.Store(false)
 		queries = append(queries, ent)
 	}
 	u.mu.Unlock()
