@@ -103,7 +103,10 @@ func activationTrial(ctx context.Context, cl *kgo.Client, impl, topic, bootstrap
 	var cycle time.Duration
 	switch impl {
 	case ActTidePush:
-		cycle = 2 * time.Second // Tide's default poll interval
+		// Tide's default poll interval; its activation probe (default
+		// 250 ms, --activation-probe-interval) divides it, so a phase
+		// uniform over the poll is uniform over the probe too.
+		cycle = 2 * time.Second
 		cfg.TriggerType = "external-push"
 		md["scalerAddress"] = tideAddr
 		ps, err := scalers.NewExternalPushScaler(cfg)

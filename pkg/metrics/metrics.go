@@ -17,6 +17,11 @@ type Metrics struct {
 	QueryErrors  *prometheus.CounterVec   // upstream: queries that failed in a poll
 	Notes        *prometheus.GaugeVec     // upstream, query, note: 1 while a source reports the note
 	Excluded     *prometheus.GaugeVec     // upstream, query: parts left out of scale-out as stuck
+	// Activation probes (sources.Prober): probes sent, probes that failed,
+	// and queries a probe woke for an immediate poll.
+	Probes      *prometheus.CounterVec // upstream
+	ProbeErrors *prometheus.CounterVec // upstream
+	ProbeWakes  *prometheus.CounterVec // upstream
 
 	// RPCs.
 	RPCs        *prometheus.CounterVec   // method, code
@@ -60,6 +65,18 @@ func New(reg prometheus.Registerer) *Metrics {
 		PollOverruns: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "poll_overruns_total",
 			Help: "Polls that took the upstream's poll interval or longer: the schedule slipped by at least one poll.",
+		}, up),
+		Probes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "probes_total",
+			Help: "Activation probes of an upstream's inactive queries (Kafka: log end offsets only).",
+		}, up),
+		ProbeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "probe_errors_total",
+			Help: "Activation probes that failed in part or whole; the normal poll still reads every query.",
+		}, up),
+		ProbeWakes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "probe_wakes_total",
+			Help: "Inactive queries an activation probe woke for an immediate poll.",
 		}, up),
 		LastPoll: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: namespace, Name: "last_successful_poll_timestamp_seconds",
@@ -147,7 +164,7 @@ func New(reg prometheus.Registerer) *Metrics {
 			Help: "1 while a ScaledObject's configuration cannot work as meant: MaxAbovePartitions, ReplicasModeTolerance, ReplicasModeTarget, CooldownBelowPoll.",
 		}, []string{"namespace", "scaledobject", "warning"}),
 	}
-	reg.MustRegister(m.PollDuration, m.PollErrors, m.PollOverruns, m.LastPoll, m.Queries, m.QueryErrors, m.Notes,
+	reg.MustRegister(m.PollDuration, m.PollErrors, m.PollOverruns, m.Probes, m.ProbeErrors, m.ProbeWakes, m.LastPoll, m.Queries, m.QueryErrors, m.Notes,
 		m.Excluded, m.RPCs, m.RPCDuration, m.Streams, m.Triggers, m.ClientStreams, m.StreamLimit,
 		m.MetricValue, m.Target, m.SampleAge, m.Replicas, m.Active, m.LagSeconds,
 		m.HPAPredicted, m.HPARule, m.HPAErrors, m.ConfigWarnings)

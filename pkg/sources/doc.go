@@ -9,6 +9,12 @@
 // upstream I/O, except for the one synchronous first sample of a query that
 // nobody has asked about before.
 //
+// An Upstream that is also a Prober (Kafka) is probed between polls, every
+// Options.ProbeInterval, for its queries with no activity; the queries a
+// probe wakes are polled at once, so activation is pushed within one probe
+// interval. A probe records nothing: a failed probe is counted and the
+// normal poll goes on.
+//
 // A failed or stale reading is an error to the reader, never a zero: a false
 // zero scales a busy workload away, while an error lets KEDA's fallback and
 // the HPA's "do nothing on missing metrics" rule engage.

@@ -16,6 +16,10 @@ import (
 type Options struct {
 	// PollInterval is how often each upstream is polled (default 2 s).
 	PollInterval time.Duration
+	// ProbeInterval, when positive and shorter than an upstream's poll
+	// interval, probes that upstream's inactive queries this often if it
+	// is a Prober, and polls the ones the probe wakes at once. 0 disables.
+	ProbeInterval time.Duration
 	// PollTimeout bounds one poll (default PollInterval).
 	PollTimeout time.Duration
 	// FirstSampleTimeout bounds the synchronous first sample of a query
@@ -267,6 +271,10 @@ type entry struct {
 	readyOne sync.Once
 	lastUsed atomic.Int64 // unix nanos of the last Read or Watch stop
 	flight   atomic.Bool  // a first sample is under way
+	// rest: a probe woke this query and the poll still found no activity
+	// (its consumers took the news); not probed again before its next
+	// regular poll, so running consumers cost one wake per poll interval.
+	rest atomic.Bool
 
 	mu       sync.Mutex
 	watchers map[chan struct{}]struct{}

@@ -50,6 +50,8 @@ func (u *upstream) loop() {
 	defer u.e.wg.Done()
 	t := time.NewTicker(u.interval())
 	defer t.Stop()
+	probe, stop := u.probeTicker()
+	defer stop()
 	for {
 		select {
 		case <-u.e.ctx.Done():
@@ -58,6 +60,8 @@ func (u *upstream) loop() {
 			if !u.pollAll() {
 				return
 			}
+		case <-probe:
+			u.probe()
 		}
 	}
 }
@@ -77,6 +81,7 @@ func (u *upstream) pollAll() bool {
 			u.forgetNotes(ent)
 			continue
 		}
+		ent.rest.Store(false)
 		queries = append(queries, ent)
 	}
 	u.mu.Unlock()

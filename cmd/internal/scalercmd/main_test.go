@@ -24,8 +24,12 @@ func TestServeFlagsFromEnvironment(t *testing.T) {
 	}{
 		{"defaults", nil, nil, func(c *serveConfig) bool {
 			return c.grpcAddr == ":9090" && c.httpAddr == ":8080" && c.engine.PollInterval == 2*time.Second &&
-				c.engine.MaxStaleness == 0 && c.shutdownTimeout == 10*time.Second
+				c.engine.MaxStaleness == 0 && c.shutdownTimeout == 10*time.Second &&
+				c.engine.ProbeInterval == 250*time.Millisecond
 		}, ""},
+		{"activation probe off", []string{"--activation-probe-interval", "0s"}, nil,
+			func(c *serveConfig) bool { return c.engine.ProbeInterval == 0 }, ""},
+		{"negative activation probe", []string{"--activation-probe-interval", "-1s"}, nil, nil, "--activation-probe-interval"},
 		{"env fills unset flags", nil, map[string]string{"TIDE_GRPC_ADDR": "127.0.0.1:1", "TIDE_POLL_INTERVAL": "500ms", "TIDE_TLS_CLIENT_CA": "/ca.pem"},
 			func(c *serveConfig) bool {
 				return c.grpcAddr == "127.0.0.1:1" && c.engine.PollInterval == 500*time.Millisecond && c.tls.ClientCA == "/ca.pem"

@@ -124,6 +124,7 @@ func (p *poll) leaderMoved() bool {
 func (p *poll) finish() {
 	p.addMarks()
 	read := map[commitKey]offsets{}
+	bases := map[string]*probeBase{}
 	for i, q := range p.queries {
 		if q == nil {
 			continue
@@ -162,8 +163,10 @@ func (p *poll) finish() {
 		s.Flow = p.flow(q, rs, consumers)
 		s.Time, s.Notes = p.now, slices.Concat(p.notes[i], s.Notes)
 		p.results[i].Sample = s
+		bases[q.key] = p.baseOf(i, consumers)
 	}
 	p.u.remember(p.now, read)
+	p.u.setBases(p.now, bases)
 }
 
 // readings collects what the poll learned about each partition query i reads.

@@ -16,6 +16,14 @@
 //     watched partition, and a second one per leader only when some query
 //     needs log start offsets (earliest policy, uncommitted partitions).
 //
+// Between polls the Upstream is also the engine's activation probe
+// (sources.Prober, probe.go): for the queries whose last sample had no
+// activity it reads only log end offsets, one ListOffsets per partition
+// leader however many queries share the leaders, and wakes a query whose
+// partitions grew past what its last poll saw, so the engine polls it and
+// pushes to its StreamIsActive streams at once (TestProbeWakesOnProduce,
+// TestProbeOneListOffsetsPerLeader, TestProbeWakesWatcherThroughEngine).
+//
 // kafka-go's Client.ListOffsets sends one request per partition (against
 // kfake 8-12x slower on 1000 partitions and 25-30x on 10000, see
 // BenchmarkPoll1000Partitions), so the per-leader requests are built from

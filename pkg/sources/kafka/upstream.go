@@ -35,6 +35,9 @@ type Upstream struct {
 	// (lagtime); both are bounded like prev.
 	marks map[tp]*partMarks
 	flows map[string]*flowState
+	// bases are what the last poll of each query saw, for the activation
+	// probe (probe.go), by query key.
+	bases map[string]*probeBase
 }
 
 var _ sources.Upstream = (*Upstream)(nil)
@@ -58,10 +61,13 @@ type Stats struct {
 	// DescribeGroupsRequests are sent for queries that count members: all
 	// but allowIdleConsumers without lagTarget or drainGoal.
 	DescribeGroupsRequests int64
+	// Probes are activation probes (Probe); their ListOffsets requests
+	// count in ListOffsetsRequests.
+	Probes int64
 }
 
 type counters struct {
-	polls, metadata, offsetFetch, findCoordinator, listOffsets, describeGroups atomic.Int64
+	polls, probes, metadata, offsetFetch, findCoordinator, listOffsets, describeGroups atomic.Int64
 }
 
 func newUpstream(c *cluster, tr *kafkago.Transport) *Upstream {
@@ -85,6 +91,7 @@ func (u *Upstream) Stats() Stats {
 		FindCoordinatorRequests: u.stats.findCoordinator.Load(),
 		ListOffsetsRequests:     u.stats.listOffsets.Load(),
 		DescribeGroupsRequests:  u.stats.describeGroups.Load(),
+		Probes:                  u.stats.probes.Load(),
 	}
 }
 
