@@ -29,6 +29,7 @@ func newScrapeQuery(t *scrapeTargets, sig signalSpec, win windowParams, model st
 	for i, k := range signalKeys {
 		fmt.Fprintf(&b, "|%s=%q/%g", k.name, sig.metrics[i], sig.targets[i])
 	}
+	b.WriteString(sig.observed.key())
 	fmt.Fprintf(&b, "|selector=%s|model=%q", selectorString(sig.selector), model)
 	if model != "" {
 		fmt.Fprintf(&b, "|store=%p", push)

@@ -72,7 +72,7 @@ func (u *scrapeUpstream) Poll(ctx context.Context, now time.Time, queries []sour
 		obs := extract(readings, &q.sig)
 		obs.notReady = notReady
 		if q.model != "" {
-			obs.pushRate = q.push.rate(q.model, now, q.win.panic)
+			obs.pushRate, obs.wakes = q.push.rate(q.model, now, q.win.panic), true
 		}
 		results[i].Sample, results[i].Err = u.state(q).step(now, obs)
 	}
@@ -157,6 +157,7 @@ func extract(rs []reading, sig *signalSpec) observation {
 			}
 			p.has[i] = n > 0
 		}
+		p.obs = extractObserved(r.expo, &sig.observed, sig.selector)
 		obs.pods = append(obs.pods, p)
 	}
 	return obs
