@@ -103,3 +103,46 @@ func Serve(w http.ResponseWriter, st State) {
 	w.Header().Set("Content-Type", ContentType)
 	Write(w, st) //nolint:errcheck // the scraper sees a short body
 }
+
+// EPP is what one replica of a Gateway API Inference Extension endpoint
+// picker reports. A nil pointer field is a series the replica does not
+// expose (the flow-control queue is absent while the pool has no pods).
+type EPP struct {
+	Pool           string   // the name label (default "pool")
+	FlowQueue      *float64 // inference_extension_flow_control_queue_size
+	InflightTokens *float64 // llm_d_epp_inflight_tokens
+	PoolQueue      *float64 // inference_pool_average_queue_size
+	PoolKVCache    *float64 // inference_pool_average_kv_cache_utilization
+	ReadyPods      *float64 // inference_pool_ready_pods
+	Requests       *float64 // inference_objective_request_total
+}
+
+// WriteEPP writes e in the Prometheus text format.
+func WriteEPP(w io.Writer, e EPP) error {
+	pool := e.Pool
+	if pool == "" {
+		pool = "pool"
+	}
+	var b strings.Builder
+	gauge := func(name string, v *float64) {
+		if v != nil {
+			fmt.Fprintf(&b, "# HELP %s Gauge.\n# TYPE %s gauge\n%s{name=%q} %g\n", name, name, name, pool, *v)
+		}
+	}
+	gauge("inference_extension_flow_control_queue_size", e.FlowQueue)
+	gauge("llm_d_epp_inflight_tokens", e.InflightTokens)
+	gauge("inference_pool_average_queue_size", e.PoolQueue)
+	gauge("inference_pool_average_kv_cache_utilization", e.PoolKVCache)
+	gauge("inference_pool_ready_pods", e.ReadyPods)
+	if e.Requests != nil {
+		counter(&b, "inference_objective_request_total", `model_name="m",target_model_name="m"`, *e.Requests)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// ServeEPP answers a scrape with e.
+func ServeEPP(w http.ResponseWriter, e EPP) {
+	w.Header().Set("Content-Type", ContentType)
+	WriteEPP(w, e) //nolint:errcheck // the scraper sees a short body
+}

@@ -42,6 +42,7 @@ var modeKeys = func() map[string][]string {
 		"scrapeConcurrency", "requestCounter", "waitingMetric", "runningMetric", "kvCacheMetric", "labelSelector",
 		"modelName", "targetWaiting", "targetRunning", "targetKVCache")
 	add(scrape, observedKeyNames()...)
+	add(scrape, eppKeyNames()...)
 	add(prom, "serverAddress", "query", "threshold", "activationThreshold", "ignoreNullValues", "timeout")
 	add([]string{ModeScrape, ModePush}, "model", "targetRequestRate", "stableWindow", "panicWindowPercentage",
 		"panicThreshold", "maxScaleUpRate", "maxScaleDownRate", "scaleDownDelay", "scaleToZeroGracePeriod")
@@ -139,6 +140,9 @@ func parseScrape(md metadata.Metadata, env Env) (*Trigger, error) {
 	if err != nil {
 		return nil, err
 	}
+	if sig.epp, err = parseEPP(md, env.Policy); err != nil {
+		return nil, err
+	}
 	win, err := parseWindows(md)
 	if err != nil {
 		return nil, err
@@ -232,6 +236,7 @@ type signalSpec struct {
 	targets  [numSignals]float64 // 0: the signal does not drive scaling
 	selector []labelMatch
 	observed observedSpec // histograms and token counters, observed for explain
+	epp      eppSpec      // the EPP replicas' signals; none without eppTargets
 }
 
 func parseSignals(md metadata.Metadata) (signalSpec, error) {

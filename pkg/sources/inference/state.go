@@ -20,7 +20,7 @@ const (
 	// noteNoWake: at zero pods the per-pod series are gone, so the demand
 	// is unknown, not 0, and nothing this trigger reads can wake it.
 	noteNoWake = "no ready pods and no wake signal: demand is unknown at zero replicas (per-pod series vanish with the pods); " +
-		"set model to wake on pushed requests"
+		"set model to wake on pushed requests, or eppTargets whose flow-control queue or request counter is exposed"
 )
 
 // forgetPodsAfter drops the counter baseline of a pod no scrape has read
@@ -42,6 +42,7 @@ type observation struct {
 	notReady int         // endpoints left out as not ready
 	pushRate float64     // pushed requests/s over the panic window (scrape+model)
 	wakes    bool        // a signal that exists at zero pods feeds pushRate
+	epp      *eppReading // the EPP replicas; nil without eppTargets
 }
 
 // counterSeen is the last reading of one pod's request counter.
@@ -58,6 +59,8 @@ type queryState struct {
 	names    [numSignals]string // metric names, for errors
 	obsSpec  observedSpec
 	observed *observedState
+	epp      eppState
+	eppSpec  eppSpec
 	since    time.Time // first observation: partial windows average since then
 	counters map[string]counterSeen
 	requests *ring             // requests completed per second, spread over scrape intervals
@@ -70,7 +73,8 @@ type queryState struct {
 func newQueryState(p windowParams, sig signalSpec) *queryState {
 	n := int(p.stable/time.Second) + 2
 	s := &queryState{p: p, targets: sig.targets, names: sig.metrics, counters: map[string]counterSeen{}, requests: newRing(n),
-		obsSpec: sig.observed, observed: newObservedState(n)}
+		obsSpec: sig.observed, observed: newObservedState(n),
+		eppSpec: sig.epp, epp: eppState{requests: &counterWindow{seen: map[string]counterSeen{}, ring: newRing(n)}}}
 	for i := sigWaiting; i < numSignals; i++ {
 		s.gauges[i] = newRing(n)
 	}
@@ -118,6 +122,11 @@ func (s *queryState) step(now time.Time, obs observation) (sources.Sample, error
 
 	panicRate := s.requests.rate(now, s.p.panic, s.since)
 	demand := panicRate + current[sigWaiting] + current[sigRunning] + obs.pushRate
+	if obs.epp != nil {
+		eppDemand, known := s.epp.observe(now, *obs.epp, s.p.panic, s.since)
+		demand += eppDemand
+		obs.wakes = obs.wakes || known
+	}
 	if demand > 0 {
 		s.hold.seen(now)
 	}
@@ -152,7 +161,7 @@ func (s *queryState) step(now time.Time, obs observation) (sources.Sample, error
 	parts := make([]sources.Part, 0, 1+len(loads)+numHists+numCounters+len(obs.pods)+len(obs.failed))
 	dp := decisionPart(d, desired, ready, activity, s.hold, now, s.p)
 	if noPods && !obs.wakes && activity == 0 {
-		dp.Info = "unknown: no pods, so no per-pod series to read; nothing wakes this trigger from zero (set model for pushed wake-ups) (ready=0)"
+		dp.Info = "unknown: no pods, so no per-pod series to read; nothing wakes this trigger from zero (set model for pushed wake-ups, or eppTargets) (ready=0)"
 	}
 	parts = append(parts, dp)
 	for _, l := range loads {
@@ -164,6 +173,9 @@ func (s *queryState) step(now time.Time, obs observation) (sources.Sample, error
 		parts = append(parts, p)
 	}
 	parts = append(parts, s.observed.parts(now, s.p.stable, s.since, &s.obsSpec)...)
+	if obs.epp != nil {
+		parts = append(parts, s.epp.parts(now, *obs.epp, &s.eppSpec, s.p.stable, s.since)...)
+	}
 	for i, p := range obs.pods {
 		parts = append(parts, sources.Part{Name: p.name, Value: perPod[i], Info: fmt.Sprintf(
 			"requests/s=%.4g waiting=%g running=%g kvCache=%.3g", perPod[i], p.values[sigWaiting], p.values[sigRunning], p.values[sigKV])})

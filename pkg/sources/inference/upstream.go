@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
@@ -65,12 +66,21 @@ func (u *scrapeUpstream) Poll(ctx context.Context, now time.Time, queries []sour
 		return results
 	}
 	readings := u.scraper.scrapeAll(ctx, targets, wantedNames(specs...), u.t.concurrency)
+	epp := u.scrapeEPP(ctx, qs)
 	for i, q := range qs {
 		if q == nil {
 			continue
 		}
 		obs := extract(readings, &q.sig)
 		obs.notReady = notReady
+		if len(q.sig.epp.targets) > 0 {
+			var rs []reading
+			for _, t := range q.sig.epp.targets {
+				rs = append(rs, epp[t])
+			}
+			r := combineEPP(rs, &q.sig.epp)
+			obs.epp = &r
+		}
 		if q.model != "" {
 			obs.pushRate, obs.wakes = q.push.rate(q.model, now, q.win.panic), true
 		}
@@ -82,6 +92,33 @@ func (u *scrapeUpstream) Poll(ctx context.Context, now time.Time, queries []sour
 		}
 	}
 	return results
+}
+
+// scrapeEPP scrapes every EPP replica any query names, once, by URL.
+func (u *scrapeUpstream) scrapeEPP(ctx context.Context, qs []*scrapeQuery) map[string]reading {
+	var ts []target
+	wanted := map[string]bool{}
+	seen := map[string]bool{}
+	for _, q := range qs {
+		if q == nil {
+			continue
+		}
+		for _, t := range q.sig.epp.targets {
+			if !seen[t] {
+				seen[t] = true
+				ts = append(ts, target{name: t, url: t})
+			}
+		}
+		maps.Copy(wanted, q.sig.epp.wanted())
+	}
+	out := map[string]reading{}
+	if len(ts) == 0 {
+		return out
+	}
+	for _, r := range u.scraper.scrapeAll(ctx, ts, wanted, u.t.concurrency) {
+		out[r.target.url] = r
+	}
+	return out
 }
 
 func (u *scrapeUpstream) state(q *scrapeQuery) *queryState {

@@ -32,7 +32,8 @@ func TestKeys(t *testing.T) {
 			"usernameFile usernameFromEnv",
 		"inference": "activationThreshold authModes bearerToken bearerTokenFile bearerTokenFromEnv ca caFile caFromEnv " +
 			"cert certFile certFromEnv customAuthHeader customAuthValue customAuthValueFile customAuthValueFromEnv " +
-			"customHeaders generationTokensMetric ignoreNullValues key keyFile keyFromEnv kvCacheMetric labelSelector maxScaleDownRate " +
+			"customHeaders eppInflightTokensMetric eppPoolKVCacheMetric eppPoolQueueMetric eppQueueMetric eppReadyPodsMetric " +
+			"eppRequestCounter eppTargets generationTokensMetric ignoreNullValues key keyFile keyFromEnv kvCacheMetric labelSelector maxScaleDownRate " +
 			"maxScaleUpRate mode model modelName namespace panicThreshold panicWindowPercentage password passwordFile " +
 			"passwordFromEnv path port preemptionsMetric promptTokensMetric query queryParameters queueTimeMetric requestCounter requestLatencyMetric runningMetric scaleDownDelay " +
 			"scaleToZeroGracePeriod scheme scrapeConcurrency scrapeInterval scrapeTimeout serverAddress service " +
