@@ -9,33 +9,40 @@ import (
 
 var inf = math.Inf(1)
 
+// quantileCase is one known input of histogram_quantile.
+type quantileCase struct {
+	name   string
+	q      float64
+	in     []bucket
+	want   float64
+	reason string
+}
+
+var qbase = []bucket{{0.1, 10}, {0.5, 30}, {1, 40}, {inf, 40}}
+
+var quantileCases = []quantileCase{
+	{"median interpolates inside its bucket", 0.5, qbase, 0.3, ""},
+	{"p90", 0.9, qbase, 0.8, ""},
+	{"p100 is the top finite bound reached", 1, qbase, 1, ""},
+	{"p0 is the lowest bucket's start", 0, qbase, 0, ""},
+	{"rank in +Inf returns the highest finite bound", 0.9, []bucket{{0.1, 10}, {inf, 20}}, 0.1, ""},
+	{"lowest bucket starts at 0", 0.5, []bucket{{1, 10}, {inf, 10}}, 0.5, ""},
+	{"a non-positive lowest bound is returned as is", 0.25, []bucket{{-1, 5}, {inf, 10}}, -1, ""},
+	{"unsorted input", 0.5, []bucket{{inf, 40}, {0.5, 30}, {0.1, 10}, {1, 40}}, 0.3, ""},
+	{"equal bounds are merged (summed pods)", 0.5, []bucket{{0.1, 5}, {0.1, 5}, {0.5, 15}, {0.5, 15}, {1, 20}, {1, 20}, {inf, 20}, {inf, 20}}, 0.3, ""},
+	{"non-monotonic counts are raised", 0.6, []bucket{{0.1, 10}, {0.5, 5}, {1, 20}, {inf, 20}}, 0.6, ""},
+	{"missing buckets: the gap is one wide bucket", 0.75, []bucket{{0.1, 10}, {10, 20}, {inf, 20}}, 0.1 + 9.9*0.5, ""},
+	{"no +Inf bucket", 0.5, []bucket{{0.1, 10}, {1, 20}}, 0, reasonNoInf},
+	{"only +Inf", 0.5, []bucket{{inf, 10}}, 0, reasonOnlyInf},
+	{"no buckets", 0.5, nil, 0, reasonNoInf},
+	{"zero observations is no value, not 0", 0.5, []bucket{{0.1, 0}, {inf, 0}}, 0, reasonNoObservations},
+}
+
 // TestQuantile: histogram_quantile's results on known inputs, worked by
-// hand from promql's bucketQuantile, and the cases with no value.
+// hand from promql's bucketQuantile (TestQuantilePromtoolParity checks them
+// against Prometheus itself), and the cases with no value.
 func TestQuantile(t *testing.T) {
-	base := []bucket{{0.1, 10}, {0.5, 30}, {1, 40}, {inf, 40}}
-	for _, c := range []struct {
-		name   string
-		q      float64
-		in     []bucket
-		want   float64
-		reason string
-	}{
-		{"median interpolates inside its bucket", 0.5, base, 0.3, ""},
-		{"p90", 0.9, base, 0.8, ""},
-		{"p100 is the top finite bound reached", 1, base, 1, ""},
-		{"p0 is the lowest bucket's start", 0, base, 0, ""},
-		{"rank in +Inf returns the highest finite bound", 0.9, []bucket{{0.1, 10}, {inf, 20}}, 0.1, ""},
-		{"lowest bucket starts at 0", 0.5, []bucket{{1, 10}, {inf, 10}}, 0.5, ""},
-		{"a non-positive lowest bound is returned as is", 0.25, []bucket{{-1, 5}, {inf, 10}}, -1, ""},
-		{"unsorted input", 0.5, []bucket{{inf, 40}, {0.5, 30}, {0.1, 10}, {1, 40}}, 0.3, ""},
-		{"equal bounds are merged (summed pods)", 0.5, []bucket{{0.1, 5}, {0.1, 5}, {0.5, 15}, {0.5, 15}, {1, 20}, {1, 20}, {inf, 20}, {inf, 20}}, 0.3, ""},
-		{"non-monotonic counts are raised", 0.5, []bucket{{0.1, 10}, {0.5, 5}, {1, 20}, {inf, 20}}, 0.1, ""},
-		{"missing buckets: the gap is one wide bucket", 0.75, []bucket{{0.1, 10}, {10, 20}, {inf, 20}}, 0.1 + 9.9*0.5, ""},
-		{"no +Inf bucket", 0.5, []bucket{{0.1, 10}, {1, 20}}, 0, reasonNoInf},
-		{"only +Inf", 0.5, []bucket{{inf, 10}}, 0, reasonOnlyInf},
-		{"no buckets", 0.5, nil, 0, reasonNoInf},
-		{"zero observations is no value, not 0", 0.5, []bucket{{0.1, 0}, {inf, 0}}, 0, reasonNoObservations},
-	} {
+	for _, c := range quantileCases {
 		t.Run(c.name, func(t *testing.T) {
 			v, reason, ok := quantile(c.q, c.in)
 			if reason != c.reason || ok != (c.reason == "") {
