@@ -184,33 +184,35 @@ func (s *eppState) observe(now time.Time, r eppReading, panicW time.Duration, si
 	return demand, r.has[eppFlowQueue] || r.has[eppRequests]
 }
 
-// parts renders the EPP signals; a series no replica exposes is unknown
-// (NaN with the reason), never 0.
+// parts renders the EPP signals in two parts (explain shows 16 parts):
+// epp/queue, the per-replica signals summed, valued by the flow-control
+// queue, and epp/pool, the pool-wide ones maxed, valued by the ready pods.
+// A series no replica exposes is unknown (NaN or "unknown" with the key),
+// never 0.
 func (s *eppState) parts(now time.Time, r eppReading, e *eppSpec, stable time.Duration, since time.Time) []sources.Part {
-	out := make([]sources.Part, 0, numEPP)
-	how := func(i int) string {
-		if eppKeys[i].sum {
-			return "sum"
-		}
-		return "max"
+	if r.read == 0 {
+		info := fmt.Sprintf("unknown: no EPP replica answered (%d failed)", len(r.failed))
+		return []sources.Part{{Name: "epp/queue", Value: math.NaN(), Info: info}, {Name: "epp/pool", Value: math.NaN(), Info: info}}
 	}
-	for i, k := range eppKeys {
-		p := sources.Part{Name: "epp/" + k.name}
+	field := func(i int) string {
 		switch {
-		case r.read == 0:
-			p.Value, p.Info = math.NaN(), fmt.Sprintf("unknown: no EPP replica answered (%d failed)", len(r.failed))
 		case !r.has[i]:
-			p.Value, p.Info = math.NaN(), fmt.Sprintf("unknown: %s (%s) on none of %d EPP replicas", e.metrics[i], k.metricKey, r.read)
+			return fmt.Sprintf("%s=unknown (%s %s absent)", eppKeys[i].name, eppKeys[i].metricKey, e.metrics[i])
 		case i == eppRequests:
-			p.Value = s.requests.ring.rate(now, stable, since)
-			p.Info = fmt.Sprintf("requests/s over %s, sum over %d EPP replicas", stable, r.read)
-		default:
-			p.Value, p.Info = r.values[i], fmt.Sprintf("%s over %d EPP replicas", how(i), r.read)
+			return fmt.Sprintf("%s=%.4g/s", eppKeys[i].name, s.requests.ring.rate(now, stable, since))
 		}
-		if r.read > 0 && len(r.failed) > 0 && eppKeys[i].sum {
-			p.Info += fmt.Sprintf("; %d failed: a lower bound", len(r.failed))
-		}
-		out = append(out, p)
+		return fmt.Sprintf("%s=%.4g", eppKeys[i].name, r.values[i])
 	}
-	return out
+	value := func(i int) float64 {
+		if !r.has[i] {
+			return math.NaN()
+		}
+		return r.values[i]
+	}
+	q := fmt.Sprintf("%s %s %s: sum over %d EPP replicas", field(eppFlowQueue), field(eppInflightTokens), field(eppRequests), r.read)
+	if len(r.failed) > 0 {
+		q += fmt.Sprintf("; %d failed: a lower bound", len(r.failed))
+	}
+	pool := fmt.Sprintf("%s %s %s: max over %d EPP replicas", field(eppReadyPods), field(eppPoolQueue), field(eppPoolKV), r.read)
+	return []sources.Part{{Name: "epp/queue", Value: value(eppFlowQueue), Info: q}, {Name: "epp/pool", Value: value(eppReadyPods), Info: pool}}
 }

@@ -62,17 +62,17 @@ func TestEPPCombinesReplicas(t *testing.T) {
 	a.do(func(e *vllmfake.EPP) { *e.Requests += 10 })
 	b.do(func(e *vllmfake.EPP) { *e.Requests += 30 })
 	s := p.mustPoll(time.Second)
-	for name, want := range map[string]float64{"epp/flowControlQueue": 7, "epp/inflightTokens": 150, "epp/poolAverageQueue": 2,
-		"epp/poolAverageKVCache": 0.6, "epp/poolReadyPods": 2, "epp/requests": 40} {
-		if v := mustPart(t, s, name); v.Value != want {
-			t.Errorf("%s = %v (%s); want %v", name, v.Value, v.Info, want)
-		}
+	if v := mustPart(t, s, "epp/queue"); v.Value != 7 || v.Info != "flowControlQueue=7 inflightTokens=150 requests=40/s: sum over 2 EPP replicas" {
+		t.Errorf("epp/queue = %v (%s); want 7, inflight 150, 40 requests/s", v.Value, v.Info)
+	}
+	if v := mustPart(t, s, "epp/pool"); v.Value != 2 || v.Info != "poolReadyPods=2 poolAverageQueue=2 poolAverageKVCache=0.6: max over 2 EPP replicas" {
+		t.Errorf("epp/pool = %v (%s); want ready 2, queue 2, KV 0.6", v.Value, v.Info)
 	}
 	b.mu.Lock()
 	b.status = http.StatusInternalServerError
 	b.mu.Unlock()
 	s = p.mustPoll(time.Second)
-	if v := mustPart(t, s, "epp/flowControlQueue"); v.Value != 3 || !strings.Contains(v.Info, "a lower bound") {
+	if v := mustPart(t, s, "epp/queue"); v.Value != 3 || !strings.Contains(v.Info, "a lower bound") {
 		t.Errorf("with b down: %+v; want 3, a lower bound", v)
 	}
 }
@@ -90,7 +90,7 @@ func TestEPPWakesFromZero(t *testing.T) {
 	if s.Activity != 0 || !slices.Contains(s.Notes, noteNoWake) {
 		t.Errorf("absent EPP series at zero: activity %v notes %q; want inactive with %q", s.Activity, s.Notes, noteNoWake)
 	}
-	if v := mustPart(t, s, "epp/flowControlQueue"); !math.IsNaN(v.Value) || !strings.Contains(v.Info, "eppQueueMetric") {
+	if v := mustPart(t, s, "epp/queue"); !math.IsNaN(v.Value) || !strings.Contains(v.Info, "eppQueueMetric") {
 		t.Errorf("absent flow-control queue: %+v; want unknown naming eppQueueMetric", v)
 	}
 	epp.do(func(e *vllmfake.EPP) { e.FlowQueue = f(0) })
@@ -102,6 +102,19 @@ func TestEPPWakesFromZero(t *testing.T) {
 	s = p.mustPoll(time.Second)
 	if s.Activity <= 0 || s.Value != 1 {
 		t.Errorf("queued at the EPP: activity %v value %v; want active, 1 replica", s.Activity, s.Value)
+	}
+
+	// The EPP's request counter is a wake signal too: requests it routed
+	// (and failed, with no pod) since the previous scrape.
+	counted := newEPPReplica(t, vllmfake.EPP{Requests: f(7)})
+	md["eppTargets"] = counted.url
+	p = newPoller(t, parseOK(t, md, fullEnv()))
+	if s := p.mustPoll(0); s.Activity != 0 || slices.Contains(s.Notes, noteNoWake) {
+		t.Errorf("EPP counter baseline: activity %v notes %q; want inactive, known", s.Activity, s.Notes)
+	}
+	counted.do(func(e *vllmfake.EPP) { *e.Requests += 3 })
+	if s := p.mustPoll(time.Second); s.Activity <= 0 || s.Value != 1 {
+		t.Errorf("requests at the EPP: activity %v value %v; want active, 1 replica", s.Activity, s.Value)
 	}
 }
 

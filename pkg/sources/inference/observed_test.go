@@ -90,14 +90,8 @@ func TestObservedSignals(t *testing.T) {
 	if v := mustPart(t, s, "signal/ttft/p90"); math.Abs(v.Value-0.42) > 1e-9 || !strings.Contains(v.Info, "p50=0.1 ") {
 		t.Errorf("ttft p90 = %+v; want 0.42 with p50=0.1", v)
 	}
-	if v := mustPart(t, s, "signal/promptTokens/s"); v.Value != 400 {
-		t.Errorf("prompt tokens/s = %v; want 400", v.Value)
-	}
-	if v := mustPart(t, s, "signal/generationTokens/s"); v.Value != 1000 {
-		t.Errorf("generation tokens/s = %v; want 1000", v.Value)
-	}
-	if v := mustPart(t, s, "signal/preemptions/s"); v.Value != 2 {
-		t.Errorf("preemptions/s = %v; want 2", v.Value)
+	if v := mustPart(t, s, "signal/tokens/s"); v.Value != 1400 || !strings.HasPrefix(v.Info, "prompt=400 generation=1000 preemptions=2 ") {
+		t.Errorf("tokens = %+v; want 1400/s: prompt 400, generation 1000, preemptions 2", v)
 	}
 	if v := mustPart(t, s, "signal/tpot/p90"); !math.IsNaN(v.Value) || !strings.Contains(v.Info, reasonNoSeries) || !strings.Contains(v.Info, "tpotMetric") {
 		t.Errorf("absent histogram: %+v; want unknown naming tpotMetric", v)

@@ -208,9 +208,9 @@ func (s *observedState) observe(now time.Time, names []string, pods []podObserve
 
 // parts renders the observed signals over window w: each histogram's p90
 // as the value (NaN when there is none, with the reason) and p50/p99 in
-// Info; each counter's rate per second.
+// Info; the token work per second (prompt + generation) with each rate.
 func (s *observedState) parts(now time.Time, w time.Duration, since time.Time, o *observedSpec) []sources.Part {
-	out := make([]sources.Part, 0, numHists+numCounters)
+	out := make([]sources.Part, 0, numHists+1)
 	for i, k := range histKeys {
 		name := "signal/" + k.name + "/p90"
 		if !s.seenHist[i] {
@@ -226,10 +226,14 @@ func (s *observedState) parts(now time.Time, w time.Duration, since time.Time, o
 		p99, _, _ := s.hists[i].percentile(now, w, 0.99)
 		out = append(out, sources.Part{Name: name, Value: p90, Info: fmt.Sprintf("p50=%.4g p90=%.4g p99=%.4g s over %s", p50, p90, p99, w)})
 	}
-	for i, k := range counterKeys {
-		r := s.counters[i].ring.rate(now, w, since)
-		out = append(out, sources.Part{Name: "signal/" + k.name + "/s", Value: r, Info: fmt.Sprintf("%s rate over %s", o.counters[i], w)})
+	// One part for the counters: explain shows 16 parts, and the pods
+	// come after the signals.
+	var rates [numCounters]float64
+	for i := range counterKeys {
+		rates[i] = s.counters[i].ring.rate(now, w, since)
 	}
+	out = append(out, sources.Part{Name: "signal/tokens/s", Value: rates[ctrPrompt] + rates[ctrGeneration],
+		Info: fmt.Sprintf("prompt=%.4g generation=%.4g preemptions=%.4g per s over %s", rates[ctrPrompt], rates[ctrGeneration], rates[ctrPreemptions], w)})
 	return out
 }
 

@@ -158,7 +158,7 @@ func (s *queryState) step(now time.Time, obs observation) (sources.Sample, error
 	if s.someMissing(obs.pods) {
 		notes = append(notes, noteMissing)
 	}
-	parts := make([]sources.Part, 0, 1+len(loads)+numHists+numCounters+len(obs.pods)+len(obs.failed))
+	parts := make([]sources.Part, 0, 1+len(loads)+numHists+3+len(obs.pods)+len(obs.failed))
 	dp := decisionPart(d, desired, ready, activity, s.hold, now, s.p)
 	if noPods && !obs.wakes && activity == 0 {
 		dp.Info = "unknown: no pods, so no per-pod series to read; nothing wakes this trigger from zero (set model for pushed wake-ups, or eppTargets) (ready=0)"
