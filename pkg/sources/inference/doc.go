@@ -57,7 +57,8 @@
 //
 // A scrape trigger also reads vLLM's latency histograms as windowed
 // percentiles (histogram.go: bucket increases per second summed over pods,
-// interpolated like Prometheus' histogram_quantile), its token and
+// interpolated like Prometheus' histogram_quantile; read every histEvery,
+// 5 s, for their parsing cost), its token and
 // preemption counters as rates (signals.go), and, with eppTargets, the
 // Gateway API Inference Extension endpoint picker's replicas (epp.go: per
 // process signals summed, pool-wide ones maxed). They appear in the

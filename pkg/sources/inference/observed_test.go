@@ -85,19 +85,27 @@ func TestObservedSignals(t *testing.T) {
 	}
 	a.do(func(st *vllmfake.State) { ttft(st, 0.05, 10); st.PromptTokens += 100; st.GenerationTokens += 1000 })
 	b.do(func(st *vllmfake.State) { ttft(st, 0.3, 10); st.PromptTokens += 300; st.Preemptions = 2 })
-	s = p.mustPoll(time.Second)
+	s = p.mustPoll(histEvery)
 	// sum: le0.1=10 le0.5=20 le1=20 +Inf=20; p90 = 0.1 + 0.4*(18-10)/10.
 	if v := mustPart(t, s, "signal/ttft/p90"); math.Abs(v.Value-0.42) > 1e-9 || !strings.Contains(v.Info, "p50=0.1 ") {
 		t.Errorf("ttft p90 = %+v; want 0.42 with p50=0.1", v)
 	}
-	if v := mustPart(t, s, "signal/tokens/s"); v.Value != 1400 || !strings.HasPrefix(v.Info, "prompt=400 generation=1000 preemptions=2 ") {
-		t.Errorf("tokens = %+v; want 1400/s: prompt 400, generation 1000, preemptions 2", v)
+	if v := mustPart(t, s, "signal/tokens/s"); v.Value != 280 || !strings.HasPrefix(v.Info, "prompt=80 generation=200 preemptions=0.4 ") {
+		t.Errorf("tokens = %+v; want 280/s over 5 s: prompt 80, generation 200, preemptions 0.4", v)
+	}
+	// Between histogram reads (every histEvery) the window is unchanged
+	// and new observations wait for the next read.
+	a.do(func(st *vllmfake.State) { ttft(st, 0.05, 1000) })
+	s = p.mustPoll(time.Second)
+	if v := mustPart(t, s, "signal/ttft/p90"); math.Abs(v.Value-0.42) > 1e-9 {
+		t.Errorf("poll between histogram reads: p90 %v; want 0.42", v.Value)
 	}
 	if v := mustPart(t, s, "signal/tpot/p90"); !math.IsNaN(v.Value) || !strings.Contains(v.Info, reasonNoSeries) || !strings.Contains(v.Info, "tpotMetric") {
 		t.Errorf("absent histogram: %+v; want unknown naming tpotMetric", v)
 	}
 
-	// a restarts (its histogram and counters start over); b fails a scrape.
+	// a restarts before the next read (the 1000 it served are lost with
+	// its counts, as with any counter reset); b fails a scrape.
 	a.do(func(st *vllmfake.State) {
 		st.Histograms["vllm:time_to_first_token_seconds"] = vllmfake.NewHistogram(0.1, 0.5, 1)
 		ttft(st, 0.9, 1)
@@ -107,7 +115,7 @@ func TestObservedSignals(t *testing.T) {
 	b.mu.Lock()
 	b.status = http.StatusInternalServerError
 	b.mu.Unlock()
-	s = p.mustPoll(time.Second)
+	s = p.mustPoll(histEvery)
 	if !slices.Contains(s.Notes, noteObsReset) {
 		t.Errorf("notes %q lack the reset", s.Notes)
 	}
@@ -118,7 +126,7 @@ func TestObservedSignals(t *testing.T) {
 	b.mu.Lock()
 	b.status = 0
 	b.mu.Unlock()
-	s = p.mustPoll(time.Second)
+	s = p.mustPoll(histEvery)
 	// le0.1=10 le0.5=30 +Inf=30: p90 = 0.1 + 0.4*(27-10)/20.
 	if v := mustPart(t, s, "signal/ttft/p90"); math.Abs(v.Value-0.44) > 1e-9 {
 		t.Errorf("after b's gap: p90 %v; want 0.44", v.Value)
