@@ -41,3 +41,21 @@ func TestZeroPodsIsUnknown(t *testing.T) {
 		t.Errorf("with model set: decision %q", d.Info)
 	}
 }
+
+// TestWarnsWithoutWakeSignal: a scrape trigger that reads only per-pod
+// series says at parse time that it cannot wake from zero; one with model
+// or eppTargets, and the other modes, do not.
+func TestWarnsWithoutWakeSignal(t *testing.T) {
+	if w := parseOK(t, with(), fullEnv()).Warnings(); len(w) != 1 || !strings.Contains(w[0], "cannot activate a workload from zero") {
+		t.Errorf("per-pod only: warnings %q", w)
+	}
+	for name, md := range map[string]map[string]string{
+		"model":      with("model", "llama"),
+		"eppTargets": with("eppTargets", "http://epp:9090"),
+		"push":       {"source": "inference", "mode": "push", "model": "llama", "targetRequestRate": "1"},
+	} {
+		if w := parseOK(t, md, fullEnv()).Warnings(); len(w) != 0 {
+			t.Errorf("%s: warnings %q; want none", name, w)
+		}
+	}
+}
