@@ -75,6 +75,13 @@ func TestEPPCombinesReplicas(t *testing.T) {
 	if v := mustPart(t, s, "epp/queue"); v.Value != 3 || !strings.Contains(v.Info, "a lower bound") {
 		t.Errorf("with b down: %+v; want 3, a lower bound", v)
 	}
+	a.mu.Lock()
+	a.status = http.StatusInternalServerError
+	a.mu.Unlock()
+	s = p.mustPoll(time.Second)
+	if v := mustPart(t, s, "epp/queue"); !math.IsNaN(v.Value) || !slices.Contains(s.Notes, noteEPPDown) {
+		t.Errorf("every EPP replica down: %+v, notes %q; want unknown and %q", v, s.Notes, noteEPPDown)
+	}
 }
 
 // TestEPPWakesFromZero: at zero pods the EPP is the wake signal. Its

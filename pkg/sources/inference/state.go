@@ -16,6 +16,7 @@ const (
 	noteNoEndpoints = "the service has no ready endpoints: zero demand from pods"
 	noteReset       = "a pod's request counter went backwards (restart): its rate restarts from the next scrape"
 	noteMissing     = "some scraped pods lack a configured metric: counted as 0 for them"
+	noteEPPDown     = "no EPP replica answered: the EPP signals, wake signals at zero pods included, are unknown"
 	noteObsReset    = "a pod's token counter or latency histogram went backwards (restart): it restarts from the next scrape"
 	// noteNoWake: at zero pods the per-pod series are gone, so the demand
 	// is unknown, not 0, and nothing this trigger reads can wake it.
@@ -149,6 +150,9 @@ func (s *queryState) step(now time.Time, obs observation) (sources.Sample, error
 		notes = append(notes, noteNotReady)
 	}
 	noPods := ready == 0 && len(obs.failed) == 0
+	if obs.epp != nil && obs.epp.read == 0 {
+		notes = append(notes, noteEPPDown)
+	}
 	switch {
 	case noPods && !obs.wakes:
 		notes = append(notes, noteNoWake)
