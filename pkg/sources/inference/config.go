@@ -41,6 +41,8 @@ var modeKeys = func() map[string][]string {
 	add(scrape, "targets", "service", "namespace", "port", "path", "scheme", "scrapeInterval", "scrapeTimeout",
 		"scrapeConcurrency", "requestCounter", "waitingMetric", "runningMetric", "kvCacheMetric", "labelSelector",
 		"modelName", "targetWaiting", "targetRunning", "targetKVCache")
+	add(scrape, observedKeyNames()...)
+	add(scrape, eppKeyNames()...)
 	add(prom, "serverAddress", "query", "threshold", "activationThreshold", "ignoreNullValues", "timeout")
 	add([]string{ModeScrape, ModePush}, "model", "targetRequestRate", "stableWindow", "panicWindowPercentage",
 		"panicThreshold", "maxScaleUpRate", "maxScaleDownRate", "scaleDownDelay", "scaleToZeroGracePeriod")
@@ -138,6 +140,9 @@ func parseScrape(md metadata.Metadata, env Env) (*Trigger, error) {
 	if err != nil {
 		return nil, err
 	}
+	if sig.epp, err = parseEPP(md, env.Policy); err != nil {
+		return nil, err
+	}
 	win, err := parseWindows(md)
 	if err != nil {
 		return nil, err
@@ -230,6 +235,8 @@ type signalSpec struct {
 	metrics  [numSignals]string
 	targets  [numSignals]float64 // 0: the signal does not drive scaling
 	selector []labelMatch
+	observed observedSpec // histograms and token counters, observed for explain
+	epp      eppSpec      // the EPP replicas' signals; none without eppTargets
 }
 
 func parseSignals(md metadata.Metadata) (signalSpec, error) {
@@ -257,6 +264,9 @@ func parseSignals(md metadata.Metadata) (signalSpec, error) {
 			Reason: "set at least one of targetRequestRate, targetWaiting, targetRunning, targetKVCache (per replica)"}
 	}
 	var err error
+	if s.observed, err = parseObserved(md); err != nil {
+		return s, err
+	}
 	s.selector, err = parseSelector(md)
 	return s, err
 }

@@ -53,12 +53,25 @@
 // ready holds them active for a full window, as it starts in panic: it
 // cannot know they were idle.
 //
+// # Observed signals and the EPP
+//
+// A scrape trigger also reads vLLM's latency histograms as windowed
+// percentiles (histogram.go: bucket increases per second summed over pods,
+// interpolated like Prometheus' histogram_quantile; read every histEvery,
+// 5 s, for their parsing cost), its token and
+// preemption counters as rates (signals.go), and, with eppTargets, the
+// Gateway API Inference Extension endpoint picker's replicas (epp.go: per
+// process signals summed, pool-wide ones maxed). They appear in the
+// sample's Parts for explain; the EPP's flow-control queue and request
+// rate also count as demand for activation, since they exist at zero pods.
+//
 // # Missing data is not zero demand
 //
 // A target that fails to scrape (error, timeout, 5xx, malformed body) is
 // no capacity and holds scale-down, because its demand is unknown; if every
 // target fails the reading is an error. Endpoints that are not ready
 // (Pending, starting, terminating) are not scraped and are no capacity. A
-// Service with no ready endpoints is zero demand. A configured metric that
+// Service with no ready endpoints is zero demand from pods; without a wake
+// signal (model, eppTargets) the sample says the demand is unknown there. A configured metric that
 // matches no series on any scraped pod is an error naming the key.
 package inference

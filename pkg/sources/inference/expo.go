@@ -8,6 +8,8 @@ import (
 	"math"
 	"mime"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 
 	dto "github.com/prometheus/client_model/go"
@@ -170,6 +172,10 @@ func collect(fams map[string]*dto.MetricFamily, wanted map[string]bool) expositi
 		if !wanted[name] && mf.GetType() == dto.MetricType_COUNTER && wanted[name+"_total"] {
 			name += "_total"
 		}
+		if mf.GetType() == dto.MetricType_HISTOGRAM && wanted[name+"_bucket"] {
+			e[name+"_bucket"] = append(e[name+"_bucket"], histogramBuckets(mf.GetMetric())...)
+			continue
+		}
 		if !wanted[name] {
 			continue
 		}
@@ -192,6 +198,32 @@ func collect(fams map[string]*dto.MetricFamily, wanted map[string]bool) expositi
 		}
 	}
 	return e
+}
+
+// histogramBuckets turns protobuf histograms into the <name>_bucket{le}
+// samples the text formats carry, the +Inf bucket being the sample count.
+func histogramBuckets(ms []*dto.Metric) []series {
+	var out []series
+	for _, m := range ms {
+		h := m.GetHistogram()
+		if h == nil {
+			continue
+		}
+		add := func(le string, v float64) {
+			labels := append(slices.Clone(m.GetLabel()), &dto.LabelPair{Name: proto.String("le"), Value: proto.String(le)})
+			out = append(out, series{labels: labels, value: v})
+		}
+		sawInf := false
+		for _, b := range h.GetBucket() {
+			ub := b.GetUpperBound()
+			sawInf = sawInf || math.IsInf(ub, 1)
+			add(strconv.FormatFloat(ub, 'g', -1, 64), float64(b.GetCumulativeCount()))
+		}
+		if !sawInf {
+			add("+Inf", float64(h.GetSampleCount()))
+		}
+	}
+	return out
 }
 
 // matches reports whether a sample carries every selected label value; an
@@ -222,6 +254,7 @@ func wantedNames(specs ...*signalSpec) map[string]bool {
 				w[m+"_total"] = true
 			}
 		}
+		s.observed.addWanted(w)
 	}
 	return w
 }

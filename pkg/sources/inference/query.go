@@ -29,6 +29,8 @@ func newScrapeQuery(t *scrapeTargets, sig signalSpec, win windowParams, model st
 	for i, k := range signalKeys {
 		fmt.Fprintf(&b, "|%s=%q/%g", k.name, sig.metrics[i], sig.targets[i])
 	}
+	b.WriteString(sig.observed.key())
+	b.WriteString(sig.epp.key())
 	fmt.Fprintf(&b, "|selector=%s|model=%q", selectorString(sig.selector), model)
 	if model != "" {
 		fmt.Fprintf(&b, "|store=%p", push)

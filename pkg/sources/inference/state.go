@@ -2,6 +2,7 @@ package inference
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -15,6 +16,12 @@ const (
 	noteNoEndpoints = "the service has no ready endpoints: zero demand from pods"
 	noteReset       = "a pod's request counter went backwards (restart): its rate restarts from the next scrape"
 	noteMissing     = "some scraped pods lack a configured metric: counted as 0 for them"
+	noteEPPDown     = "no EPP replica answered: the EPP signals, wake signals at zero pods included, are unknown"
+	noteObsReset    = "a pod's token counter or latency histogram went backwards (restart): it restarts from the next scrape"
+	// noteNoWake: at zero pods the per-pod series are gone, so the demand
+	// is unknown, not 0, and nothing this trigger reads can wake it.
+	noteNoWake = "no ready pods and no wake signal: demand is unknown at zero replicas (per-pod series vanish with the pods); " +
+		"set model to wake on pushed requests, or eppTargets whose flow-control queue or request counter is exposed"
 )
 
 // forgetPodsAfter drops the counter baseline of a pod no scrape has read
@@ -26,6 +33,7 @@ type podValues struct {
 	name   string
 	values [numSignals]float64 // counter total for sigRate, gauges otherwise
 	has    [numSignals]bool
+	obs    podObserved
 }
 
 // observation is one poll's view of a scrape query's fleet.
@@ -34,6 +42,8 @@ type observation struct {
 	failed   []reading   // targets that failed to scrape
 	notReady int         // endpoints left out as not ready
 	pushRate float64     // pushed requests/s over the panic window (scrape+model)
+	wakes    bool        // a signal that exists at zero pods feeds pushRate
+	epp      *eppReading // the EPP replicas; nil without eppTargets
 }
 
 // counterSeen is the last reading of one pod's request counter.
@@ -48,7 +58,11 @@ type queryState struct {
 	p        windowParams
 	targets  [numSignals]float64
 	names    [numSignals]string // metric names, for errors
-	since    time.Time          // first observation: partial windows average since then
+	obsSpec  observedSpec
+	observed *observedState
+	epp      eppState
+	eppSpec  eppSpec
+	since    time.Time // first observation: partial windows average since then
 	counters map[string]counterSeen
 	requests *ring             // requests completed per second, spread over scrape intervals
 	gauges   [numSignals]*ring // per-second fleet totals of the gauges (sigRate unused)
@@ -59,7 +73,9 @@ type queryState struct {
 
 func newQueryState(p windowParams, sig signalSpec) *queryState {
 	n := int(p.stable/time.Second) + 2
-	s := &queryState{p: p, targets: sig.targets, names: sig.metrics, counters: map[string]counterSeen{}, requests: newRing(n)}
+	s := &queryState{p: p, targets: sig.targets, names: sig.metrics, counters: map[string]counterSeen{}, requests: newRing(n),
+		obsSpec: sig.observed, observed: newObservedState(n),
+		eppSpec: sig.epp, epp: eppState{requests: &counterWindow{seen: map[string]counterSeen{}, ring: newRing(n)}}}
 	for i := sigWaiting; i < numSignals; i++ {
 		s.gauges[i] = newRing(n)
 	}
@@ -84,6 +100,11 @@ func (s *queryState) step(now time.Time, obs observation) (sources.Sample, error
 	}
 	s.polled = now
 	perPod, reset := s.countRequests(now, obs.pods)
+	names, pobs := make([]string, len(obs.pods)), make([]podObserved, len(obs.pods))
+	for i, p := range obs.pods {
+		names[i], pobs[i] = p.name, p.obs
+	}
+	obsReset := s.observed.observe(now, names, pobs)
 	var current [numSignals]float64
 	for i := sigWaiting; i < numSignals; i++ {
 		for _, p := range obs.pods {
@@ -102,6 +123,11 @@ func (s *queryState) step(now time.Time, obs observation) (sources.Sample, error
 
 	panicRate := s.requests.rate(now, s.p.panic, s.since)
 	demand := panicRate + current[sigWaiting] + current[sigRunning] + obs.pushRate
+	if obs.epp != nil {
+		eppDemand, known := s.epp.observe(now, *obs.epp, s.p.panic, s.since)
+		demand += eppDemand
+		obs.wakes = obs.wakes || known
+	}
 	if demand > 0 {
 		s.hold.seen(now)
 	}
@@ -114,23 +140,45 @@ func (s *queryState) step(now time.Time, obs observation) (sources.Sample, error
 	if reset {
 		notes = append(notes, noteReset)
 	}
+	if obsReset {
+		notes = append(notes, noteObsReset)
+	}
 	if len(obs.failed) > 0 {
 		notes = append(notes, noteFailed)
 	}
 	if obs.notReady > 0 {
 		notes = append(notes, noteNotReady)
 	}
-	if ready == 0 && len(obs.failed) == 0 {
+	noPods := ready == 0 && len(obs.failed) == 0
+	if obs.epp != nil && obs.epp.read == 0 {
+		notes = append(notes, noteEPPDown)
+	}
+	switch {
+	case noPods && !obs.wakes:
+		notes = append(notes, noteNoWake)
+	case noPods:
 		notes = append(notes, noteNoEndpoints)
 	}
 	if s.someMissing(obs.pods) {
 		notes = append(notes, noteMissing)
 	}
-	parts := make([]sources.Part, 0, 1+len(loads)+len(obs.pods)+len(obs.failed))
-	parts = append(parts, decisionPart(d, desired, ready, activity, s.hold, now, s.p))
+	parts := make([]sources.Part, 0, 1+len(loads)+numHists+3+len(obs.pods)+len(obs.failed))
+	dp := decisionPart(d, desired, ready, activity, s.hold, now, s.p)
+	if noPods && !obs.wakes && activity == 0 {
+		dp.Info = "unknown: no pods, so no per-pod series to read; nothing wakes this trigger from zero (set model for pushed wake-ups, or eppTargets) (ready=0)"
+	}
+	parts = append(parts, dp)
 	for _, l := range loads {
-		parts = append(parts, sources.Part{Name: "signal/" + l.name, Value: l.stable,
-			Info: fmt.Sprintf("stable=%.4g panic=%.4g target=%g", l.stable, l.panic, l.target)})
+		p := sources.Part{Name: "signal/" + l.name, Value: l.stable,
+			Info: fmt.Sprintf("stable=%.4g panic=%.4g target=%g", l.stable, l.panic, l.target)}
+		if noPods {
+			p.Value, p.Info = math.NaN(), "unknown: no pods ("+p.Info+" over the windows)"
+		}
+		parts = append(parts, p)
+	}
+	parts = append(parts, s.observed.parts(now, s.p.stable, s.since, &s.obsSpec)...)
+	if obs.epp != nil {
+		parts = append(parts, s.epp.parts(now, *obs.epp, &s.eppSpec, s.p.stable, s.since)...)
 	}
 	for i, p := range obs.pods {
 		parts = append(parts, sources.Part{Name: p.name, Value: perPod[i], Info: fmt.Sprintf(

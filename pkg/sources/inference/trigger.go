@@ -49,3 +49,18 @@ func (t *Trigger) Evaluate(s sources.Sample) sources.Measurement {
 	}
 	return m
 }
+
+// Warnings are what a parsed trigger cannot do, for a face to show at
+// parse time (explain). A scrape trigger with neither model (pushed
+// requests) nor eppTargets reads only per-pod series, which vanish at zero
+// replicas: it can never wake a workload from zero, and at zero pods its
+// demand is unknown (the sample says so), not 0.
+func (t *Trigger) Warnings() []string {
+	q, ok := t.query.(*scrapeQuery)
+	if !ok || q.model != "" || len(q.sig.epp.targets) > 0 {
+		return nil
+	}
+	return []string{"no wake signal: this trigger reads only the pods' own series, which vanish at zero replicas, so it cannot " +
+		"activate a workload from zero; set model (requests a router pushes) or eppTargets (the EPP's flow-control queue and " +
+		"request counter), or keep minReplicaCount >= 1"}
+}

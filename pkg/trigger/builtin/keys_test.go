@@ -32,12 +32,13 @@ func TestKeys(t *testing.T) {
 			"usernameFile usernameFromEnv",
 		"inference": "activationThreshold authModes bearerToken bearerTokenFile bearerTokenFromEnv ca caFile caFromEnv " +
 			"cert certFile certFromEnv customAuthHeader customAuthValue customAuthValueFile customAuthValueFromEnv " +
-			"customHeaders ignoreNullValues key keyFile keyFromEnv kvCacheMetric labelSelector maxScaleDownRate " +
+			"customHeaders eppInflightTokensMetric eppPoolKVCacheMetric eppPoolQueueMetric eppQueueMetric eppReadyPodsMetric " +
+			"eppRequestCounter eppTargets generationTokensMetric ignoreNullValues key keyFile keyFromEnv kvCacheMetric labelSelector maxScaleDownRate " +
 			"maxScaleUpRate mode model modelName namespace panicThreshold panicWindowPercentage password passwordFile " +
-			"passwordFromEnv path port query queryParameters requestCounter runningMetric scaleDownDelay " +
+			"passwordFromEnv path port preemptionsMetric promptTokensMetric query queryParameters queueTimeMetric requestCounter requestLatencyMetric runningMetric scaleDownDelay " +
 			"scaleToZeroGracePeriod scheme scrapeConcurrency scrapeInterval scrapeTimeout serverAddress service " +
 			"stableWindow targetKVCache targetRequestRate targetRunning targetWaiting targets threshold timeout " +
-			"unsafeSsl username usernameFile usernameFromEnv waitingMetric",
+			"tpotMetric ttftMetric unsafeSsl username usernameFile usernameFromEnv waitingMetric",
 	}
 	if got := reg.Names(); !slices.Equal(got, []string{"inference", "kafka", "redis"}) {
 		t.Errorf("sources %v", got)
