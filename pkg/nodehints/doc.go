@@ -6,16 +6,11 @@
 // replicas only when the demand is there waits those minutes. This package
 // keeps headroom ahead of the demand instead.
 //
-// Predict is the forecast, pure: the replicas the demand will need
-// leadTime (default 3 min, about a node's start-up) from now, projecting
-// the latest demand along the least-squares slope of the last Window
-// (5 min) of samples. It never predicts below the latest demand or above
-// maxReplicas, ignores falling trends, and falls back to the latest demand
-// when the history is empty, stale, sparse or too short to show a trend.
-// Headroom(predicted, current) is what to keep in reserve; Trim bounds a
-// caller's history.
+// The forecast, pure, is its own package, forecast (Predict, Headroom,
+// Trim): it imports nothing outside the standard library, so its tests and
+// its fuzz target build without the Kubernetes client this package needs.
 //
-// Writer keeps that headroom for one target in one of two ways:
+// Writer keeps the headroom (forecast.Headroom) for one target in one of two ways:
 //
 //   - CapacityBuffer (autoscaling.x-k8s.io/v1beta1, Cluster Autoscaler
 //     >= 1.35), when discovery shows the API: one <target>-tide-buffer per

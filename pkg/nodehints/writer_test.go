@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -70,7 +71,7 @@ func newWriterRig(t *testing.T, m meta.RESTMapper, objs ...runtime.Object) *wrig
 	kc := kubefake.NewClientset(objs...)
 	dc := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
 		map[schema.GroupVersionResource]string{bufferGVR: "CapacityBufferList"})
-	c := testclock.New(t0)
+	c := testclock.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	return &wrig{w: NewWriter(kc, dc, m, Options{Now: c.Now}), kc: kc, dc: dc, clock: c}
 }
 

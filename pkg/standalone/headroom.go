@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tide-scaler/tide/pkg/nodehints"
+	"github.com/tide-scaler/tide/pkg/nodehints/forecast"
 	"github.com/tide-scaler/tide/pkg/scale"
 	"github.com/tide-scaler/tide/pkg/trigger"
 	"github.com/tide-scaler/tide/pkg/workload"
@@ -28,7 +29,7 @@ type headroom struct {
 
 // demand is one entry's history; ok says whether its last read succeeded.
 type demand struct {
-	points []nodehints.Point
+	points []forecast.Point
 	ok     bool
 }
 
@@ -65,7 +66,7 @@ func (h *headroom) observe(ctx context.Context, now time.Time, cfg *workload.Con
 		}
 		d.ok = err == nil
 		if err == nil {
-			d.points = nodehints.Trim(append(d.points, nodehints.Point{Time: now, Demand: float64(r.Measurement.Replicas)}), now)
+			d.points = forecast.Trim(append(d.points, forecast.Point{Time: now, Demand: float64(r.Measurement.Replicas)}), now)
 		}
 		h.mu.Unlock()
 	}
@@ -114,7 +115,7 @@ func (h *headroom) write(term context.Context, now time.Time, cfg *workload.Conf
 // headroom on an error) or the target's scale cannot be read.
 func (h *headroom) writeOne(term context.Context, now time.Time, key string, w *workload.Workload) {
 	h.mu.Lock()
-	var points []nodehints.Point
+	var points []forecast.Point
 	d := h.demand[key]
 	if d != nil && d.ok {
 		points = slices.Clone(d.points)
@@ -128,14 +129,14 @@ func (h *headroom) writeOne(term context.Context, now time.Time, key string, w *
 		h.log.Warn("node hints: cannot read the target's scale", "trigger", key, "err", err)
 		return
 	}
-	predicted, why := nodehints.Predict(points, now, w.NodeLeadTime, w.MaxReplicas)
+	predicted, why := forecast.Predict(points, now, w.NodeLeadTime, w.MaxReplicas)
 	if term.Err() != nil {
 		return
 	}
 	h.mu.Lock()
 	h.owned[w.ScaleTarget] = true
 	h.mu.Unlock()
-	if _, err := h.writer.Sync(term, w.ScaleTarget, nodehints.Headroom(predicted, sc.Replicas)); err != nil && term.Err() == nil {
+	if _, err := h.writer.Sync(term, w.ScaleTarget, forecast.Headroom(predicted, sc.Replicas)); err != nil && term.Err() == nil {
 		h.log.Warn("node hints: cannot write headroom", "trigger", key, "predicted", predicted, "why", why, "err", err)
 	}
 }

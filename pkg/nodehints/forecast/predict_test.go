@@ -1,4 +1,4 @@
-package nodehints
+package forecast
 
 import (
 	"math"
