@@ -149,7 +149,7 @@ func BenchmarkScrape(b *testing.B) {
 					}
 				}
 			}
-			b.ReportMetric(float64(heapAlloc()-before)/n, "held-B/so")
+			held := float64(heapAlloc()-before) / n
 			b.ReportAllocs()
 			for b.Loop() {
 				mfs, err := reg.Gather()
@@ -163,6 +163,7 @@ func BenchmarkScrape(b *testing.B) {
 					}
 				}
 			}
+			b.ReportMetric(held, "held-B/so")
 		})
 	}
 }
