@@ -33,13 +33,11 @@ type Metrics struct {
 	ClientStreams *prometheus.GaugeVec // method
 	StreamLimit   prometheus.Gauge
 
-	// Decisions, per ScaledObject metric.
-	MetricValue *prometheus.GaugeVec // namespace, scaledobject, metric
-	Target      *prometheus.GaugeVec // namespace, scaledobject, metric: the target of the metric spec
-	SampleAge   *prometheus.GaugeVec // namespace, scaledobject, metric: age of the sample behind the last value sent
-	Replicas    *prometheus.GaugeVec // namespace, scaledobject, metric: replicas the HPA derives from zero
-	Active      *prometheus.GaugeVec // namespace, scaledobject, metric
-	LagSeconds  *prometheus.GaugeVec // namespace, scaledobject, metric: how far behind the consumers are in time
+	// Decisions, per ScaledObject metric: tide_metric_value, _target,
+	// tide_sample_age_seconds, tide_desired_replicas, tide_active and
+	// tide_lag_seconds by namespace, scaledobject and metric, in one
+	// collector.
+	PerMetric *PerMetric
 
 	// HPA awareness, per ScaledObject.
 	HPAPredicted   *prometheus.GaugeVec   // namespace, scaledobject
@@ -51,7 +49,6 @@ type Metrics struct {
 // New creates the collectors and registers them with reg.
 func New(reg prometheus.Registerer) *Metrics {
 	up := []string{"upstream"}
-	so := []string{"namespace", "scaledobject", "metric"}
 	m := &Metrics{
 		PollDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: namespace, Name: "poll_duration_seconds",
@@ -123,30 +120,7 @@ func New(reg prometheus.Registerer) *Metrics {
 			Namespace: namespace, Name: "streams_per_client_limit",
 			Help: "Most streams of each streaming method one client connection may hold open (--max-streams-per-client; 0: no limit).",
 		}),
-		MetricValue: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Namespace: namespace, Name: "metric_value",
-			Help: "Last metric value sent to KEDA for a ScaledObject's metric.",
-		}, so),
-		Target: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Namespace: namespace, Name: "metric_target",
-			Help: "Target of a ScaledObject's metric as sent in its metric spec (AverageValue per replica).",
-		}, so),
-		SampleAge: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Namespace: namespace, Name: "sample_age_seconds",
-			Help: "Age of the upstream sample behind the last value sent for a ScaledObject's metric, when it was sent.",
-		}, so),
-		Replicas: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Namespace: namespace, Name: "desired_replicas",
-			Help: "Replicas the HPA derives from the last value sent (AverageValue, from zero).",
-		}, so),
-		Active: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Namespace: namespace, Name: "active",
-			Help: "1 when the last activation answer for a ScaledObject's metric was true.",
-		}, so),
-		LagSeconds: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Namespace: namespace, Name: "lag_seconds",
-			Help: "Age of the oldest message not yet consumed, for sources that estimate it (Kafka).",
-		}, so),
+		PerMetric: newPerMetric(),
 		HPAPredicted: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: namespace, Name: "hpa_predicted_replicas",
 			Help: "Replicas the HPA model expects the ScaledObject's HPA to leave at its next sync (HPA awareness).",
@@ -166,7 +140,7 @@ func New(reg prometheus.Registerer) *Metrics {
 	}
 	reg.MustRegister(m.PollDuration, m.PollErrors, m.PollOverruns, m.Probes, m.ProbeErrors, m.ProbeWakes, m.LastPoll, m.Queries, m.QueryErrors, m.Notes,
 		m.Excluded, m.RPCs, m.RPCDuration, m.Streams, m.Triggers, m.ClientStreams, m.StreamLimit,
-		m.MetricValue, m.Target, m.SampleAge, m.Replicas, m.Active, m.LagSeconds,
+		m.PerMetric,
 		m.HPAPredicted, m.HPARule, m.HPAErrors, m.ConfigWarnings)
 	return m
 }

@@ -27,7 +27,7 @@ func TestNewRegistersEveryCollector(t *testing.T) {
 		if err := reg.Register(c); !errors.As(err, &are) {
 			t.Errorf("field %s: registering again gave %v; want AlreadyRegistered (New must register it)", name, err)
 		}
-		ch := make(chan *prometheus.Desc, 1)
+		ch := make(chan *prometheus.Desc, 16) // PerMetric describes six
 		c.Describe(ch)
 		if d := (<-ch).String(); !strings.Contains(d, `fqName: "tide_`) {
 			t.Errorf("field %s: %s; want a tide_ name", name, d)

@@ -6,8 +6,6 @@ import (
 	"math"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/tide-scaler/tide/pkg/metrics"
 	"github.com/tide-scaler/tide/pkg/trigger"
 	pb "github.com/tide-scaler/tide/proto/externalscaler"
@@ -76,7 +74,7 @@ func NewService(cfg ServiceConfig) *Service {
 		return newStreamLimiter(rpc, cfg.MaxStreamsPerClient, cfg.Metrics.ClientStreams.WithLabelValues(rpc))
 	}
 	return &Service{cfg: cfg, activeStreams: limiter("StreamIsActive"), specStreams: limiter("StreamMetricSpec"),
-		drain: make(chan struct{}), gauges: &gaugeCache{met: cfg.Metrics, m: map[gaugeKey]*ownerGauges{}}}
+		drain: make(chan struct{}), gauges: &gaugeCache{per: cfg.Metrics.PerMetric, m: map[gaugeKey]*metrics.MetricSeries{}}}
 }
 
 // Drain makes every open stream end with status OK. KEDA resets its
@@ -93,16 +91,7 @@ func (s *Service) Drain() {
 // SweepTriggers forgets triggers unused since before, with the series the
 // service exported for them, and returns how many remain.
 func (s *Service) SweepTriggers(before time.Time) int {
-	met := s.cfg.Metrics
-	return s.cfg.Triggers.Sweep(before, func(t *trigger.Trigger) {
-		owners := t.Owners()
-		s.gauges.forget(t, owners)
-		for _, o := range owners {
-			for _, g := range []*prometheus.GaugeVec{met.MetricValue, met.Target, met.SampleAge, met.Replicas, met.Active, met.LagSeconds} {
-				g.DeleteLabelValues(o.Namespace, o.Name, t.MetricName())
-			}
-		}
-	})
+	return s.cfg.Triggers.Sweep(before, func(t *trigger.Trigger) { s.gauges.forget(t, t.Owners()) })
 }
 
 // trigger returns the ref's trigger and records the ScaledObject as one of
@@ -165,19 +154,19 @@ func (s *Service) measure(ctx context.Context, ref *pb.ScaledObjectRef) (*trigge
 func (s *Service) observe(ref *pb.ScaledObjectRef, t *trigger.Trigger, r trigger.Reading) {
 	o := trigger.Owner{Namespace: ref.GetNamespace(), Name: ref.GetName()}
 	g := s.gauges.get(t, o)
-	g.value.Set(r.Value)
-	g.target.Set(t.Target())
+	g.Set(metrics.Value, r.Value)
+	g.Set(metrics.Target, t.Target())
 	if !r.Sample.Time.IsZero() {
-		g.age.Set(s.cfg.Now().Sub(r.Sample.Time).Seconds())
+		g.Set(metrics.SampleAge, s.cfg.Now().Sub(r.Sample.Time).Seconds())
 	}
-	g.replicas.Set(float64(r.Measurement.Replicas))
+	g.Set(metrics.Replicas, float64(r.Measurement.Replicas))
 	active := 0.0
 	if r.Active {
 		active = 1
 	}
-	g.active.Set(active)
+	g.Set(metrics.Active, active)
 	if f := r.Sample.Flow; f != nil {
-		g.lag().Set(f.LagSeconds)
+		g.Set(metrics.LagSeconds, f.LagSeconds)
 	}
 	if s.cfg.Observer != nil {
 		s.cfg.Observer.Observe(s.cfg.Now(), o, t, r)

@@ -29,16 +29,16 @@ func TestValueTargetAndSampleAgeExported(t *testing.T) {
 	if _, err := h.client.GetMetrics(t.Context(), &pb.GetMetricsRequest{ScaledObjectRef: r, MetricName: "queue-jobs"}); err != nil {
 		t.Fatal(err)
 	}
-	labels := []string{"ns", "so", "queue-jobs"}
-	if v := testutil.ToFloat64(met.Target.WithLabelValues(labels...)); v != 4 {
+	key := metrics.MetricKey{Namespace: "ns", ScaledObject: "so", Metric: "queue-jobs"}
+	if v, _ := met.PerMetric.Get(key, metrics.Target); v != 4 {
 		t.Errorf("tide_metric_target = %v; want 4", v)
 	}
-	if v := testutil.ToFloat64(met.SampleAge.WithLabelValues(labels...)); v < 90 || v > 100 {
+	if v, _ := met.PerMetric.Get(key, metrics.SampleAge); v < 90 || v > 100 {
 		t.Errorf("tide_sample_age_seconds = %v; want 90 s (the service's clock ahead) plus at most the poll's age", v)
 	}
 	h.srv.svc.SweepTriggers(time.Now().Add(time.Hour))
-	for name, g := range map[string]*prometheus.GaugeVec{"tide_metric_target": met.Target, "tide_sample_age_seconds": met.SampleAge} {
-		if n := testutil.CollectAndCount(g); n != 0 {
+	for _, name := range []string{"tide_metric_target", "tide_sample_age_seconds"} {
+		if n := testutil.CollectAndCount(met.PerMetric, name); n != 0 {
 			t.Errorf("%s: %d series left after the sweep", name, n)
 		}
 	}
@@ -50,7 +50,7 @@ func TestValueTargetAndSampleAgeExported(t *testing.T) {
 	if _, err := h.client.GetMetrics(t.Context(), &pb.GetMetricsRequest{ScaledObjectRef: r, MetricName: "queue-jobs"}); err != nil {
 		t.Fatal(err)
 	}
-	if v := testutil.ToFloat64(met.Target.WithLabelValues(labels...)); v != 4 {
+	if v, _ := met.PerMetric.Get(key, metrics.Target); v != 4 {
 		t.Errorf("after the sweep, tide_metric_target = %v; want 4", v)
 	}
 	// The server decoded the request with its own codec, which keeps the
