@@ -154,7 +154,7 @@ func (p *poll) finish() {
 			continue
 		}
 		consumers := 0
-		if q.consumers {
+		if q.consumers != noMembers {
 			if err := p.memberErrs[q.group]; err != nil {
 				s.Notes = append(s.Notes, fmt.Sprintf("cannot read the members of consumer group %q: %v", q.group, err))
 			}

@@ -118,7 +118,7 @@ func Parse(md metadata.Metadata, pol sources.Policy) (*Trigger, error) {
 	if t.drain, err = parseDrain(md); err != nil {
 		return nil, err
 	}
-	t.query = newQuery(newCluster(brokers, sec, pol.Upstreams), group, topics, opt, parts, t.lagTarget > 0 || t.drain != nil || !t.allowIdleConsumers)
+	t.query = newQuery(newCluster(brokers, sec, pol.Upstreams), group, topics, opt, parts, membersOf(t.lagTarget > 0 || t.drain != nil, !t.allowIdleConsumers))
 	t.metricName = metricName(group, topics)
 	return t, nil
 }

@@ -30,9 +30,10 @@
 // kafka-go's protocol packages and exchanged on the Transport's broker
 // connections (see wire.go).
 //
-// Unless a query sets allowIdleConsumers without lagTarget or drainGoal,
-// the poll also sends one DescribeGroups per group (flow.go) to count the
-// members holding the query's partitions; with the offsets it feeds the
+// With lagTarget or drainGoal the poll also sends one DescribeGroups per
+// group (flow.go) to count the members holding the query's partitions; the
+// raw mode's cap (unless allowIdleConsumers) needs the count too, and sends
+// one per group at most every 30 s (TestPollFlow). With the offsets it feeds the
 // query's rate estimate, lag in seconds, the latest interval's production
 // rate and the recent arrivals (sources.Flow).
 //

@@ -154,29 +154,76 @@ func consumersOf(members [][]string, topics []string) int {
 }
 
 // describeGroups reads, concurrently with the rest of the poll, the members
-// of every group a query that counts members reads; the returned func waits for it.
-// A failure is a note, not an error: the estimate only stops learning the
-// per-consumer rate until a later poll reads the members again.
+// of every group a query that counts members reads; the returned func waits
+// for it. A group only the raw mode's cap counts is described at most every
+// rawMembersMaxAge; in between its last members serve. A failure is a note,
+// not an error: the estimate only stops learning the per-consumer rate until
+// a later poll reads the members again.
 func (p *poll) describeGroups(ctx context.Context) (wait func()) {
-	groups := map[string]bool{}
+	each := map[string]bool{}
 	for _, q := range p.queries {
-		if q != nil && q.consumers {
-			groups[q.group] = true
+		if q != nil && q.consumers != noMembers {
+			each[q.group] = each[q.group] || q.consumers == membersEachPoll
 		}
 	}
 	p.members = map[string][][]string{}
 	p.memberErrs = map[string]error{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	for g := range groups {
+	for g, everyPoll := range each {
+		if !everyPoll {
+			if m, ok := p.u.recentMembers(g, p.now); ok {
+				mu.Lock()
+				p.members[g] = m
+				mu.Unlock()
+				continue
+			}
+		}
 		wg.Go(func() {
 			m, err := p.u.groupMembers(ctx, g)
+			if err == nil {
+				p.u.rememberMembers(g, m, p.now)
+			}
 			mu.Lock()
 			defer mu.Unlock()
 			p.members[g], p.memberErrs[g] = m, err
 		})
 	}
 	return wg.Wait
+}
+
+// groupRead is a group's members as of a DescribeGroups.
+type groupRead struct {
+	members [][]string
+	at      time.Time
+}
+
+// recentMembers returns the members of group read within rawMembersMaxAge
+// before now.
+func (u *Upstream) recentMembers(group string, now time.Time) ([][]string, bool) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	r, ok := u.groupReads[group]
+	if !ok || now.Before(r.at) || now.Sub(r.at) >= rawMembersMaxAge {
+		return nil, false
+	}
+	return r.members, true
+}
+
+// rememberMembers keeps the members of group read at now, and forgets
+// reads older than rawMembersMaxAge (a group no query reads any more).
+func (u *Upstream) rememberMembers(group string, members [][]string, now time.Time) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.groupReads == nil {
+		u.groupReads = map[string]groupRead{}
+	}
+	for g, r := range u.groupReads {
+		if now.Sub(r.at) >= rawMembersMaxAge {
+			delete(u.groupReads, g)
+		}
+	}
+	u.groupReads[group] = groupRead{members: members, at: now}
 }
 
 // addMarks records this poll's log end of every partition it read.

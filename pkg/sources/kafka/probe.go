@@ -112,7 +112,7 @@ func (u *Upstream) Probe(ctx context.Context, _ time.Time, queries []sources.Que
 // baseOf is what this poll saw of query i, for the probe.
 func (p *poll) baseOf(i, consumers int) *probeBase {
 	q := p.queries[i]
-	b := &probeBase{at: p.now, members: consumers, counted: q.consumers}
+	b := &probeBase{at: p.now, members: consumers, counted: q.consumers != noMembers}
 	p.selected(i, func(t string, pm partitionMeta) {
 		k := tp{t, pm.id}
 		if lo, ok := p.latest[k]; ok && lo.err == nil && pm.err == nil {

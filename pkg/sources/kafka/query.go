@@ -55,15 +55,48 @@ type query struct {
 	topics     []string // sorted, unique; empty: the group's committed topics
 	opt        lagOptions
 	partitions partitionSet // nil: every partition
-	// consumers: count the group's members each poll (lagTarget and
-	// drainGoal need the per-consumer rate, the cap needs the count).
-	consumers bool
+	// consumers: count the group's members (lagTarget and drainGoal need
+	// the per-consumer rate each poll, the cap needs the count now and then).
+	consumers memberCount
 	key       string
+}
+
+// memberCount is how often a query needs its group's members counted.
+type memberCount uint8
+
+const (
+	noMembers       memberCount = iota
+	membersForCap               // the raw mode's cap: a count at most rawMembersMaxAge old
+	membersEachPoll             // lagTarget, drainGoal: the per-consumer rate
+)
+
+// rawMembersMaxAge bounds how old a member count the raw mode's cap may
+// use: a DescribeGroups per group at most this often, not every poll.
+const rawMembersMaxAge = 30 * time.Second
+
+func (m memberCount) String() string {
+	switch m {
+	case membersForCap:
+		return "cap"
+	case membersEachPoll:
+		return "each-poll"
+	}
+	return "false"
+}
+
+func membersOf(replicasMode, capped bool) memberCount {
+	switch {
+	case replicasMode:
+		return membersEachPoll
+	case capped:
+		return membersForCap
+	}
+	return noMembers
 }
 
 var _ sources.Query = (*query)(nil)
 
-func newQuery(c *cluster, group string, topics []string, opt lagOptions, parts partitionSet, consumers bool) *query {
+func newQuery(c *cluster, group string, topics []string, opt lagOptions, parts partitionSet, consumers memberCount) *query {
 	q := &query{cluster: c, group: group, topics: topics, opt: opt, partitions: parts, consumers: consumers}
 	policy := "latest"
 	if opt.earliest {
@@ -81,7 +114,7 @@ func newQuery(c *cluster, group string, topics []string, opt lagOptions, parts p
 		"partitionLimitation=" + parts.String(),
 		"persistentLagPolls=" + strconv.Itoa(opt.persistentPolls),
 		"persistentLagTimeout=" + opt.persistentTimeout.String(),
-		"consumers=" + strconv.FormatBool(consumers),
+		"consumers=" + consumers.String(),
 	}, "|")
 	return q
 }

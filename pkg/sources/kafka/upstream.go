@@ -38,6 +38,9 @@ type Upstream struct {
 	// bases are what the last poll of each query saw, for the activation
 	// probe (probe.go), by query key.
 	bases map[string]*probeBase
+	// groupReads are the last members read of each group, for the raw
+	// mode's cap between DescribeGroups (flow.go).
+	groupReads map[string]groupRead
 }
 
 var _ sources.Upstream = (*Upstream)(nil)
