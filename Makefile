@@ -32,7 +32,13 @@ demo:
 build:
 	$(GO) build -ldflags "-X github.com/tide-scaler/tide/internal/version.version=$(VERSION) -X github.com/tide-scaler/tide/internal/version.revision=$$(git rev-parse HEAD 2>/dev/null)" -o bin/ ./cmd/scaler ./cmd/scaler-kube
 
-test: deps tools proto-check lint unit fuzz kedacompat
+# unit and fuzz run side by side: the tests leave most of a core idle
+# (waiting on redis-server, Kafka, Prometheus, Chromium and the processes
+# they start) while fuzzing compiles its instrumented build and runs.
+# Each one's output is printed whole when it ends (--output-sync).
+test: deps tools proto-check lint
+	$(MAKE) --no-print-directory -j2 --output-sync=target unit fuzz
+	$(MAKE) --no-print-directory kedacompat
 
 deps:
 	scripts/deps.sh
