@@ -9,7 +9,7 @@
 // upstream I/O, except for the one synchronous first sample of a query that
 // nobody has asked about before.
 //
-// An Upstream that is also a Prober (Kafka) is probed between polls, every
+// An Upstream that is also a Prober (Kafka, Redis) is probed between polls, every
 // Options.ProbeInterval, for its queries with no activity; the queries a
 // probe wakes are polled at once, so activation is pushed within one probe
 // interval. A probe records nothing: a failed probe is counted and the

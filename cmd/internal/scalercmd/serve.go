@@ -46,7 +46,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.tls.ClientCA, "tls-client-ca", "", "PEM CA bundle; when set, clients must present a certificate it signed (mTLS)")
 	c.httpTLS.register(fs)
 	fs.DurationVar(&c.engine.PollInterval, "poll-interval", 2*time.Second, "how often each upstream is polled")
-	fs.DurationVar(&c.engine.ProbeInterval, "activation-probe-interval", 250*time.Millisecond, "how often the inactive triggers of an upstream that supports it (Kafka) are probed for new demand, to activate them at once instead of at the next poll; one ListOffsets per partition leader per probe, not per trigger (0: off)")
+	fs.DurationVar(&c.engine.ProbeInterval, "activation-probe-interval", 250*time.Millisecond, "how often the inactive triggers of an upstream that supports it (Kafka, Redis) are probed for new demand, to activate them at once instead of at the next poll; Kafka: one ListOffsets per partition leader per probe, not per trigger; Redis: one EXISTS per 100 empty keys (0: off)")
 	fs.DurationVar(&c.engine.PollTimeout, "poll-timeout", 0, "deadline of one poll (default: the poll interval)")
 	fs.DurationVar(&c.engine.FirstSampleTimeout, "first-sample-timeout", 2*time.Second, "deadline of the synchronous first sample of a new trigger")
 	fs.DurationVar(&c.engine.MaxStaleness, "max-staleness", 0, "how long the last good value is still served after its upstream fails (0: fail at once)")

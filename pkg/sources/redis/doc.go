@@ -49,6 +49,11 @@
 // keys whose depth moved within 10 s of poll time are read every poll; a
 // key whose depth stood still for 10 s is read every 3rd poll, behind a
 // PING, and its last depth served in between.
+// Between polls the engine probes the triggers with no activity (probe.go,
+// sources.Prober): their idle keys get one EXISTS per 100 keys (per key in
+// cluster mode), a chunk that finds one is asked key by key, and only the
+// triggers whose key appeared are polled at once, so activation reaches
+// StreamIsActive within one probe interval (TestProbeWakesWatcherThroughEngine).
 // A consumer group adds three XINFO commands to that pipeline, and a second
 // round trip, shared by every group, only when a group has undelivered
 // entries in the middle of its stream: the XRANGE needs the group's

@@ -57,10 +57,11 @@ type Stats struct {
 	RoundTrips int64
 	Pipelines  int64
 	Commands   int64
+	Probes     int64 // activation probes (Probe calls)
 }
 
 type counters struct {
-	polls, roundTrips, pipelines, commands atomic.Int64
+	polls, roundTrips, pipelines, commands, probes atomic.Int64
 }
 
 func newUpstream(d *deployment) *Upstream {
@@ -85,6 +86,7 @@ func (u *Upstream) Stats() Stats {
 		RoundTrips: u.stats.roundTrips.Load(),
 		Pipelines:  u.stats.pipelines.Load(),
 		Commands:   u.stats.commands.Load(),
+		Probes:     u.stats.probes.Load(),
 	}
 }
 
