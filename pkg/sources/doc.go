@@ -12,7 +12,10 @@
 // An Upstream that is also a Prober (Kafka, Redis) is probed between polls, every
 // Options.ProbeInterval, for its queries with no activity; the queries a
 // probe wakes are polled at once, so activation is pushed within one probe
-// interval. A probe records nothing: a failed probe is counted and the
+// interval. A probe records nothing but freshness: with
+// Options.IdlePollInterval, a query it finds Quiet (no activity at its last
+// poll, nothing new since) has its last sample restamped and is polled in
+// full only that often; a failed or unjudged probe is counted and the
 // normal poll goes on.
 //
 // A failed or stale reading is an error to the reader, never a zero: a false

@@ -20,6 +20,11 @@ type Options struct {
 	// interval, probes that upstream's inactive queries this often if it
 	// is a Prober, and polls the ones the probe wakes at once. 0 disables.
 	ProbeInterval time.Duration
+	// IdlePollInterval, when positive and probing is on, is how often a
+	// query whose probes find it Quiet (no activity at its last poll, none
+	// since) is still polled in full; between, each Quiet probe restamps
+	// its sample. 0 polls every query at every poll interval.
+	IdlePollInterval time.Duration
 	// PollTimeout bounds one poll (default PollInterval).
 	PollTimeout time.Duration
 	// FirstSampleTimeout bounds the synchronous first sample of a query
@@ -275,6 +280,9 @@ type entry struct {
 	// (its consumers took the news); not probed again before its next
 	// regular poll, so running consumers cost one wake per poll interval.
 	rest atomic.Bool
+	// polled and vouched are the unix nanos of the latest recorded poll
+	// result and of the latest Quiet probe after it (see skipIdle).
+	polled, vouched atomic.Int64
 
 	mu       sync.Mutex
 	watchers map[chan struct{}]struct{}

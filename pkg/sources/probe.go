@@ -12,11 +12,25 @@ import (
 // the probe wakes at once, so their watchers (StreamIsActive) hear of the
 // new demand within one probe interval instead of one poll interval.
 type Prober interface {
-	// Probe reports, per query in order, whether it should be polled now.
-	// A query the probe cannot judge is not woken; err says why, and the
-	// normal poll still reads it: a failed probe is never a zero.
-	Probe(ctx context.Context, now time.Time, queries []Query) (wake []bool, err error)
+	// Probe reports, per query in order, what the probe found. A query
+	// the probe cannot judge (or whose reads failed; err says why) is
+	// Unjudged, and the normal poll reads it: a failed probe is never a
+	// zero.
+	Probe(ctx context.Context, now time.Time, queries []Query) ([]Verdict, error)
 }
+
+// Verdict is what a probe found for one query.
+type Verdict uint8
+
+const (
+	// Unjudged: the probe cannot tell; the query keeps its poll schedule.
+	Unjudged Verdict = iota
+	// Quiet: nothing its last poll did not count has arrived since, so its
+	// last sample still holds (no activity then, none now).
+	Quiet
+	// Wake: new demand may have arrived; the query is polled at once.
+	Wake
+)
 
 // probeTicker returns the probe tick channel of u, nil when u does not
 // probe (not a Prober, probing disabled, or no faster than polling).
@@ -55,7 +69,8 @@ func (u *upstream) probe() {
 		qs[i] = ent.q
 	}
 	ctx, cancel := context.WithTimeout(u.e.ctx, opts.ProbeInterval)
-	wake, err := p.Probe(ctx, opts.Now(), qs)
+	now := opts.Now()
+	verdicts, err := p.Probe(ctx, now, qs)
 	cancel()
 	opts.Metrics.Probes.WithLabelValues(u.ep.Name).Inc()
 	if err != nil {
@@ -63,8 +78,12 @@ func (u *upstream) probe() {
 	}
 	var woken []*entry
 	for i, ent := range ents {
-		if i < len(wake) && wake[i] {
+		switch {
+		case i >= len(verdicts):
+		case verdicts[i] == Wake:
 			woken = append(woken, ent)
+		case verdicts[i] == Quiet && opts.IdlePollInterval > 0:
+			ent.vouch(now)
 		}
 	}
 	if len(woken) == 0 {
@@ -77,4 +96,27 @@ func (u *upstream) probe() {
 			ent.rest.Store(true)
 		}
 	}
+}
+
+// vouch restamps ent's last sample at now after a Quiet probe: with no
+// activity at its last poll and nothing new since, the sample still holds.
+// A result recorded meanwhile wins (compare-and-swap).
+func (ent *entry) vouch(now time.Time) {
+	st := ent.state.Load()
+	if st == nil || !st.hasGood || st.err != nil || st.good.Activity != 0 || now.Before(st.good.Time) {
+		return
+	}
+	next := *st
+	next.good.Time = now
+	if ent.state.CompareAndSwap(st, &next) {
+		ent.vouched.Store(now.UnixNano())
+	}
+}
+
+// skipIdle reports whether pollAll may leave ent out at now: probes have
+// vouched for it since its last poll, which is less than IdlePollInterval
+// old.
+func (ent *entry) skipIdle(now time.Time, every time.Duration) bool {
+	polled := ent.polled.Load()
+	return every > 0 && ent.vouched.Load() > polled && now.UnixNano()-polled < int64(every)
 }

@@ -37,15 +37,21 @@ func (p *probeMem) Poll(ctx context.Context, now time.Time, qs []Query) []Result
 	return p.memUpstream.Poll(ctx, now, mqs)
 }
 
-func (p *probeMem) Probe(_ context.Context, _ time.Time, qs []Query) ([]bool, error) {
+func (p *probeMem) Probe(_ context.Context, _ time.Time, qs []Query) ([]Verdict, error) {
 	p.pmu.Lock()
 	defer p.pmu.Unlock()
-	wake := make([]bool, len(qs))
+	wake := make([]Verdict, len(qs))
 	var keys []string
 	for i, q := range qs {
 		k := q.(probeQuery).key
 		keys = append(keys, k)
-		wake[i] = p.fail == nil && p.news[k]
+		switch {
+		case p.fail != nil:
+		case p.news[k]:
+			wake[i] = Wake
+		default:
+			wake[i] = Quiet
+		}
 		delete(p.news, k)
 	}
 	slices.Sort(keys)

@@ -89,7 +89,15 @@ func (u *upstream) pollAll() bool {
 		return !u.e.retire(u)
 	}
 	opts.Metrics.Queries.WithLabelValues(u.ep.Name).Set(float64(len(queries)))
-	u.poll(u.e.ctx, now, queries)
+	due := queries[:0]
+	for _, ent := range queries {
+		if !ent.skipIdle(now, opts.IdlePollInterval) {
+			due = append(due, ent)
+		}
+	}
+	if len(due) > 0 {
+		u.poll(u.e.ctx, now, due)
+	}
 	return true
 }
 
@@ -203,6 +211,7 @@ func (u *upstream) record(ent *entry, r Result, now time.Time) {
 		u.reportExcluded(ent, r.Sample.Excluded)
 	}
 	ent.state.Store(next)
+	ent.polled.Store(now.UnixNano())
 	if prev == nil {
 		ent.readyOne.Do(func() { close(ent.ready) })
 	}

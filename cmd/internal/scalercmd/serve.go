@@ -47,6 +47,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	c.httpTLS.register(fs)
 	fs.DurationVar(&c.engine.PollInterval, "poll-interval", 2*time.Second, "how often each upstream is polled")
 	fs.DurationVar(&c.engine.ProbeInterval, "activation-probe-interval", 250*time.Millisecond, "how often the inactive triggers of an upstream that supports it (Kafka, Redis) are probed for new demand, to activate them at once instead of at the next poll; Kafka: one ListOffsets per partition leader per probe, not per trigger; Redis: one EXISTS per 100 empty keys (0: off)")
+	fs.DurationVar(&c.engine.IdlePollInterval, "idle-poll-interval", 30*time.Second, "how often an inactive trigger that every activation probe vouches for (nothing new since its last poll) is still polled in full; between, the probes keep its value fresh (0: poll every trigger at every poll interval)")
 	fs.DurationVar(&c.engine.PollTimeout, "poll-timeout", 0, "deadline of one poll (default: the poll interval)")
 	fs.DurationVar(&c.engine.FirstSampleTimeout, "first-sample-timeout", 2*time.Second, "deadline of the synchronous first sample of a new trigger")
 	fs.DurationVar(&c.engine.MaxStaleness, "max-staleness", 0, "how long the last good value is still served after its upstream fails (0: fail at once)")
@@ -74,8 +75,8 @@ func (c *serveConfig) validate() error {
 			return fmt.Errorf("%s %s: must be positive", name, d)
 		}
 	}
-	if c.engine.PollTimeout < 0 || c.engine.MaxStaleness < 0 || c.engine.ProbeInterval < 0 {
-		return fmt.Errorf("--poll-timeout, --max-staleness and --activation-probe-interval must not be negative")
+	if c.engine.PollTimeout < 0 || c.engine.MaxStaleness < 0 || c.engine.ProbeInterval < 0 || c.engine.IdlePollInterval < 0 {
+		return fmt.Errorf("--poll-timeout, --max-staleness, --activation-probe-interval and --idle-poll-interval must not be negative")
 	}
 	if c.maxTriggers < 0 {
 		return fmt.Errorf("--max-triggers %d: must not be negative", c.maxTriggers)

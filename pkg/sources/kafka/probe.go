@@ -35,15 +35,18 @@ var _ sources.Prober = (*Upstream)(nil)
 // offsets of the partitions the given queries read, in one ListOffsets per
 // partition leader however many queries share them, and wakes a query when
 // a partition's log end moved past what its last poll saw, that is when
-// messages arrived that its last sample did not count. The engine probes
+// messages arrived that its last sample did not count; Quiet when every
+// partition it read answered and none moved (its lag can only have
+// fallen). Partitions added since the last poll are not read: the full
+// poll, at least every IdlePollInterval, finds them. The engine probes
 // only queries whose last sample had no activity. A query whose last poll
 // counted group members at work is not probed: its consumers are running
 // and the normal poll follows them. No OffsetFetch, DescribeGroups or
 // Metadata request is sent: leaders are the last poll's, and a moved leader
 // is an error here and is found by the next poll.
-func (u *Upstream) Probe(ctx context.Context, _ time.Time, queries []sources.Query) ([]bool, error) {
+func (u *Upstream) Probe(ctx context.Context, _ time.Time, queries []sources.Query) ([]sources.Verdict, error) {
 	u.stats.probes.Add(1)
-	wake := make([]bool, len(queries))
+	verdicts := make([]sources.Verdict, len(queries))
 	bases := make([]*probeBase, len(queries))
 	byLeader := map[int32][]tp{}
 	seen := map[tp]bool{}
@@ -54,7 +57,7 @@ func (u *Upstream) Probe(ctx context.Context, _ time.Time, queries []sources.Que
 			continue
 		}
 		b := u.bases[q.key]
-		if b == nil || (b.counted && b.members > 0) {
+		if b == nil || len(b.parts) == 0 || (b.counted && b.members > 0) {
 			continue
 		}
 		bases[i] = b
@@ -88,25 +91,32 @@ func (u *Upstream) Probe(ctx context.Context, _ time.Time, queries []sources.Que
 		if b == nil {
 			continue
 		}
+		v := sources.Quiet
 		for _, pp := range b.parts {
-			o := ends[pp.tp]
-			if o.err != nil {
+			o, ok := ends[pp.tp]
+			switch {
+			case !ok:
+				if v == sources.Quiet {
+					v = sources.Unjudged
+				}
+			case o.err != nil:
 				failed++
 				if firstErr == nil {
 					firstErr = fmt.Errorf("topic %q partition %d: %w", pp.topic, pp.partition, o.err)
 				}
-				continue
-			}
-			if o.offset > pp.end {
-				wake[i] = true
-				break
+				if v == sources.Quiet {
+					v = sources.Unjudged
+				}
+			case o.offset > pp.end:
+				v = sources.Wake
 			}
 		}
+		verdicts[i] = v
 	}
 	if firstErr != nil {
-		return wake, fmt.Errorf("activation probe: %d partition reads failed, first: %w", failed, u.netError(firstErr))
+		return verdicts, fmt.Errorf("activation probe: %d partition reads failed, first: %w", failed, u.netError(firstErr))
 	}
-	return wake, nil
+	return verdicts, nil
 }
 
 // baseOf is what this poll saw of query i, for the probe.

@@ -35,9 +35,13 @@ func probe(t *testing.T, u *Upstream, trs ...*Trigger) []bool {
 	for i, tr := range trs {
 		qs[i] = tr.Query()
 	}
-	wake, err := u.Probe(ctxT(t), t0, qs)
+	verdicts, err := u.Probe(ctxT(t), t0, qs)
 	if err != nil {
 		t.Fatalf("Probe: %v", err)
+	}
+	wake := make([]bool, len(verdicts))
+	for i, v := range verdicts {
+		wake[i] = v == sources.Wake
 	}
 	return wake
 }
@@ -132,8 +136,8 @@ func TestProbeErrorWakesNothing(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "brokers 127.0.0.1:") || !strings.Contains(err.Error(), "activation probe") {
 		t.Errorf("probe err = %v; want an activation probe error naming the brokers", err)
 	}
-	if wake[0] || hits() == 0 {
-		t.Errorf("failed probe: wake %v after %d dropped requests; want no wake", wake[0], hits())
+	if wake[0] != sources.Unjudged || hits() == 0 {
+		t.Errorf("failed probe: verdict %v after %d dropped requests; want Unjudged (no wake, no vouching)", wake[0], hits())
 	}
 	lift()
 	if w := probe(t, u, tr); !w[0] {

@@ -17,7 +17,8 @@ import (
 // TestProbeWakesOnlyTheQueriesOfKeysThatAppear: 250 idle lists cost three
 // EXISTS per probe; a list that gains an entry wakes the queries that read
 // it and no other (its chunk is asked again key by key); keys with
-// entries, pattern members and streams are never probed.
+// entries, pattern members and streams are never probed, and only queries
+// whose keys are all still missing are vouched for (Quiet).
 func TestProbeWakesOnlyTheQueriesOfKeysThatAppear(t *testing.T) {
 	srv := testredis.Start(t, testredis.Config{})
 	var trs []*Trigger
@@ -39,6 +40,7 @@ func TestProbeWakesOnlyTheQueriesOfKeysThatAppear(t *testing.T) {
 	for i, tr := range all {
 		qs[i] = tr.Query()
 	}
+	var quiet int
 	probe := func() ([]int, map[string]int64) {
 		t.Helper()
 		before := commandStats(t, srv)
@@ -57,9 +59,16 @@ func TestProbeWakesOnlyTheQueriesOfKeysThatAppear(t *testing.T) {
 			}
 		}
 		var woken []int
+		quiet = 0
 		for i, w := range wake {
-			if w {
+			switch w {
+			case sources.Wake:
 				woken = append(woken, i)
+			case sources.Quiet:
+				quiet++
+				if i > 250 {
+					t.Errorf("query %d (busy, pattern or stream) judged Quiet; want Unjudged", i)
+				}
 			}
 		}
 		return woken, after
@@ -68,6 +77,9 @@ func TestProbeWakesOnlyTheQueriesOfKeysThatAppear(t *testing.T) {
 	woken, cmds := probe()
 	if len(woken) != 0 || len(cmds) != 1 || cmds["exists"] != 3 {
 		t.Errorf("quiet probe: woke %v with %v; want no wake, exactly 3 EXISTS", woken, cmds)
+	}
+	if quiet != 251 {
+		t.Errorf("%d queries Quiet; want the 251 whose keys are all missing", quiet)
 	}
 	srv.Do("RPUSH", "k7", "x")
 	srv.Do("RPUSH", "k123", "x")
@@ -93,8 +105,8 @@ func TestProbeErrorWakesNothing(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "activation probe") || !strings.Contains(err.Error(), srv.Addr) {
 		t.Fatalf("Probe with the server down: %v; want an activation probe error naming %s", err, srv.Addr)
 	}
-	if wake[0] {
-		t.Error("a failed probe woke the query")
+	if wake[0] != sources.Unjudged {
+		t.Errorf("a failed probe judged the query %v; want Unjudged", wake[0])
 	}
 }
 
@@ -123,7 +135,7 @@ func TestProbeClusterOneExistsPerKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, w := range wake {
-		if w != (i == 17) {
+		if (w == sources.Wake) != (i == 17) {
 			t.Errorf("query %d woken %v; want only 17", i, w)
 		}
 	}
