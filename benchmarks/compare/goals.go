@@ -40,6 +40,7 @@ func evalGoals(res *Results, g runGroups) []goalRow {
 			"(b) ≥10× less attributable RSS than each KEDA Kafka scaler at S = 3000"),
 		latencyGoal(res, g),
 		correctnessGoal(res.Correctness),
+		activationGoal(res.Activation, res.ActivationCost),
 	}
 }
 

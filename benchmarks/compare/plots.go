@@ -33,6 +33,9 @@ var plotColors = map[string]color.Color{
 	"keda-kafka-1s":  color.RGBA{R: 214, G: 39, B: 40, A: 255},
 	ImplKEDAApache:   color.RGBA{R: 255, G: 127, B: 14, A: 255},
 	"keda-kafka-30s": color.RGBA{R: 140, G: 20, B: 20, A: 255},
+	ActTideRedis:     color.RGBA{R: 31, G: 119, B: 180, A: 255},
+	ActKEDARedis1s:   color.RGBA{R: 148, G: 103, B: 189, A: 255},
+	ActKEDARedis30s:  color.RGBA{R: 90, G: 50, B: 130, A: 255},
 	ImplKEDARedis:    color.RGBA{R: 148, G: 103, B: 189, A: 255},
 }
 
@@ -69,6 +72,9 @@ func writePlots(dir string, res *Results) ([]plotFile, error) {
 		}},
 		{"activation.png", "Activation latency", func() (*plot.Plot, error) {
 			return plotActivation(res.Activation)
+		}},
+		{"activation-tradeoff.png", "Activation: latency vs the upstream cost of idle triggers", func() (*plot.Plot, error) {
+			return plotTradeoff(res.Activation, res.ActivationCost)
 		}},
 		{"ratios.png", "KEDA ÷ Tide ratios", func() (*plot.Plot, error) {
 			return plotRatios(res, ks)

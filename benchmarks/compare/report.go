@@ -14,7 +14,7 @@ import (
 var (
 	reportKafkaImpls      = []string{ImplTide, ImplTideSlow, ImplKEDAKafka, ImplKEDAApache}
 	reportRedisImpls      = []string{ImplTide, ImplTideSlow, ImplKEDARedis}
-	reportActivationOrder = []string{"tide-push", "keda-kafka-1s", "keda-kafka-30s"}
+	reportActivationOrder = []string{ActTidePush, ActKEDA1s, ActKEDA30s, ActTideRedis, ActKEDARedis1s, ActKEDARedis30s}
 )
 
 // reportSuite describes how one suite (Kafka or Redis) is reported.
@@ -58,7 +58,7 @@ func renderReport(res *Results, plots []plotFile) string {
 		writeSuite(&b, res, g, s)
 	}
 	writeCorrectness(&b, res.Correctness)
-	writeActivation(&b, res.Activation)
+	writeActivation(&b, res.Activation, res.ActivationCost)
 	writeGoals(&b, res, g)
 	if len(plots) > 0 {
 		b.WriteString("## Plots\n\n")
@@ -337,29 +337,6 @@ func writeCorrectness(b *strings.Builder, cs []CaseResult) {
 	if len(whys) > 0 {
 		b.WriteString("Why:\n\n" + strings.Join(whys, "\n") + "\n\n")
 	}
-}
-
-func writeActivation(b *strings.Builder, as []ActivationResult) {
-	b.WriteString("## Activation latency\n\n")
-	impls, stats, errs := activationStats(as)
-	if len(impls) == 0 {
-		b.WriteString("Not measured.\n\n")
-		return
-	}
-	b.WriteString("Seconds from the first message on an idle topic to the first `active`; " +
-		"the last column is each median divided by tide-push's median.\n\n")
-	tide := stats["tide-push"]
-	var rows [][]string
-	for _, i := range impls {
-		s := stats[i]
-		ratio := "–"
-		if s.ok() && tide.ok() && tide.Median > 0 && i != "tide-push" {
-			ratio = mdRatioVal(s.Median / tide.Median)
-		}
-		rows = append(rows, []string{i, strconv.Itoa(s.N), strconv.Itoa(errs[i]),
-			mdNum(s.Median), mdNum(s.Min), mdNum(s.Max), ratio})
-	}
-	mdTable(b, []string{"impl", "trials", "failed", "median s", "min s", "max s", "÷ tide-push"}, rows)
 }
 
 func writeGoals(b *strings.Builder, res *Results, g runGroups) {

@@ -17,6 +17,9 @@ type Results struct {
 	Runs        []Run              `json:"runs"`
 	Correctness []CaseResult       `json:"correctness"`
 	Activation  []ActivationResult `json:"activation"`
+	// ActivationCost is what idle triggers cost each activation
+	// implementation's upstream.
+	ActivationCost []ActivationCost `json:"activationCost,omitempty"`
 	// Failures are configurations that could not run at all on this
 	// machine (they are not in Runs), with the reason.
 	Failures []Failure `json:"failures,omitempty"`
@@ -138,10 +141,23 @@ type CaseResult struct {
 // ActivationResult is the time from the first message on an idle topic to
 // the first `active`, one trial.
 type ActivationResult struct {
-	Impl    string  `json:"impl"` // tide-push, keda-kafka-30s, keda-kafka-1s
+	Impl    string  `json:"impl"` // tide-push, keda-kafka-30s, keda-kafka-1s, and their Redis peers
 	Trial   int     `json:"trial"`
 	Seconds float64 `json:"seconds"`
 	Error   string  `json:"error,omitempty"`
+}
+
+// ActivationCost is what one activation implementation asked of its
+// upstream over a window with only idle triggers open: Kafka requests
+// counted at the brokers, or Redis commands from INFO commandstats.
+type ActivationCost struct {
+	Impl             string         `json:"impl"`
+	Suite            string         `json:"suite"` // kafka or redis
+	Triggers         int            `json:"triggers"`
+	Window           float64        `json:"windowSeconds"`
+	Requests         int            `json:"requests"`
+	ByKind           map[string]int `json:"byKind,omitempty"` // requests by API, or commands by name
+	PerTriggerMinute float64        `json:"perTriggerMinute"`
 }
 
 // Duration is a time.Duration that reads and writes as "30s".

@@ -24,7 +24,7 @@ type runConfig struct {
 	kafkaScales, redisScales []int
 	partitions, groups       int
 	records                  int
-	trials                   int
+	trials, actIdle          int
 	skip, only               string
 }
 
@@ -43,6 +43,7 @@ func runCmd(ctx context.Context, args []string) error {
 	fs.IntVar(&c.groups, "groups", 10, "consumer groups the ScaledObjects spread over")
 	fs.IntVar(&c.records, "records", 40, "records per partition")
 	fs.IntVar(&c.trials, "trials", 7, "activation trials per implementation")
+	fs.IntVar(&c.actIdle, "activation-idle", 300, "idle triggers per implementation whose upstream cost the activation scenario counts")
 	fs.StringVar(&c.skip, "skip", "", "comma-separated parts to skip: kafka, redis, cases, activation")
 	fs.StringVar(&c.only, "impls", "", "comma-separated implementations to run (default: all)")
 	if err := fs.Parse(args); err != nil {
@@ -160,15 +161,22 @@ func orchestrate(ctx context.Context, c runConfig, res *Results) error {
 		}
 	}
 	if !skip["activation"] {
-		log.Printf("activation latency: %d trials per implementation, all at once (~35 s)", c.trials)
+		log.Printf("activation: %d idle triggers per implementation, cost over 30 s, then %d trials each (~4 min)", c.actIdle, c.trials)
+		rd, addr, err := startRedis(ctx, 4*c.actIdle+1000)
+		if err != nil {
+			return err
+		}
+		defer rd.stop()
+		var out activationOut
 		if err := d.withBroker(func(info brokerInfo) error {
 			return d.withTide(ctx, c.tidePoll, func(t *tide) error {
-				return runJSON(ctx, self, &res.Activation, "activation", "-bootstrap", info.Bootstrap,
-					"-tide-addr", t.grpc, "-trials", strconv.Itoa(c.trials))
+				return runJSON(ctx, self, &out, "activation", "-bootstrap", info.Bootstrap, "-control", info.Control,
+					"-redis", addr, "-tide-addr", t.grpc, "-trials", strconv.Itoa(c.trials), "-idle", strconv.Itoa(c.actIdle))
 			})
 		}); err != nil {
 			return fmt.Errorf("activation: %w", err)
 		}
+		res.Activation, res.ActivationCost = out.Trials, out.Cost
 	}
 	return nil
 }
