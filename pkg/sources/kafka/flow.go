@@ -37,16 +37,24 @@ type partMarks struct {
 // OffsetFetch; every group pays for it unless all its queries set
 // allowIdleConsumers without lagTarget or drainGoal.
 //
-// The request goes through the transport with kafka-go's protocol types,
-// and the assignments are decoded here: kafka-go's Client.DescribeGroups
+// The request goes to the cached coordinator (coordinators), as a rawCall
+// like OffsetFetch: through the transport's routing, kafka-go looked the
+// coordinator up and dialled it afresh for every group, one
+// FindCoordinator and one connection per DescribeGroups. The assignments
+// are decoded here: kafka-go's Client.DescribeGroups
 // fails the whole group when a member's subscription is a newer version
 // than it knows (Java and franz-go clients send v1-v3, with owned
 // partitions and rack ids), and only the assignment's leading topic list,
 // common to every version, matters here.
 func (u *Upstream) groupMembers(ctx context.Context, group string) ([][]string, error) {
 	u.stats.describeGroups.Add(1)
-	msg, err := u.transport.RoundTrip(ctx, u.addr, &describegroups.Request{Groups: []string{group}})
+	id, err := u.coordinator(ctx, group)
 	if err != nil {
+		return nil, u.netError(err)
+	}
+	msg, err := u.roundTrip(ctx, id, &describegroups.Request{Groups: []string{group}})
+	if err != nil {
+		u.coords.forget(group)
 		return nil, u.netError(err)
 	}
 	res, ok := msg.(*describegroups.Response)
@@ -59,6 +67,9 @@ func (u *Upstream) groupMembers(ctx context.Context, group string) ([][]string, 
 			err := kafkago.Error(g.ErrorCode)
 			if errors.Is(err, kafkago.GroupIdNotFound) {
 				return nil, nil
+			}
+			if coordinatorMoved(err) {
+				u.coords.forget(group)
 			}
 			return nil, err
 		}
