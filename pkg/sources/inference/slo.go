@@ -175,8 +175,8 @@ func (st *sloState) decide(now time.Time, p windowParams, in sloInput, kpa decis
 		l := max(in.stable[goalTTFT], in.panic[goalTTFT])
 		if need := replicasFor(l+in.queued/g.seconds(), c); need > d.desired {
 			d.desired = need
-			d.rule = fmt.Sprintf("latency goal: token backlog: %.4g prompt tokens queued take %.3gs at the learned %.4g tokens/s on %d ready+starting replicas, over the %s goal",
-				in.queued, in.queued/(c*float64(max(1, current))), c, current, g)
+			d.rule = fmt.Sprintf("latency goal: token backlog: %.4g prompt tokens queued drain in %s on the spare capacity of %d ready+starting replicas "+
+				"(learned %.4g tokens/s each, %.4g tokens/s of load), over the %s goal", in.queued, seconds(drain(in.queued, c, l, current)), current, c, l, g)
 		}
 	}
 	st.kpa.last = d.desired
@@ -229,9 +229,10 @@ func (st *sloState) parts(cv [numGoals]curve, in sloInput, current, proposed int
 		case !cv[goalTTFT].ok || current == 0:
 			p.Info = fmt.Sprintf("%.4g prompt tokens queued (%s); seconds unknown without a learned prefill capacity and a replica", in.queued, in.queuedFrom)
 		default:
-			p.Value = in.queued / (cv[goalTTFT].Capacity() * float64(current))
-			p.Info = fmt.Sprintf("%.4g prompt tokens queued (%s) ÷ (%.4g tokens/s × %d ready+starting) = %.3gs; goal %s",
-				in.queued, in.queuedFrom, cv[goalTTFT].Capacity(), current, p.Value, g)
+			c, l := cv[goalTTFT].Capacity(), max(in.stable[goalTTFT], in.panic[goalTTFT])
+			p.Value = drain(in.queued, c, l, current)
+			p.Info = fmt.Sprintf("%.4g prompt tokens queued (%s) drain in %s on the spare capacity of %d ready+starting replicas "+
+				"(%.4g tokens/s each, %.4g tokens/s of load); goal %s", in.queued, in.queuedFrom, seconds(p.Value), current, c, l, g)
 		}
 		out = append(out, p)
 	}
@@ -243,4 +244,17 @@ func seconds(v float64) string {
 		return "unbounded (saturated)"
 	}
 	return fmt.Sprintf("%.4gs", v)
+}
+
+// drain is the seconds n replicas of capacity c take to drain queued
+// tokens while serving load: +Inf when they have no spare capacity.
+func drain(queued, c, load float64, n int) float64 {
+	spare := c*float64(n) - load
+	if queued <= 0 {
+		return 0
+	}
+	if spare <= 0 {
+		return math.Inf(1)
+	}
+	return queued / spare
 }
