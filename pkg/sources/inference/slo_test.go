@@ -65,7 +65,7 @@ func TestSLOLaw(t *testing.T) {
 		parts      map[string]string // part name: a substring of its Info
 	}{
 		{name: "cold start: the KPA decides, and says why", ttft: "p90:500ms", unlearned: true, in: sloIn(5, 0, 5200, 0), want: 9,
-			rule: "latency goal not in force (targetTTFT: prefill capacity not learned yet: needs latencies observed at two loads",
+			rule:  "latency goal not in force (targetTTFT: prefill capacity not learned yet: needs latencies observed at two loads",
 			parts: map[string]string{"slo/ttft": "prefill capacity unknown"}},
 		{name: "smallest count within the TTFT goal", ttft: "p90:500ms", in: sloIn(5, 0, 5200, 0), want: 7, rule: "latency goal: stable window",
 			parts: map[string]string{"slo/ttft": "learned prefill capacity 1000 tokens/s per replica (800 at the goal)"}},
@@ -75,7 +75,7 @@ func TestSLOLaw(t *testing.T) {
 			rule: "latency goal: hysteresis: fewer than 8 replicas are not predicted within targetTTFT × (1 − 0.2)"},
 		{name: "steps down past the band", ttft: "p90:500ms", in: sloIn(8, 0, 5000, 0), want: 7, rule: "latency goal: stable window"},
 		{name: "token backlog scales up at once", ttft: "p90:500ms", in: sloIn(7, 0, 5200, 0), queued: 3000, want: 12,
-			rule: "latency goal: token backlog: 3000 prompt tokens queued drain in 1.667s on the spare capacity of 7",
+			rule:  "latency goal: token backlog: 3000 prompt tokens queued drain in 1.667s on the spare capacity of 7",
 			parts: map[string]string{"slo/backlog": "drain in 1.667s"}},
 		{name: "a backlog the spare capacity drains within the goal", ttft: "p90:500ms", in: sloIn(7, 0, 5200, 0), queued: 500, want: 7,
 			rule: "latency goal: stable window", parts: map[string]string{"slo/backlog": "drain in 0.2778s"}},

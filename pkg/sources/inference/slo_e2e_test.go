@@ -1,0 +1,221 @@
+package inference
+
+import (
+	"fmt"
+	"math"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tide-scaler/tide/internal/vllmfake"
+)
+
+// simPod is a loopback vLLM pod whose TTFT and token counters follow the
+// load the test puts on it: every simulated second it serves x prompt
+// tokens/s (at most 97 % of simCapacity) in requests of simPromptLen
+// tokens, each with a TTFT of mm1(simFloor, simCapacity, x).
+type simPod struct {
+	mu   sync.Mutex
+	st   vllmfake.State
+	port int32
+}
+
+const (
+	simFloor     = 0.1    // s of TTFT at no load
+	simCapacity  = 1000.0 // prompt tokens/s one pod serves flat out
+	simPromptLen = 500.0
+	simStartup   = 10 * time.Second
+)
+
+// simBounds: 5 % buckets from 10 ms to ~9 s, so histogram_quantile's
+// interpolation stays within a few percent of the true percentile.
+var simBounds = func() []float64 {
+	var b []float64
+	for v := 0.01; v < 10; v *= 1.05 {
+		b = append(b, v)
+	}
+	return b
+}()
+
+func newSimPod(t *testing.T) *simPod {
+	p := &simPod{}
+	p.reset()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		vllmfake.Serve(w, p.st)
+	}))
+	t.Cleanup(srv.Close)
+	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	n, _ := strconv.Atoi(port)
+	p.port = int32(n)
+	return p
+}
+
+// reset is a fresh pod: counters and histograms from zero.
+func (p *simPod) reset() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.st = vllmfake.State{Histograms: map[string]vllmfake.Histogram{"vllm:time_to_first_token_seconds": vllmfake.NewHistogram(simBounds...)}}
+}
+
+// serve runs one second at x prompt tokens/s.
+func (p *simPod) serve(x float64) {
+	x = math.Min(x, 0.97*simCapacity)
+	ttft, reqs := mm1(simFloor, simCapacity, x), x/simPromptLen
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	h := p.st.Histograms["vllm:time_to_first_token_seconds"]
+	for i, b := range h.Bounds {
+		if ttft <= b {
+			h.Counts[i] += reqs
+		}
+	}
+	h.Count += reqs
+	h.Sum += reqs * ttft
+	p.st.Histograms["vllm:time_to_first_token_seconds"] = h
+	p.st.PromptTokens += x
+	p.st.GenerationTokens += reqs * 100
+	p.st.Success += reqs
+}
+
+// simFleet follows the desired count: new pods are listed not ready for
+// simStartup, surplus pods go at once (starting ones first).
+type simFleet struct {
+	free    []*simPod
+	ready   []*simPod
+	pending map[*simPod]time.Time
+	names   map[*simPod]string
+	next    int
+	disc    *stubDiscovery
+}
+
+func (f *simFleet) follow(now time.Time, desired int) {
+	for len(f.ready)+len(f.pending) < desired && len(f.free) > 0 {
+		p := f.free[len(f.free)-1]
+		f.free = f.free[:len(f.free)-1]
+		p.reset()
+		f.next++
+		f.names[p] = fmt.Sprintf("pod-%d", f.next)
+		f.pending[p] = now.Add(simStartup)
+	}
+	for p := range f.pending {
+		if len(f.ready)+len(f.pending) <= desired {
+			break
+		}
+		delete(f.pending, p)
+		f.free = append(f.free, p)
+	}
+	for len(f.ready)+len(f.pending) > desired {
+		f.free = append(f.free, f.ready[len(f.ready)-1])
+		f.ready = f.ready[:len(f.ready)-1]
+	}
+	for p, at := range f.pending {
+		if !now.Before(at) {
+			delete(f.pending, p)
+			f.ready = append(f.ready, p)
+		}
+	}
+	f.disc.eps = f.disc.eps[:0]
+	for _, p := range f.ready {
+		f.disc.eps = append(f.disc.eps, ServiceEndpoint{Pod: f.names[p], IP: "127.0.0.1", Ports: map[string]int32{"http": p.port}, Ready: true})
+	}
+	for p := range f.pending {
+		f.disc.eps = append(f.disc.eps, ServiceEndpoint{Pod: f.names[p], IP: "127.0.0.1", Ports: map[string]int32{"http": p.port}})
+	}
+}
+
+// TestSLOClosedLoop: fake vLLM pods over real HTTP whose TTFT grows with
+// the prompt tokens per replica (an M/M/1 curve: 0.1 s floor, 1000
+// tokens/s flat out) and pods that take 10 s to start, driven over an
+// injected clock. With targetTTFT p90:500ms the trigger starts on the KPA
+// (targetRequestRate 1.2, which would keep 9 pods at the peak), learns the
+// capacity during the ramp, converges on 7 pods at 5200 tokens/s (6 would
+// give 0.75 s) and holds them without a change, the observed p90 within
+// the goal; when the load falls to 2800 it steps down to 4 and holds.
+func TestSLOClosedLoop(t *testing.T) {
+	f := &simFleet{pending: map[*simPod]time.Time{}, names: map[*simPod]string{}, disc: &stubDiscovery{}}
+	for range 14 {
+		f.free = append(f.free, newSimPod(t))
+	}
+	env := fullEnv()
+	env.Discovery = f.disc
+	md := with("targets", "<unset>", "service", "vllm", "namespace", "ai", "port", "http",
+		"targetRequestRate", "1.2", "targetTTFT", "p90:500ms")
+	p := newPoller(t, parseOK(t, md, env))
+	f.follow(p.now, 2)
+	for _, pod := range f.ready { // no startup for the first two
+		delete(f.pending, pod)
+	}
+	for pod := range f.pending {
+		delete(f.pending, pod)
+		f.ready = append(f.ready, pod)
+	}
+	f.follow(p.now, 2)
+
+	demand := func(sec int) float64 {
+		switch {
+		case sec < 120:
+			return 1500 + (5200-1500)*float64(sec)/120
+		case sec < 480:
+			return 5200
+		}
+		return 2800
+	}
+	type rec struct {
+		desired int
+		reason  string
+		p90     float64
+	}
+	var log []rec
+	for sec := range 720 {
+		for _, pod := range f.ready {
+			pod.serve(demand(sec) / float64(len(f.ready)))
+		}
+		s := p.mustPoll(time.Second)
+		desired := int(s.Value)
+		dp := mustPart(t, s, "decision")
+		log = append(log, rec{desired, dp.Info, mustPart(t, s, "signal/ttft/p90").Value})
+		f.follow(p.now, desired)
+	}
+	if !strings.Contains(log[5].reason, "latency goal not in force") || !strings.Contains(log[5].reason, "KPA") {
+		t.Errorf("cold start at 5 s: %q; want the KPA deciding, saying the latency goal is not in force", log[5].reason)
+	}
+	learned := -1
+	for i, r := range log {
+		if strings.HasPrefix(r.reason, "latency goal:") {
+			learned = i
+			break
+		}
+	}
+	t.Logf("the law took over at %d s", learned)
+	check := func(from, to, want int) {
+		t.Helper()
+		for i := from; i < to; i++ {
+			if log[i].desired != want || !strings.HasPrefix(log[i].reason, "latency goal:") {
+				t.Errorf("at %d s: %d (%s); want %d, held by the latency goal", i, log[i].desired, log[i].reason, want)
+				return
+			}
+		}
+		if last := log[to-1]; !(last.p90 <= 0.5) {
+			t.Errorf("at %d s: observed p90 TTFT %v; want within the 500ms goal", to-1, last.p90)
+		}
+	}
+	if learned < 0 || learned > 300 {
+		t.Fatalf("the law never took over within 300 s: last decision %q", log[299].reason)
+	}
+	check(330, 480, 7)
+	check(600, 720, 4)
+	if t.Failed() || testing.Verbose() {
+		for i, r := range log {
+			if i%10 == 0 {
+				t.Logf("%3d s: %d p90=%.3g %s", i, r.desired, r.p90, r.reason)
+			}
+		}
+	}
+}
