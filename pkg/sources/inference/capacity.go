@@ -43,7 +43,11 @@ const (
 	capMaxBins   = 32               // the oldest bin goes first
 	capForget    = 30 * time.Minute // a bin not refreshed for this long is dropped
 	capSpacing   = 5 * time.Second  // observations closer together are ignored
-	capMinSpread = 1.25             // the loads seen must span this ratio
+	// capMinSpan is how many bins apart the lowest and the highest load
+	// seen must be (their loads at least 10 %, typically 20 %, apart). It
+	// counts bins, not their averages, so a learned curve stays learned
+	// while new pairs move a bin's average.
+	capMinSpan = 2
 	capMaxWeight = 8                // a bin's weight in the fit: its count, up to this
 	// capExtrapolate bounds what the model claims beyond the data: it never
 	// puts more than this times the highest load per replica it has seen
@@ -101,6 +105,7 @@ type curve struct {
 func (c *capacity) Fit(now time.Time) curve {
 	var sw, sx, sy, sxx, sxy float64
 	cv := curve{lo: math.Inf(1)}
+	loKey, hiKey := math.MaxInt, math.MinInt
 	for _, b := range c.bins {
 		if now.Sub(b.at) >= capForget {
 			continue
@@ -112,10 +117,11 @@ func (c *capacity) Fit(now time.Time) curve {
 		sxx += w * b.x * b.x
 		sxy += w * b.x * b.inv
 		cv.lo, cv.hi = min(cv.lo, b.x), max(cv.hi, b.x)
+		loKey, hiKey = min(loKey, b.key), max(hiKey, b.key)
 		cv.bins++
 	}
-	if cv.bins < 2 || cv.hi < capMinSpread*cv.lo {
-		cv.reason = "needs latencies observed at two loads per replica at least 25% apart"
+	if cv.bins < 2 || hiKey-loKey < capMinSpan {
+		cv.reason = "needs latencies observed at loads per replica about 20% apart"
 		if cv.bins > 0 {
 			cv.reason += fmt.Sprintf(" (seen %.4g to %.4g tokens/s per replica)", cv.lo, cv.hi)
 		} else {

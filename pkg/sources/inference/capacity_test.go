@@ -41,9 +41,9 @@ func TestCapacityFit(t *testing.T) {
 		predictAt  float64
 		prediction float64
 	}{
-		{name: "nothing seen", reason: "needs latencies observed at two loads"},
-		{name: "one load", pairs: exact(500, 500, 510), reason: "at least 25% apart (seen 50"},
-		{name: "two loads too close", pairs: exact(500, 560), reason: "at least 25% apart"},
+		{name: "nothing seen", reason: "needs latencies observed at loads per replica about 20% apart"},
+		{name: "one load", pairs: exact(500, 500, 510), reason: "about 20% apart (seen 50"},
+		{name: "two loads too close", pairs: exact(500, 560), reason: "about 20% apart"},
 		{name: "two loads", pairs: exact(400, 700), ok: true, capacity: 1000, predictAt: 800, prediction: 0.5},
 		{name: "many loads, noisy", pairs: [][2]float64{{300, 0.142 * 1.02}, {450, 0.182 * 0.98}, {600, 0.25 * 1.01}, {750, 0.4 * 0.99}},
 			ok: true, capacity: 1000, predictAt: 500, prediction: 0.2},

@@ -137,7 +137,6 @@ func (st *sloState) decide(now time.Time, p windowParams, in sloInput, kpa decis
 	}
 	current := in.ready + in.starting
 	if why != "" {
-		st.kpa = kpaState{} // the law starts afresh (in panic, holding) when it can decide again
 		rule := kpa.rule
 		if kpa.panicking && !strings.HasPrefix(rule, "panic") {
 			rule = "panic: " + rule

@@ -18,7 +18,8 @@ import (
 // simPod is a loopback vLLM pod whose TTFT and token counters follow the
 // load the test puts on it: every simulated second it serves x prompt
 // tokens/s (at most 97 % of simCapacity) in requests of simPromptLen
-// tokens, each with a TTFT of mm1(simFloor, simCapacity, x).
+// tokens, their TTFTs spread as the M/M/1 sojourn time's (exponential)
+// with the p90 at mm1(simFloor, simCapacity, x): a p50 is 0.3 × the p90.
 type simPod struct {
 	mu   sync.Mutex
 	st   vllmfake.State
@@ -71,13 +72,18 @@ func (p *simPod) serve(x float64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	h := p.st.Histograms["vllm:time_to_first_token_seconds"]
-	for i, b := range h.Bounds {
-		if ttft <= b {
-			h.Counts[i] += reqs
+	const k = 100 // requests at the quantiles (i+0.5)/k of the exponential
+	mean := ttft / math.Ln10
+	for i := range k {
+		v, n := -mean*math.Log(1-(float64(i)+0.5)/k), reqs/k
+		for j, b := range h.Bounds {
+			if v <= b {
+				h.Counts[j] += n
+			}
 		}
+		h.Sum += n * v
 	}
 	h.Count += reqs
-	h.Sum += reqs * ttft
 	p.st.Histograms["vllm:time_to_first_token_seconds"] = h
 	p.st.PromptTokens += x
 	p.st.GenerationTokens += reqs * 100
@@ -161,9 +167,9 @@ func TestSLOClosedLoop(t *testing.T) {
 	demand := func(sec int) float64 {
 		switch {
 		case sec < 120:
-			return 1500 + (5200-1500)*float64(sec)/120
-		case sec < 480:
-			return 5200
+			return 1500 + (5600-1500)*float64(sec)/120
+		case sec < 480: // ±4 % over 3 minutes, around the 7-pod boundary
+			return 5600 * (1 + 0.04*math.Sin(2*math.Pi*float64(sec)/180))
 		}
 		return 2800
 	}
@@ -209,7 +215,7 @@ func TestSLOClosedLoop(t *testing.T) {
 	if learned < 0 || learned > 300 {
 		t.Fatalf("the law never took over within 300 s: last decision %q", log[299].reason)
 	}
-	check(330, 480, 7)
+	check(300, 480, 8)
 	check(600, 720, 4)
 	if t.Failed() || testing.Verbose() {
 		for i, r := range log {

@@ -65,7 +65,7 @@ func TestSLOLaw(t *testing.T) {
 		parts      map[string]string // part name: a substring of its Info
 	}{
 		{name: "cold start: the KPA decides, and says why", ttft: "p90:500ms", unlearned: true, in: sloIn(5, 0, 5200, 0), want: 9,
-			rule:  "latency goal not in force (targetTTFT: prefill capacity not learned yet: needs latencies observed at two loads",
+			rule:  "latency goal not in force (targetTTFT: prefill capacity not learned yet: needs latencies observed at loads per replica about 20% apart",
 			parts: map[string]string{"slo/ttft": "prefill capacity unknown"}},
 		{name: "smallest count within the TTFT goal", ttft: "p90:500ms", in: sloIn(5, 0, 5200, 0), want: 7, rule: "latency goal: stable window",
 			parts: map[string]string{"slo/ttft": "learned prefill capacity 1000 tokens/s per replica (800 at the goal)"}},
