@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tide-scaler/tide/internal/vllmfake"
 	"github.com/tide-scaler/tide/pkg/sources"
 )
 
@@ -73,6 +74,9 @@ func TestSLOLaw(t *testing.T) {
 			rule: "latency goal", parts: map[string]string{"slo/tpot": "learned decode capacity 200 tokens/s"}},
 		{name: "hysteresis holds a count within the goal but not the band", ttft: "p90:500ms", in: sloIn(8, 0, 5400, 0), want: 8,
 			rule: "latency goal: hysteresis: fewer than 8 replicas are not predicted within targetTTFT × (1 − 0.2)"},
+		{name: "anti-flap (decide's): the panic window's load holds the count", ttft: "p90:500ms",
+			in: func() sloInput { in := sloIn(8, 0, 5000, 0); in.panic[goalTTFT] = 5900; return in }(), want: 8,
+			rule: "latency goal: anti-flap: promptTokens 5900 would not fit fewer replicas"},
 		{name: "steps down past the band", ttft: "p90:500ms", in: sloIn(8, 0, 5000, 0), want: 7, rule: "latency goal: stable window"},
 		{name: "token backlog scales up at once", ttft: "p90:500ms", in: sloIn(7, 0, 5200, 0), queued: 3000, want: 12,
 			rule:  "latency goal: token backlog: 3000 prompt tokens queued drain in 1.667s on the spare capacity of 7",
@@ -156,5 +160,28 @@ func TestSLOLearnsOnlySteadyFleets(t *testing.T) {
 	}
 	if st.decide(now.Add(2*time.Second), kpaDefaults(), in, kpaSays); len(st.caps[goalTTFT].bins) != 1 {
 		t.Fatalf("did not learn from a steady fleet")
+	}
+}
+
+// TestSLOBacklogSources: over real HTTP, the queued prompt tokens are the
+// EPP replicas' in-flight tokens when eppTargets expose them, else the
+// pods' waiting requests × the prompt tokens per completed request; with
+// neither they are unknown (NaN), not 0.
+func TestSLOBacklogSources(t *testing.T) {
+	a := newVPod(t)
+	md := scrapeMD(a.url, "targetRequestRate", "1", "targetTTFT", "p90:1s")
+	p := newPoller(t, parseOK(t, md, Env{}))
+	if v := mustPart(t, p.mustPoll(0), "slo/backlog"); !math.IsNaN(v.Value) || !strings.HasPrefix(v.Info, "unknown") {
+		t.Errorf("no request rate yet: %+v; want unknown", v)
+	}
+	a.do(func(st *vllmfake.State) { st.Success, st.PromptTokens, st.Waiting = 10, 5000, 4 })
+	if v := mustPart(t, p.mustPoll(time.Second), "slo/backlog"); !strings.HasPrefix(v.Info, "2000 prompt tokens queued (4 waiting × 500 prompt tokens per request)") {
+		t.Errorf("from the waiting gauge: %+v", v)
+	}
+	epp := newEPPReplica(t, vllmfake.EPP{InflightTokens: f(7000)})
+	md["eppTargets"] = epp.url
+	p = newPoller(t, parseOK(t, md, Env{}))
+	if v := mustPart(t, p.mustPoll(0), "slo/backlog"); !strings.HasPrefix(v.Info, "7000 prompt tokens queued (the EPP's in-flight tokens)") {
+		t.Errorf("from the EPP: %+v", v)
 	}
 }
