@@ -38,17 +38,17 @@ type capBin struct {
 }
 
 const (
-	capBinRatio  = 1.1              // bins are 10 % wide in load per replica
-	capAlpha     = 0.3              // weight of a new observation in its bin
-	capMaxBins   = 32               // the oldest bin goes first
-	capForget    = 30 * time.Minute // a bin not refreshed for this long is dropped
-	capSpacing   = 5 * time.Second  // observations closer together are ignored
+	capBinRatio = 1.1              // bins are 10 % wide in load per replica
+	capAlpha    = 0.3              // weight of a new observation in its bin
+	capMaxBins  = 32               // the oldest bin goes first
+	capForget   = 30 * time.Minute // a bin not refreshed for this long is dropped
+	capSpacing  = 5 * time.Second  // observations closer together are ignored
 	// capMinSpan is how many bins apart the lowest and the highest load
 	// seen must be (their loads at least 10 %, typically 20 %, apart). It
 	// counts bins, not their averages, so a learned curve stays learned
 	// while new pairs move a bin's average.
-	capMinSpan = 2
-	capMaxWeight = 8                // a bin's weight in the fit: its count, up to this
+	capMinSpan   = 2
+	capMaxWeight = 8 // a bin's weight in the fit: its count, up to this
 	// capExtrapolate bounds what the model claims beyond the data: it never
 	// puts more than this times the highest load per replica it has seen
 	// on one replica.

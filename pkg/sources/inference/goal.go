@@ -44,12 +44,11 @@ type goal struct {
 	d   time.Duration
 }
 
-func (g goal) set() bool             { return g.d > 0 }
-func (g goal) q() float64            { return g.pct / 100 }
-func (g goal) seconds() float64      { return g.d.Seconds() }
-func (g goal) label() string         { return "p" + strconv.FormatFloat(g.pct, 'g', -1, 64) }
-func (g goal) String() string        { return g.label() + "<=" + g.d.String() }
-func (g goal) within(v float64) bool { return v <= g.seconds()*(1+1e-9) }
+func (g goal) set() bool        { return g.d > 0 }
+func (g goal) q() float64       { return g.pct / 100 }
+func (g goal) seconds() float64 { return g.d.Seconds() }
+func (g goal) label() string    { return "p" + strconv.FormatFloat(g.pct, 'g', -1, 64) }
+func (g goal) String() string   { return g.label() + "<=" + g.d.String() }
 
 // parseGoal reads "p<percentile>:<duration>", e.g. "p90:500ms" or
 // "p99.5:2s": a percentile from 50 to 99.9 and a Go duration from 1ms to
