@@ -36,6 +36,7 @@ type sloInput struct {
 	holdDown        bool
 	stable, panic   [numGoals]float64 // the goal's token work, tokens/s over the fleet
 	known           [numGoals]bool    // some pod exposes the goal's token counter
+	histKnown       [numGoals]bool    // some pod exposes the goal's histogram
 	learnX          [numGoals]float64 // tokens/s per ready replica over the learn window
 	learnL          [numGoals]float64 // the goal's percentile over the learn window; NaN: none
 	queued          float64           // prompt tokens waiting; NaN: unknown
@@ -48,7 +49,7 @@ func (s *queryState) sloInput(now time.Time, obs observation, waiting float64, w
 	lw := min(learnWindow, s.p.stable)
 	for g, k := range goalKeys {
 		r := s.observed.counters[k.ctr].ring
-		in.known[g] = s.observed.seenCtr[k.ctr]
+		in.known[g], in.histKnown[g] = s.observed.seenCtr[k.ctr], s.observed.seenHist[k.hist]
 		in.stable[g], in.panic[g] = r.rate(now, s.p.stable, s.since), r.rate(now, s.p.panic, s.since)
 		in.learnL[g] = math.NaN()
 		gl := s.slo.spec.goals[g]
@@ -122,6 +123,8 @@ func (st *sloState) decide(now time.Time, p windowParams, in sloInput, kpa decis
 		case why != "":
 		case !in.known[g]:
 			why = fmt.Sprintf("%s: the %s token counter (%s) is on no pod", k.key, k.work, counterKeys[k.ctr].metricKey)
+		case !in.histKnown[g] && !cv[g].ok:
+			why = fmt.Sprintf("%s: the %s histogram (%s) is on no pod", k.key, k.name, histKeys[k.hist].metricKey)
 		case !cv[g].ok:
 			why = fmt.Sprintf("%s: %s capacity not learned yet: %s", k.key, k.work, cv[g].reason)
 		default:

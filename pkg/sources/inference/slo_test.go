@@ -36,7 +36,7 @@ func sloWith(t *testing.T, ttft, tpot string, learned bool) *sloState {
 
 func sloIn(ready, starting int, prompt, gen float64) sloInput {
 	return sloInput{ready: ready, starting: starting, stable: [numGoals]float64{prompt, gen}, panic: [numGoals]float64{prompt, gen},
-		known: [numGoals]bool{true, true}, learnL: [numGoals]float64{math.NaN(), math.NaN()}, queued: math.NaN()}
+		known: [numGoals]bool{true, true}, histKnown: [numGoals]bool{true, true}, learnL: [numGoals]float64{math.NaN(), math.NaN()}, queued: math.NaN()}
 }
 
 var kpaSays = decision{desired: 9, rule: "stable window"}
@@ -56,14 +56,15 @@ func findPart(ps []sources.Part, name string) (sources.Part, bool) {
 // the Parts carry the learned capacity and the predictions.
 func TestSLOLaw(t *testing.T) {
 	for _, c := range []struct {
-		name       string
-		ttft, tpot string
-		unlearned  bool
-		in         sloInput
-		queued     float64
-		want       int
-		rule       string
-		parts      map[string]string // part name: a substring of its Info
+		name          string
+		ttft, tpot    string
+		unlearned     bool
+		tpotUnlearned bool
+		in            sloInput
+		queued        float64
+		want          int
+		rule          string
+		parts         map[string]string // part name: a substring of its Info
 	}{
 		{name: "cold start: the KPA decides, and says why", ttft: "p90:500ms", unlearned: true, in: sloIn(5, 0, 5200, 0), want: 9,
 			rule:  "latency goal not in force (targetTTFT: prefill capacity not learned yet: needs latencies observed at loads per replica about 20% apart",
@@ -87,10 +88,16 @@ func TestSLOLaw(t *testing.T) {
 			rule: "latency goal not in force (targetTTFT: p90<=80ms is at or below the learned no-load p90 of 0.1s"},
 		{name: "token counter absent", ttft: "p90:500ms", in: func() sloInput { in := sloIn(5, 0, 0, 0); in.known[goalTTFT] = false; return in }(),
 			want: 9, rule: "the prefill token counter (promptTokensMetric) is on no pod"},
+		{name: "histogram absent", ttft: "p90:500ms", tpot: "p90:50ms", tpotUnlearned: true,
+			in:   func() sloInput { in := sloIn(5, 0, 0, 0); in.histKnown[goalTPOT] = false; return in }(),
+			want: 9, rule: "targetTPOT: the tpot histogram (tpotMetric) is on no pod"},
 		{name: "no ready pod", ttft: "p90:500ms", in: sloIn(0, 0, 0, 0), want: 9, rule: "no ready pod to measure"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			st := sloWith(t, c.ttft, c.tpot, !c.unlearned)
+			if c.tpotUnlearned {
+				st.caps[goalTPOT] = capacity{}
+			}
 			in := c.in
 			if c.queued > 0 {
 				in.queued, in.queuedFrom = c.queued, "test"
