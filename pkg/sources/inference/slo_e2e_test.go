@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tide-scaler/tide/internal/vllmfake"
+	"github.com/tide-scaler/tide/pkg/sources"
 )
 
 // simPod is a loopback vLLM pod whose TTFT and token counters follow the
@@ -180,11 +182,13 @@ func TestSLOClosedLoop(t *testing.T) {
 		p90     float64
 	}
 	var log []rec
+	var last sources.Sample
 	for sec := range 630 {
 		for _, pod := range f.ready {
 			pod.serve(demand(sec) / float64(len(f.ready)))
 		}
 		s := p.mustPoll(time.Second)
+		last = s
 		desired := int(s.Value)
 		dp := mustPart(t, s, "decision")
 		log = append(log, rec{desired, dp.Info, mustPart(t, s, "signal/ttft/p90").Value})
@@ -218,6 +222,24 @@ func TestSLOClosedLoop(t *testing.T) {
 	}
 	check(300, 450, 8)
 	check(540, 630, 4)
+	// explain shows the first 16 parts: the decision, then the law's.
+	if len(last.Parts) < 3 || last.Parts[0].Name != "decision" || last.Parts[1].Name != "slo/ttft" || last.Parts[2].Name != "slo/backlog" {
+		t.Errorf("parts %+v; want decision, slo/ttft, slo/backlog first", last.Parts[:min(3, len(last.Parts))])
+	}
+	t.Logf("slo/ttft: %+v", last.Parts[1])
+	// The truth: 1000 tokens/s flat out, 800 at the goal (mm1 = 0.5 s).
+	if m := regexp.MustCompile(`learned prefill capacity (\S+) tokens/s per replica \((\S+) at the goal\)`).FindStringSubmatch(last.Parts[1].Info); m == nil {
+		t.Errorf("slo/ttft %q names no learned capacity", last.Parts[1].Info)
+	} else {
+		c, _ := strconv.ParseFloat(m[1], 64)
+		g, _ := strconv.ParseFloat(m[2], 64)
+		if math.Abs(c/simCapacity-1) > 0.15 || math.Abs(g/800-1) > 0.05 {
+			t.Errorf("learned %v tokens/s per replica, %v at the goal; want within 15 %% of %v and 5 %% of 800", c, g, simCapacity)
+		}
+	}
+	if !strings.Contains(last.Parts[1].Info, "predicted p90 at 4: ") {
+		t.Errorf("slo/ttft %q lacks the prediction at the current count", last.Parts[1].Info)
+	}
 	if t.Failed() || testing.Verbose() {
 		for i, r := range log {
 			if i%10 == 0 {
