@@ -157,6 +157,10 @@ func (cv curve) Predict(x float64) float64 {
 // the learned tokens/s one replica serves flat out.
 func (cv curve) Capacity() float64 { return cv.a / cv.b }
 
+// Usable is the tokens/s per replica the law counts on to drain a
+// backlog: the capacity, at most capExtrapolate × the highest load seen.
+func (cv curve) Usable() float64 { return min(cv.Capacity(), capExtrapolate*cv.hi) }
+
 // Floor is the latency the curve predicts with no load (1/a).
 func (cv curve) Floor() float64 { return 1 / cv.a }
 

@@ -98,6 +98,9 @@ func TestCapacityRateAt(t *testing.T) {
 			t.Errorf("%s: RateAt(%v) = %v; want %v", c.name, c.latency, got, c.want)
 		}
 	}
+	if got := cv.Usable(); math.Abs(got-capExtrapolate*300) > 1e-6 {
+		t.Errorf("Usable() = %v; want the capacity (1000) bounded by %v × 300", got, capExtrapolate)
+	}
 	if got := cv.Predict(cv.RateAt(0.2)); math.Abs(got-0.2) > 1e-9 {
 		t.Errorf("Predict(RateAt(0.2)) = %v", got)
 	}

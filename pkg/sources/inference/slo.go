@@ -145,6 +145,7 @@ func (st *sloState) decide(now time.Time, p windowParams, in sloInput, kpa decis
 			rule = "panic: " + rule
 		}
 		kpa.rule, kpa.panicking = "latency goal not in force ("+why+"); KPA: "+rule, false
+		st.kpa.last = kpa.desired // the law's floor while targets fail is what was served
 		return kpa, st.parts(cv, in, current, kpa.desired, why)
 	}
 	var loads []load
@@ -173,7 +174,7 @@ func (st *sloState) decide(now time.Time, p windowParams, in sloInput, kpa decis
 		}
 	}
 	if g := st.spec.goals[goalTTFT]; g.set() && in.queued > 0 {
-		c := cv[goalTTFT].Capacity()
+		c := cv[goalTTFT].Usable()
 		l := max(in.stable[goalTTFT], in.panic[goalTTFT])
 		if need := replicasFor(l+in.queued/g.seconds(), c); need > d.desired {
 			d.desired = need
@@ -231,7 +232,7 @@ func (st *sloState) parts(cv [numGoals]curve, in sloInput, current, proposed int
 		case !cv[goalTTFT].ok || current == 0:
 			p.Info = fmt.Sprintf("%.4g prompt tokens queued (%s); seconds unknown without a learned prefill capacity and a replica", in.queued, in.queuedFrom)
 		default:
-			c, l := cv[goalTTFT].Capacity(), max(in.stable[goalTTFT], in.panic[goalTTFT])
+			c, l := cv[goalTTFT].Usable(), max(in.stable[goalTTFT], in.panic[goalTTFT])
 			p.Value = drain(in.queued, c, l, current)
 			p.Info = fmt.Sprintf("%.4g prompt tokens queued (%s) drain in %s on the spare capacity of %d ready+starting replicas "+
 				"(%.4g tokens/s each, %.4g tokens/s of load); goal %s", in.queued, in.queuedFrom, seconds(p.Value), current, c, l, g)
