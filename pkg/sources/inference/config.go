@@ -40,7 +40,7 @@ var modeKeys = func() map[string][]string {
 	scrape, prom := []string{ModeScrape}, []string{ModePrometheus}
 	add(scrape, "targets", "service", "namespace", "port", "path", "scheme", "scrapeInterval", "scrapeTimeout",
 		"scrapeConcurrency", "requestCounter", "waitingMetric", "runningMetric", "kvCacheMetric", "labelSelector",
-		"modelName", "targetWaiting", "targetRunning", "targetKVCache")
+		"modelName", "targetWaiting", "targetRunning", "targetKVCache", "targetTTFT", "targetTPOT", "sloBand")
 	add(scrape, observedKeyNames()...)
 	add(scrape, eppKeyNames()...)
 	add(prom, "serverAddress", "query", "threshold", "activationThreshold", "ignoreNullValues", "timeout")
@@ -236,6 +236,7 @@ type signalSpec struct {
 	targets  [numSignals]float64 // 0: the signal does not drive scaling
 	selector []labelMatch
 	observed observedSpec // histograms and token counters, observed for explain
+	slo      sloSpec      // latency goals; none: the KPA decides
 	epp      eppSpec      // the EPP replicas' signals; none without eppTargets
 }
 
@@ -261,10 +262,14 @@ func parseSignals(md metadata.Metadata) (signalSpec, error) {
 	}
 	if !any {
 		return s, &metadata.ConfigError{Key: "targetRequestRate",
-			Reason: "set at least one of targetRequestRate, targetWaiting, targetRunning, targetKVCache (per replica)"}
+			Reason: "set at least one of targetRequestRate, targetWaiting, targetRunning, targetKVCache (per replica); " +
+				"with targetTTFT or targetTPOT they decide until the capacity is learned"}
 	}
 	var err error
 	if s.observed, err = parseObserved(md); err != nil {
+		return s, err
+	}
+	if s.slo, err = parseSLO(md); err != nil {
 		return s, err
 	}
 	s.selector, err = parseSelector(md)

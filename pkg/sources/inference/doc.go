@@ -65,6 +65,29 @@
 // sample's Parts for explain; the EPP's flow-control queue and request
 // rate also count as demand for activation, since they exist at zero pods.
 //
+// # Latency goals (scrape mode: targetTTFT, targetTPOT)
+//
+// With a goal ("p90:500ms": a percentile from p50 to p99.9 and a
+// duration; goal.go) the value is the smallest count whose predicted
+// percentile is within every goal (slo.go). capacity.go learns, per
+// trigger and goal, how the percentile grows with the token work per
+// ready replica (prompt tokens/s for TTFT, generation tokens/s for TPOT),
+// from 15 s windows of a fleet whose size held and whose pods all
+// answered. The curve is the M/M/1 sojourn time's, L0 / (1 − x/C): the
+// simplest queueing shape with a floor and a saturation point, and a
+// straight line in (x, 1/L), so two parameters fitted by least squares,
+// both readable (no-load latency, tokens/s a replica serves flat out). A
+// goal becomes a per-replica token target (the load at which the curve
+// meets it) fed to decide, whose windows, panic, rate limits, anti-flap
+// and scale-down delay apply unchanged, with ready + starting pods as the
+// count (warm-up credit). On top: a step down goes no lower than the count
+// predicted within goal × (1 − sloBand), and queued prompt tokens (the
+// EPP's in-flight tokens, else waiting × prompt tokens per request) ask at
+// once for the count that serves the load and drains them within the TTFT
+// goal. Until the curve is learned (loads about 20 % apart, latency rising
+// with load) the KPA decides and the decision says why. Parts slo/ttft,
+// slo/tpot and slo/backlog explain it (NaN when unknown, never 0).
+//
 // # Missing data is not zero demand
 //
 // A target that fails to scrape (error, timeout, 5xx, malformed body) is

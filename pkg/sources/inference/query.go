@@ -30,6 +30,7 @@ func newScrapeQuery(t *scrapeTargets, sig signalSpec, win windowParams, model st
 		fmt.Fprintf(&b, "|%s=%q/%g", k.name, sig.metrics[i], sig.targets[i])
 	}
 	b.WriteString(sig.observed.key())
+	b.WriteString(sig.slo.key())
 	b.WriteString(sig.epp.key())
 	fmt.Fprintf(&b, "|selector=%s|model=%q", selectorString(sig.selector), model)
 	if model != "" {

@@ -167,6 +167,7 @@ type observedState struct {
 	hists    [numHists]*histWindow
 	counters [numCounters]*counterWindow
 	seenHist [numHists]bool // some pod has ever exposed the histogram
+	seenCtr  [numCounters]bool
 }
 
 func newObservedState(seconds int) *observedState {
@@ -192,6 +193,7 @@ func (s *observedState) observe(now time.Time, names []string, pods []podObserve
 		}
 		for i := range p.counters {
 			if p.hasCtr[i] {
+				s.seenCtr[i] = true
 				reset = s.counters[i].observe(now, names[j], p.counters[i]) || reset
 			}
 		}

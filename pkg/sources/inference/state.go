@@ -67,6 +67,7 @@ type queryState struct {
 	requests *ring             // requests completed per second, spread over scrape intervals
 	gauges   [numSignals]*ring // per-second fleet totals of the gauges (sigRate unused)
 	kpa      kpaState
+	slo      *sloState // nil: no latency goal
 	hold     hold
 	polled   time.Time // latest observation, for forgetting idle queries
 }
@@ -78,6 +79,9 @@ func newQueryState(p windowParams, sig signalSpec) *queryState {
 		eppSpec: sig.epp, epp: eppState{requests: &counterWindow{seen: map[string]counterSeen{}, ring: newRing(n)}}}
 	for i := sigWaiting; i < numSignals; i++ {
 		s.gauges[i] = newRing(n)
+	}
+	if sig.slo.on() {
+		s.slo = &sloState{spec: sig.slo}
 	}
 	return s
 }
@@ -120,6 +124,14 @@ func (s *queryState) step(now time.Time, obs observation) (sources.Sample, error
 	}
 	ready := len(obs.pods)
 	d := decide(now, s.p, &s.kpa, kpaInput{ready: ready, loads: loads, holdDown: len(obs.failed) > 0})
+	var sloParts []sources.Part
+	if s.slo != nil {
+		waitingKnown := false
+		for _, p := range obs.pods {
+			waitingKnown = waitingKnown || p.has[sigWaiting]
+		}
+		d, sloParts = s.slo.decide(now, s.p, s.sloInput(now, obs, current[sigWaiting], waitingKnown), d)
+	}
 
 	panicRate := s.requests.rate(now, s.p.panic, s.since)
 	demand := panicRate + current[sigWaiting] + current[sigRunning] + obs.pushRate
@@ -162,12 +174,13 @@ func (s *queryState) step(now time.Time, obs observation) (sources.Sample, error
 	if s.someMissing(obs.pods) {
 		notes = append(notes, noteMissing)
 	}
-	parts := make([]sources.Part, 0, 1+len(loads)+numHists+3+len(obs.pods)+len(obs.failed))
+	parts := make([]sources.Part, 0, 1+len(sloParts)+len(loads)+numHists+3+len(obs.pods)+len(obs.failed))
 	dp := decisionPart(d, desired, ready, activity, s.hold, now, s.p)
 	if noPods && !obs.wakes && activity == 0 {
 		dp.Info = "unknown: no pods, so no per-pod series to read; nothing wakes this trigger from zero (set model for pushed wake-ups, or eppTargets) (ready=0)"
 	}
 	parts = append(parts, dp)
+	parts = append(parts, sloParts...)
 	for _, l := range loads {
 		p := sources.Part{Name: "signal/" + l.name, Value: l.stable,
 			Info: fmt.Sprintf("stable=%.4g panic=%.4g target=%g", l.stable, l.panic, l.target)}

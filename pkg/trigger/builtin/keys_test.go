@@ -36,8 +36,8 @@ func TestKeys(t *testing.T) {
 			"eppRequestCounter eppTargets generationTokensMetric ignoreNullValues key keyFile keyFromEnv kvCacheMetric labelSelector maxScaleDownRate " +
 			"maxScaleUpRate mode model modelName namespace panicThreshold panicWindowPercentage password passwordFile " +
 			"passwordFromEnv path port preemptionsMetric promptTokensMetric query queryParameters queueTimeMetric requestCounter requestLatencyMetric runningMetric scaleDownDelay " +
-			"scaleToZeroGracePeriod scheme scrapeConcurrency scrapeInterval scrapeTimeout serverAddress service " +
-			"stableWindow targetKVCache targetRequestRate targetRunning targetWaiting targets threshold timeout " +
+			"scaleToZeroGracePeriod scheme scrapeConcurrency scrapeInterval scrapeTimeout serverAddress service sloBand " +
+			"stableWindow targetKVCache targetRequestRate targetRunning targetTPOT targetTTFT targetWaiting targets threshold timeout " +
 			"tpotMetric ttftMetric unsafeSsl username usernameFile usernameFromEnv waitingMetric",
 	}
 	if got := reg.Names(); !slices.Equal(got, []string{"inference", "kafka", "redis"}) {
