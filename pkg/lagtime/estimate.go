@@ -22,6 +22,12 @@ type Observation struct {
 	// commit. A change means the sums of two polls cover different
 	// partitions, so their difference is not throughput.
 	Shape uint64
+	// Uneven is true when the backlog is not on every partition: one has
+	// none (Backlogged), or one's consumer is hung (Stalls.Observe). The
+	// group's consumption then says nothing of its members' capacity (some
+	// keep up with arrivals, one consumes nothing), so no PerConsumerRate
+	// sample spans it; the total lag alone cannot tell.
+	Uneven bool
 }
 
 // Config tunes the estimator. Zero (or negative) values take the defaults.
@@ -167,6 +173,9 @@ func (e Estimate) capacity(prev, o Observation, known bool, backlog float64, cfg
 	progress := o.Consumed > prev.Consumed
 	from, fromOK := e.from, e.fromOK
 	switch {
+	case o.Uneven || prev.Uneven:
+		e.fromOK = false
+		return e
 	case progress:
 		e.from, e.fromOK = o, true
 	case !saturated:
