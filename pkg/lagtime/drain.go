@@ -186,9 +186,13 @@ func DrainReplicas(b Backlog, g Goal) (n int, ok bool, reason string) {
 	_, flCur := sk.factors(current, parts)
 	upBacklog := lag + arrivals*(g.Start+g.Pause).Seconds() - have/flCur*g.Start.Seconds()
 	stay := need(current, arrivals, lag)
+	skewed := ""
+	if fr, fl := sk.factors(current, parts); fr != 1 || fl != 1 {
+		skewed = fmt.Sprintf(" (skewed: the busiest of %d holds %.1fx its share of arrivals, %.1fx of lag)", current, fr, fl)
+	}
 	explain := func(n int, why string) string {
-		return fmt.Sprintf("arrivals %.1f/s + drain %.0f within %v = %.1f/s; %d consumers drain %.1f/s at %.1f/s each -> %d (%s)",
-			arrivals, lag, g.Latency, stay, current, have, per, n, why)
+		return fmt.Sprintf("arrivals %.1f/s + drain %.0f within %v = %.1f/s%s; %d consumers drain %.1f/s at %.1f/s each -> %d (%s)",
+			arrivals, lag, g.Latency, stay, skewed, current, have, per, n, why)
 	}
 	if current > 0 && have >= stay {
 		for c := 1; c < current; c++ {
