@@ -178,8 +178,9 @@ func (t *tideScaler) poll(now int, v view) {
 		t.marks[p].Add(at, le)
 		loads[p].Lag = float64(max(le-c, 0))
 		loads[p].Rate, _ = t.marks[p].Rate(at, lagtime.SpreadWindow)
-		stalled := t.stalls.Observe(strconv.Itoa(p), at, c, le-c, lagtime.StallProbe)
-		obs.Uneven = obs.Uneven || stalled || !lagtime.Backlogged(le-c, loads[p].Rate)
+		if t.stalls.Observe(strconv.Itoa(p), at, c, le-c, lagtime.StallProbe) {
+			obs.Stalled = true
+		}
 		if le > c {
 			age, exact := t.marks[p].Age(c, at)
 			if s := age.Seconds(); s > flow.LagSeconds || (s == flow.LagSeconds && !exact) {

@@ -22,12 +22,13 @@ type Observation struct {
 	// commit. A change means the sums of two polls cover different
 	// partitions, so their difference is not throughput.
 	Shape uint64
-	// Uneven is true when the backlog is not on every partition: one has
-	// none (Backlogged), or one's consumer is hung (Stalls.Observe). The
-	// group's consumption then says nothing of its members' capacity (some
-	// keep up with arrivals, one consumes nothing), so no PerConsumerRate
-	// sample spans it; the total lag alone cannot tell.
-	Uneven bool
+	// Stalled is true when a partition's consumer is hung: its committed
+	// offset stood still with lag behind it for StallProbe
+	// (Stalls.Observe). The total lag is then a backlog while the other
+	// members keep up with their arrivals and the hung one consumes
+	// nothing, so the group's consumption says nothing of its members'
+	// capacity and no PerConsumerRate sample spans it.
+	Stalled bool
 }
 
 // Config tunes the estimator. Zero (or negative) values take the defaults.
@@ -173,7 +174,7 @@ func (e Estimate) capacity(prev, o Observation, known bool, backlog float64, cfg
 	progress := o.Consumed > prev.Consumed
 	from, fromOK := e.from, e.fromOK
 	switch {
-	case o.Uneven || prev.Uneven:
+	case o.Stalled || prev.Stalled:
 		e.fromOK = false
 		return e
 	case progress:

@@ -286,13 +286,9 @@ func (p *poll) flow(q *query, rs []reading, consumers int) *sources.Flow {
 		if r.committed < 0 {
 			continue
 		}
-		lag := r.latest - r.committed
-		var rate float64
-		if m := u.marks[tp{r.topic, r.partition}]; m != nil {
-			rate, _ = m.marks.Rate(p.now, lagtime.SpreadWindow)
+		if st.stalls.Observe(r.topic+"/"+strconv.Itoa(int(r.partition)), p.now, r.committed, r.latest-r.committed, lagtime.StallProbe) {
+			obs.Stalled = true
 		}
-		stalled := st.stalls.Observe(r.topic+"/"+strconv.Itoa(int(r.partition)), p.now, r.committed, lag, lagtime.StallProbe)
-		obs.Uneven = obs.Uneven || stalled || !lagtime.Backlogged(lag, rate)
 	}
 	prev, seen := st.est.Last()
 	st.est = st.est.Step(obs, lagtime.Config{})
