@@ -122,6 +122,7 @@ type tideScaler struct {
 	sample     sources.Sample
 	t0         time.Time
 	members    lagtime.HeldMembers
+	stalls     lagtime.Stalls
 	recent     lagtime.Recent
 }
 
@@ -167,12 +168,19 @@ func (t *tideScaler) poll(now int, v view) {
 	at := t.t0.Add(time.Duration(now) * time.Second)
 	obs := lagtime.Observation{Time: at, Consumers: v.consumers, Shape: 1}
 	flow := &sources.Flow{LagSecondsExact: true, Consumers: v.consumers}
+	loads := make([]lagtime.PartLoad, len(v.logEnd))
+	flow.PartLoads = &loads
 	for p := range v.logEnd {
 		le, c := v.logEnd[p], v.committed[p]
 		obs.Produced += le
 		obs.Consumed += c
 		obs.Lag += max(le-c, 0)
 		t.marks[p].Add(at, le)
+		loads[p].Lag = float64(max(le-c, 0))
+		loads[p].Rate, _ = t.marks[p].Rate(at, lagtime.SpreadWindow)
+		if t.stalls.Observe(strconv.Itoa(p), at, c, le-c, lagtime.StallProbe) {
+			obs.Stalled = true
+		}
 		if le > c {
 			age, exact := t.marks[p].Age(c, at)
 			if s := age.Seconds(); s > flow.LagSeconds || (s == flow.LagSeconds && !exact) {

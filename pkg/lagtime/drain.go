@@ -77,6 +77,11 @@ type Backlog struct {
 	// Recent is the recent arrivals (Recent.Marks), for the burst floor;
 	// nil means none kept.
 	Recent []Arrival
+	// Parts is each partition's lag and arrival rate, for skew: with one
+	// entry per partition (Goal.Partitions), a count is sized for its
+	// busiest member holding the largest lags and rates; nil (or another
+	// length) means spread evenly.
+	Parts []PartLoad
 }
 
 // backlogRateMinAge is the oldest-message age from which Lag/Age counts as
@@ -169,19 +174,30 @@ func DrainReplicas(b Backlog, g Goal) (n int, ok bool, reason string) {
 	}
 	have := DrainCapacity(current, parts, per)
 	floor := BurstFloor(b.Recent, time.Duration(margin*goal*float64(time.Second)), g.Start+g.Pause)
-	// need is the consumption rate that meets the goal once the backlog
-	// stands at backlog, with arrivals at rate in.
-	need := func(in, backlog float64) float64 { return in + max(backlog, 0)/goal }
-	stay := need(arrivals, lag)
-	up := need(arrivals, lag+arrivals*(g.Start+g.Pause).Seconds()-have*g.Start.Seconds())
-	down := need(falling, falling*g.Pause.Seconds())
+	sk := newSkew(b.Parts, parts)
+	// need is the consumption rate that c consumers need for the goal once
+	// the backlog stands at backlog, with arrivals at rate in; on skewed
+	// partitions their busiest member's share counts (skew.need).
+	need := func(c int, in, backlog float64) float64 { return sk.need(c, parts, in, backlog, goal) }
+	// While new consumers start the current ones drain have*Start, but of
+	// the busiest member's lag only its own share, have/fl of the group's
+	// rate when the lag is skewed (a hung consumer's partitions are
+	// drained by nobody).
+	_, flCur := sk.factors(current, parts)
+	upBacklog := lag + arrivals*(g.Start+g.Pause).Seconds() - have/flCur*g.Start.Seconds()
+	stay := need(current, arrivals, lag)
+	skewed := ""
+	if fr, fl := sk.factors(current, parts); fr != 1 || fl != 1 {
+		skewed = fmt.Sprintf(" (skewed: the busiest of %d holds %.1fx its share of arrivals, %.1fx of lag)", current, fr, fl)
+	}
 	explain := func(n int, why string) string {
-		return fmt.Sprintf("arrivals %.1f/s + drain %.0f within %v = %.1f/s; %d consumers drain %.1f/s at %.1f/s each -> %d (%s)",
-			arrivals, lag, g.Latency, stay, current, have, per, n, why)
+		return fmt.Sprintf("arrivals %.1f/s + drain %.0f within %v = %.1f/s%s; %d consumers drain %.1f/s at %.1f/s each -> %d (%s)",
+			arrivals, lag, g.Latency, stay, skewed, current, have, per, n, why)
 	}
 	if current > 0 && have >= stay {
 		for c := 1; c < current; c++ {
-			if capc := DrainCapacity(c, parts, per); margin*capc >= down && margin*capc >= floor {
+			fr, _ := sk.factors(c, parts)
+			if capc := DrainCapacity(c, parts, per); margin*capc >= need(c, falling, falling*g.Pause.Seconds()) && margin*capc >= floor*fr {
 				return c, true, explain(c, fmt.Sprintf("%d meet the goal within %.0f%% of their capacity", c, 100*margin))
 			}
 		}
@@ -190,7 +206,7 @@ func DrainReplicas(b Backlog, g Goal) (n int, ok bool, reason string) {
 		}
 		return current, true, explain(current, "current count meets the goal")
 	}
-	if floor > 0 && have >= floor {
+	if fr, _ := sk.factors(current, parts); floor > 0 && have >= floor*fr {
 		// The count absorbs a burst like the recent ones (BurstFloor), and
 		// the backlog, grown for as long as a scale-up would take, still
 		// drains within the goal's margin both ways: by the current count
@@ -199,15 +215,17 @@ func DrainReplicas(b Backlog, g Goal) (n int, ok bool, reason string) {
 		// fails this check in time to scale up. Otherwise a scale-up now
 		// would be undone when the burst ends: two rebalances per burst.
 		projected := lag + max(arrivals-have, 0)*(g.Start+g.Pause).Seconds()
-		full := DrainCapacity(parts, parts, per) - arrivals
-		if parts > 0 && full > 0 && projected/have <= margin*goal && projected/full <= margin*goal {
+		_, fl := sk.factors(current, parts)
+		r1, l1 := sk.factors(parts, parts)
+		full := DrainCapacity(parts, parts, per) - arrivals*r1
+		if parts > 0 && full > 0 && projected*fl/have <= margin*goal && projected*l1/full <= margin*goal {
 			if parts > 0 && current > parts {
 				return parts, true, explain(parts, "consumers beyond the partitions idle")
 			}
 			return current, true, explain(current, fmt.Sprintf("absorbs a burst like the recent ones (floor %.1f/s)", floor))
 		}
 	}
-	if up <= have {
+	if need(current, arrivals, upBacklog) <= have {
 		// The current consumers shrink the backlog while new ones would
 		// start, so much that what they have meets the need by then: a
 		// scale-up would only add a rebalance.
@@ -218,13 +236,13 @@ func DrainReplicas(b Backlog, g Goal) (n int, ok bool, reason string) {
 	}
 	if parts > 0 {
 		for c := current + 1; c < parts; c++ {
-			if DrainCapacity(c, parts, per) >= up {
+			if DrainCapacity(c, parts, per) >= need(c, arrivals, upBacklog) {
 				return c, true, explain(c, "fewest that meet the goal after start-up and rebalance")
 			}
 		}
 		return parts, true, explain(parts, "the goal needs every partition its own consumer")
 	}
-	q := up / per
+	q := need(current, arrivals, upBacklog) / per
 	switch {
 	case q >= maxReplicas:
 		n = maxReplicas

@@ -22,6 +22,13 @@ type Observation struct {
 	// commit. A change means the sums of two polls cover different
 	// partitions, so their difference is not throughput.
 	Shape uint64
+	// Stalled is true when a partition's consumer is hung: its committed
+	// offset stood still with lag behind it for StallProbe
+	// (Stalls.Observe). The total lag is then a backlog while the other
+	// members keep up with their arrivals and the hung one consumes
+	// nothing, so the group's consumption says nothing of its members'
+	// capacity and no PerConsumerRate sample spans it.
+	Stalled bool
 }
 
 // Config tunes the estimator. Zero (or negative) values take the defaults.
@@ -167,6 +174,9 @@ func (e Estimate) capacity(prev, o Observation, known bool, backlog float64, cfg
 	progress := o.Consumed > prev.Consumed
 	from, fromOK := e.from, e.fromOK
 	switch {
+	case o.Stalled || prev.Stalled:
+		e.fromOK = false
+		return e
 	case progress:
 		e.from, e.fromOK = o, true
 	case !saturated:

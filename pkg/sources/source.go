@@ -73,6 +73,11 @@ type Flow struct {
 	// for a forecast of bursts that recur (lagtime.BurstFloor); nil when
 	// not kept. Read-only: a pointer keeps Flow comparable.
 	Recent *lagtime.Recent
+	// PartLoads is each partition's lag and recent arrival rate, in the
+	// order of the sample's partitions, for sizing on skew
+	// (lagtime.Backlog.Parts); nil when not measured. Read-only, a
+	// pointer like Recent.
+	PartLoads *[]lagtime.PartLoad
 }
 
 // Part is the demand of one part of a query: a partition or a key.

@@ -112,7 +112,7 @@ func (t *Trigger) byDrain(s sources.Sample, m sources.Measurement) sources.Measu
 	n, ok, why := lagtime.DrainReplicas(lagtime.Backlog{
 		Lag: s.Value, Age: time.Duration(f.LagSeconds * float64(time.Second)),
 		ProduceRate: f.Produced, LatestProduceRate: f.LatestProduced, LatestKnown: f.LatestKnown,
-		PerConsumerRate: per, Consumers: f.Members, Recent: f.Recent.Marks(),
+		PerConsumerRate: per, Consumers: f.Members, Recent: f.Recent.Marks(), Parts: partLoads(f),
 	}, g)
 	if !ok {
 		m.Reason = joinReason(m.Reason, "drainGoal: "+why+"; lagThreshold decides")
@@ -131,3 +131,11 @@ func (t *Trigger) byDrain(s sources.Sample, m sources.Measurement) sources.Measu
 // what the members consume is their capacity rather than the arrivals.
 // In seconds, as Flow.LagSeconds.
 const seenBacklogAge = 10.0
+
+// partLoads is the flow's per-partition loads, nil when not measured.
+func partLoads(f *sources.Flow) []lagtime.PartLoad {
+	if f.PartLoads == nil {
+		return nil
+	}
+	return *f.PartLoads
+}

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tide-scaler/tide/pkg/lagtime"
 	"github.com/tide-scaler/tide/pkg/sources"
 )
 
@@ -25,6 +26,15 @@ func TestEvaluateDrainGoal(t *testing.T) {
 	delete(md, "consumerRate")
 	md["allowIdleConsumers"] = "true"
 	idle := mustParse(t, nil, md)
+	skewed := func(f *sources.Flow) *sources.Flow {
+		loads := make([]lagtime.PartLoad, 12)
+		for i := range loads {
+			loads[i] = lagtime.PartLoad{Lag: 50, Rate: 25.0 / 11}
+		}
+		loads[0].Rate = 25
+		f.PartLoads = &loads
+		return f
+	}
 	flow := func(per float64, age float64) *sources.Flow {
 		return &sources.Flow{Produced: 50, Consumed: 10, PerConsumer: per, LagSeconds: age, Consumers: 1, Members: 1}
 	}
@@ -37,6 +47,9 @@ func TestEvaluateDrainGoal(t *testing.T) {
 		reason   string
 	}{
 		{"measured", tr, sources.Sample{Value: 600, Capacity: 12, Flow: flow(20, 12)}, 6, RuleDrainGoal, "per-consumer rate measured"},
+		// Half the arrivals on partition 0: the consumer holding it and
+		// another (of 6) gets 27.3/s of its 20/s; only 12 (each its own).
+		{"skewed partitions", tr, sources.Sample{Value: 600, Capacity: 12, Flow: skewed(flow(20, 12))}, 12, RulePartitionCapped, "every partition its own consumer"},
 		{"consumerRate until measured", hinted, sources.Sample{Value: 600, Capacity: 12, Flow: flow(0, 12)}, 6, RuleDrainGoal, "per-consumer rate consumerRate"},
 		{"measured beats consumerRate", hinted, sources.Sample{Value: 600, Capacity: 12, Flow: flow(10, 12)}, 12, RulePartitionCapped, "measured"},
 		{"seen consuming with a backlog", tr, sources.Sample{Value: 600, Capacity: 12, Flow: flow(0, 12)}, 12, RulePartitionCapped, "seen consuming"},

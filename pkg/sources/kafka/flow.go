@@ -20,6 +20,7 @@ import (
 
 // flowState is one query's rate estimate across polls.
 type flowState struct {
+	stalls  lagtime.Stalls
 	est     lagtime.Estimate
 	members lagtime.HeldMembers
 	recent  lagtime.Recent
@@ -292,6 +293,14 @@ func (p *poll) flow(q *query, rs []reading, consumers int) *sources.Flow {
 		st = &flowState{}
 		u.flows[q.key] = st
 	}
+	for _, r := range rs {
+		if r.committed < 0 {
+			continue
+		}
+		if st.stalls.Observe(r.topic+"/"+strconv.Itoa(int(r.partition)), p.now, r.committed, r.latest-r.committed, lagtime.StallProbe) {
+			obs.Stalled = true
+		}
+	}
 	prev, seen := st.est.Last()
 	st.est = st.est.Step(obs, lagtime.Config{})
 	st.recent = st.recent.Add(p.now, obs.Produced, seen && prev.Shape != obs.Shape)
@@ -310,11 +319,17 @@ func (p *poll) flow(q *query, rs []reading, consumers int) *sources.Flow {
 	if seen {
 		f.LatestProduced, f.LatestKnown = lagtime.LatestProduceRate(prev, obs)
 	}
-	for _, r := range rs {
+	loads := make([]lagtime.PartLoad, len(rs))
+	f.PartLoads = &loads
+	for i, r := range rs {
+		m := u.marks[tp{r.topic, r.partition}]
+		if m != nil {
+			loads[i].Rate, _ = m.marks.Rate(p.now, lagtime.SpreadWindow)
+		}
 		if r.committed < 0 || r.latest <= r.committed {
 			continue
 		}
-		m := u.marks[tp{r.topic, r.partition}]
+		loads[i].Lag = float64(r.latest - r.committed)
 		if m == nil {
 			continue
 		}

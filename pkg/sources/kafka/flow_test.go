@@ -152,6 +152,13 @@ func TestPollDrainFlow(t *testing.T) {
 	if f := s.Flow; f == nil || !f.LatestKnown || f.LatestProduced != 5 {
 		t.Fatalf("second poll: flow %+v, want latest production 10 messages / 2 s = 5/s", s.Flow)
 	}
+	// Per partition, the arrivals over the two polls (the history is
+	// shorter than lagtime.SpreadWindow), for the law's skew sizing.
+	if f := s.Flow; f.PartLoads == nil || len(*f.PartLoads) != 4 {
+		t.Fatalf("second poll: part loads %v, want 4", f.PartLoads)
+	} else if got := *f.PartLoads; got[0].Rate != 0 || got[1].Rate != 3 || got[2].Rate != 2 || got[3].Rate != 0 {
+		t.Errorf("part loads %+v, want rates 0, 3, 2, 0 (6 and 4 messages in 2 s)", got)
+	}
 	if n := u.Stats().DescribeGroupsRequests; n != 2 {
 		t.Errorf("%d DescribeGroups over two polls 2 s apart with drainGoal, want one each poll", n)
 	}
