@@ -1,7 +1,10 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -62,9 +65,9 @@ func writeActivation(b *strings.Builder, as []ActivationResult, cost []Activatio
 			ratio = mdRatioVal(c.PerTriggerMinute / t)
 		}
 		rows = append(rows, []string{c.Impl, c.Suite, strconv.Itoa(c.Triggers), mdNum(c.Window),
-			strconv.Itoa(c.Requests), mdNum(c.PerTriggerMinute), ratio})
+			strconv.Itoa(c.Requests), mdNum(c.PerTriggerMinute), ratio, byKind(c.ByKind)})
 	}
-	mdTable(b, []string{"impl", "upstream", "idle triggers", "window s", "requests", "per idle trigger per min", "÷ Tide"}, rows)
+	mdTable(b, []string{"impl", "upstream", "idle triggers", "window s", "requests", "per idle trigger per min", "÷ Tide", "by kind"}, rows)
 }
 
 // activationGoal checks, per upstream, that Tide's median activation is at
@@ -98,4 +101,15 @@ func activationGoal(as []ActivationResult, cost []ActivationCost) goalRow {
 			tide, mdNum(s.Median), mdNum(tc), keda, mdNum(kc)))
 	}
 	return goalRow{goal, verdict(pass, fail, missing), strings.Join(parts, "; ")}
+}
+
+// byKind lists request kinds, most first: "ListOffsets 366, OffsetFetch 300".
+func byKind(m map[string]int) string {
+	keys := slices.Collect(maps.Keys(m))
+	slices.SortFunc(keys, func(a, b string) int { return cmp.Or(cmp.Compare(m[b], m[a]), cmp.Compare(a, b)) })
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %d", k, m[k])
+	}
+	return strings.Join(parts, ", ")
 }

@@ -105,7 +105,7 @@ func syntheticResults() *Results {
 		ActKEDARedis30s: 6, ActKEDARedis1s: 180, ActTideRedis: 1.5} {
 		suite, _ := actSuite(impl)
 		res.ActivationCost = append(res.ActivationCost, ActivationCost{Impl: impl, Suite: suite, Triggers: 300,
-			Window: 30, Requests: int(per * 150), PerTriggerMinute: per})
+			Window: 30, Requests: int(per * 150), PerTriggerMinute: per, ByKind: map[string]int{"llen": int(per * 50), "eval": int(per * 100)}})
 	}
 	slices.SortFunc(res.ActivationCost, func(a, b ActivationCost) int { return strings.Compare(a.Impl, b.Impl) })
 	return res
@@ -151,7 +151,7 @@ func TestWriteReport(t *testing.T) {
 		// keda-redis-30s median 12 s over tide-push-redis's 0.15 s.
 		"| keda-redis-30s | redis | 3 | 0 | 12 | 8 | 16 | 80.0× |",
 		// Cost per idle trigger per minute, over Tide's on the same upstream.
-		"| keda-redis-30s | redis | 300 | 30 | 900 | 6 | 4.00× |",
+		"| keda-redis-30s | redis | 300 | 30 | 900 | 6 | 4.00× | eval 600, llen 300 |",
 		"tide-push median 0.3 s, 5 vs keda-kafka-30s's 6 per idle trigger per min",
 		// Goals.
 		"(a) ≥10× fewer broker requests/min",

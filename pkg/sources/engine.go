@@ -2,6 +2,7 @@ package sources
 
 import (
 	"context"
+	"hash/fnv"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -283,6 +284,7 @@ type entry struct {
 	// polled and vouched are the unix nanos of the latest recorded poll
 	// result and of the latest Quiet probe after it (see skipIdle).
 	polled, vouched atomic.Int64
+	phase           uint64 // a hash of key: shifts the entry's idle-poll slots
 
 	mu       sync.Mutex
 	watchers map[chan struct{}]struct{}
@@ -298,7 +300,9 @@ type state struct {
 }
 
 func newEntry(q Query) *entry {
-	return &entry{q: q, key: q.Key(), ready: make(chan struct{}),
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(q.Key()))
+	return &entry{q: q, key: q.Key(), phase: h.Sum64(), ready: make(chan struct{}),
 		watchers: map[chan struct{}]struct{}{}, notes: map[string]bool{}}
 }
 

@@ -2,6 +2,7 @@ package sources
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -80,6 +81,44 @@ func TestQuietProbesStretchIdlePolls(t *testing.T) {
 		synctest.Wait()
 		if n := p.polledTimes("idle") - before; n < 5 {
 			t.Errorf("idle polled %d times in 10 s of failing probes; want every 2 s (nothing vouches for it)", n)
+		}
+	})
+}
+
+// TestIdlePollsSpreadOverTheInterval: 20 queries that went idle together
+// are not all polled in full in the same tick: each has its own slot of
+// IdlePollInterval, so a tick polls at most half of them, and each is
+// still polled about every 30 s.
+func TestIdlePollsSpreadOverTheInterval(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := newProbeMem("k")
+		f := newFixture(t, Options{PollInterval: 2 * time.Second, ProbeInterval: 250 * time.Millisecond,
+			IdlePollInterval: 30 * time.Second})
+		for i := range 20 {
+			_, stop, err := f.e.Watch(probeQuery{memQuery{p.memUpstream, fmt.Sprintf("q%02d", i)}, p})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer stop()
+		}
+		time.Sleep(time.Second)
+		synctest.Wait()
+		p.mu.Lock()
+		start := len(p.batches)
+		p.mu.Unlock()
+		time.Sleep(90 * time.Second)
+		synctest.Wait()
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		biggest, total := 0, 0
+		for _, b := range p.batches[start:] {
+			biggest, total = max(biggest, len(b)), total+len(b)
+		}
+		if biggest > 10 {
+			t.Errorf("one tick polled %d of the 20 idle queries; want them spread (at most 10)", biggest)
+		}
+		if total < 20*2 || total > 20*4 {
+			t.Errorf("%d full polls of 20 idle queries in 90 s; want about 3 each", total)
 		}
 	})
 }

@@ -114,9 +114,15 @@ func (ent *entry) vouch(now time.Time) {
 }
 
 // skipIdle reports whether pollAll may leave ent out at now: probes have
-// vouched for it since its last poll, which is less than IdlePollInterval
-// old.
+// vouched for it since its last poll, which was in the same slot of
+// IdlePollInterval. Slots are shifted per query (phase), so queries that
+// went idle together are not all polled in the same tick.
 func (ent *entry) skipIdle(now time.Time, every time.Duration) bool {
+	if every <= 0 {
+		return false
+	}
 	polled := ent.polled.Load()
-	return every > 0 && ent.vouched.Load() > polled && now.UnixNano()-polled < int64(every)
+	shift := int64(ent.phase % uint64(every))
+	slot := func(t int64) int64 { return (t + shift) / int64(every) }
+	return ent.vouched.Load() > polled && slot(now.UnixNano()) == slot(polled)
 }

@@ -210,20 +210,28 @@ type groupRead struct {
 	at      time.Time
 }
 
+// maxAge is how long the raw mode's cap may use r.
+func (r groupRead) maxAge() time.Duration {
+	if len(r.members) == 0 {
+		return emptyMembersMaxAge
+	}
+	return rawMembersMaxAge
+}
+
 // recentMembers returns the members of group read within rawMembersMaxAge
-// before now.
+// before now (emptyMembersMaxAge when that read found none).
 func (u *Upstream) recentMembers(group string, now time.Time) ([][]string, bool) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	r, ok := u.groupReads[group]
-	if !ok || now.Before(r.at) || now.Sub(r.at) >= rawMembersMaxAge {
+	if !ok || now.Before(r.at) || now.Sub(r.at) >= r.maxAge() {
 		return nil, false
 	}
 	return r.members, true
 }
 
 // rememberMembers keeps the members of group read at now, and forgets
-// reads older than rawMembersMaxAge (a group no query reads any more).
+// reads past their age (a group no query reads any more).
 func (u *Upstream) rememberMembers(group string, members [][]string, now time.Time) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -231,7 +239,7 @@ func (u *Upstream) rememberMembers(group string, members [][]string, now time.Ti
 		u.groupReads = map[string]groupRead{}
 	}
 	for g, r := range u.groupReads {
-		if now.Sub(r.at) >= rawMembersMaxAge {
+		if now.Sub(r.at) >= r.maxAge() {
 			delete(u.groupReads, g)
 		}
 	}

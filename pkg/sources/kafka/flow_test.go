@@ -52,10 +52,15 @@ func TestPollFlow(t *testing.T) {
 	if f = poll(30 * time.Second); f.LagSeconds != 0 || !f.LagSecondsExact {
 		t.Errorf("caught up: lag %vs exact %v, want 0 exact", f.LagSeconds, f.LagSecondsExact)
 	}
-	// Polls at 0, 10, 20 and 30 s: the cap's member count is refreshed at
-	// most every rawMembersMaxAge (30 s), not every poll.
+	// Polls at 0, 10, 20 and 30 s: the cap's member count of a group with
+	// no members is refreshed every emptyMembersMaxAge (2 min), not every
+	// poll (a group with members: every 30 s, TestGroupReadMaxAge).
+	if n := u.Stats().DescribeGroupsRequests; n != 1 {
+		t.Errorf("%d DescribeGroups over polls at 0, 10, 20, 30 s; want 1: raw mode counts the members of an empty group for the cap (unstick) at most every %v", n, emptyMembersMaxAge)
+	}
+	poll(2*time.Minute + time.Second)
 	if n := u.Stats().DescribeGroupsRequests; n != 2 {
-		t.Errorf("%d DescribeGroups over polls at 0, 10, 20, 30 s; want 2: raw mode counts members for the cap (unstick), at most every %v", n, rawMembersMaxAge)
+		t.Errorf("%d DescribeGroups after a poll at 2 min 1 s; want 2", n)
 	}
 	// allowIdleConsumers lifts the cap: nothing to count members for.
 	idle := mustParse(t, c, map[string]string{"consumerGroup": "g", "topic": "t", "allowIdleConsumers": "true"})
@@ -161,5 +166,16 @@ func TestPollDrainFlow(t *testing.T) {
 	}
 	if n := u.Stats().DescribeGroupsRequests; n != 2 {
 		t.Errorf("%d DescribeGroups over two polls 2 s apart with drainGoal, want one each poll", n)
+	}
+}
+
+// TestGroupReadMaxAge: a member count serves the raw mode's cap for 30 s,
+// an empty one (a group scaled to zero) for 2 min.
+func TestGroupReadMaxAge(t *testing.T) {
+	if got := (groupRead{members: [][]string{{"t"}}}).maxAge(); got != 30*time.Second {
+		t.Errorf("with members: %v, want 30s", got)
+	}
+	if got := (groupRead{}).maxAge(); got != 2*time.Minute {
+		t.Errorf("without members: %v, want 2m", got)
 	}
 }

@@ -74,6 +74,13 @@ const (
 // use: a DescribeGroups per group at most this often, not every poll.
 const rawMembersMaxAge = 30 * time.Second
 
+// emptyMembersMaxAge is rawMembersMaxAge for a group that had no members:
+// an idle group (scaled to zero) is described every 2 min, not with every
+// full poll; consumers that join show in its lag first, which the poll and
+// the activation probe read anyway, and the cap (unstick) only matters once
+// consumers have been at work for a while.
+const emptyMembersMaxAge = 2 * time.Minute
+
 func (m memberCount) String() string {
 	switch m {
 	case membersForCap:
