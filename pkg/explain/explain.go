@@ -22,6 +22,8 @@ type Explanation struct {
 	// Reading is the sample and what every face makes of it; its Value is
 	// what GetMetrics sends.
 	Reading trigger.Reading
+	// SourceWarnings are what the source says the trigger cannot do.
+	SourceWarnings []string
 }
 
 // Explain parses md with reg, exactly as every face does (same keys, same
@@ -33,12 +35,13 @@ func Explain(ctx context.Context, reg *trigger.Registry, r trigger.Reader, md ma
 		return Explanation{}, err
 	}
 	e := Explanation{
-		Source:       t.Source(),
-		MetricName:   t.MetricName(),
-		Upstream:     t.Upstream(),
-		Options:      t.Options(),
-		SourceTarget: t.SourceTarget(),
-		Target:       t.Target(),
+		Source:         t.Source(),
+		MetricName:     t.MetricName(),
+		Upstream:       t.Upstream(),
+		Options:        t.Options(),
+		SourceTarget:   t.SourceTarget(),
+		Target:         t.Target(),
+		SourceWarnings: t.Warnings(),
 	}
 	s, err := r.Read(ctx, t.Query())
 	if err != nil {

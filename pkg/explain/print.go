@@ -105,7 +105,7 @@ func Print(w io.Writer, in Input, e Explanation, d hpa.Decision, cfg hpa.Config)
 
 // Warnings are the configurations that cannot work as meant.
 func Warnings(in Input, e Explanation, cfg hpa.Config) []string {
-	var out []string
+	out := append([]string(nil), e.SourceWarnings...)
 	tol := in.HPA.Tolerances(cfg)
 	if e.Options.Mode == strategy.Replicas && tol.ScaleUp != 0 {
 		out = append(out, fmt.Sprintf("metricMode replicas with a scale-up tolerance of %s: the HPA ignores a change from N to N+1 while (N+1)/N <= %s (10 -> 11 at the default 10%%). "+

@@ -62,3 +62,16 @@ func TestPrintNoDrainWithoutRates(t *testing.T) {
 		}
 	}
 }
+
+// TestPrintSourceWarnings: what the source says a trigger cannot do is
+// printed as a warning line.
+func TestPrintSourceWarnings(t *testing.T) {
+	in := NewInput()
+	e := Explanation{Source: "inference", SourceWarnings: []string{"no wake signal: cannot activate from zero"},
+		Reading: trigger.Reading{Sample: sources.Sample{Unknown: true}}}
+	var b strings.Builder
+	Print(&b, in, e, hpa.Decision{}, hpa.DefaultConfig())
+	if !strings.Contains(b.String(), "warning") || !strings.Contains(b.String(), "no wake signal: cannot activate from zero") {
+		t.Errorf("explain output lacks the source's warning:\n%s", b.String())
+	}
+}

@@ -66,6 +66,16 @@ func (t *Trigger) Query() sources.Query { return t.parsed.Query() }
 // holds credentials.
 func (t *Trigger) Upstream() string { return t.parsed.Query().Upstream().Name }
 
+// Warnings are what the source says its parsed trigger cannot do (an
+// inference trigger without a wake signal cannot activate from zero), for
+// explain; nil when it says nothing.
+func (t *Trigger) Warnings() []string {
+	if w, ok := t.parsed.(interface{ Warnings() []string }); ok {
+		return w.Warnings()
+	}
+	return nil
+}
+
 // Options are the trigger's shared keys (metricMode, activation, ...).
 func (t *Trigger) Options() strategy.Options { return t.opts }
 

@@ -64,3 +64,25 @@ func TestRulesAcrossKeys(t *testing.T) {
 		})
 	}
 }
+
+// TestSourceWarnings: an inference scrape trigger with no wake signal (no
+// model, no eppTargets) says, through the trigger core, that it cannot
+// activate from zero; with eppTargets it says nothing. explain prints these
+// (pkg/explain Warnings).
+func TestSourceWarnings(t *testing.T) {
+	scrape := map[string]string{"source": "inference", "targets": "http://pod:8000/metrics", "targetWaiting": "4"}
+	tr, err := Registry(Options{}).Parse(scrape)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := tr.Warnings(); len(w) != 1 || !strings.Contains(w[0], "cannot activate a workload from zero") {
+		t.Errorf("warnings %q; want the no-wake-signal warning", w)
+	}
+	scrape["eppTargets"] = "http://epp:9090/metrics"
+	if tr, err = Registry(Options{}).Parse(scrape); err != nil {
+		t.Fatal(err)
+	}
+	if w := tr.Warnings(); len(w) != 0 {
+		t.Errorf("with eppTargets: warnings %q; want none", w)
+	}
+}
