@@ -74,7 +74,7 @@ func latencyGoal(res *Results, g runGroups) goalRow {
 	worstRatio := math.Inf(-1)
 	for _, s := range []reportSuite{kafkaSuite(res, g), redisSuite(res, g)} {
 		for _, peer := range g.impls(s.suite, s.order) {
-			if isTideImpl(peer) {
+			if !isPeer(peer) {
 				continue
 			}
 			for _, sc := range s.scales {
@@ -87,6 +87,9 @@ func latencyGoal(res *Results, g runGroups) goalRow {
 					continue
 				}
 				what := fmt.Sprintf("%s S=%d vs %s: %s µs vs %s µs", s.suite, sc, peer, mdNum(t), mdNum(p))
+				if f := g.med(s.suite, ImplFloor, sc, metricP99); !math.IsNaN(f) {
+					what += fmt.Sprintf(" (the do-nothing external scaler: %s µs)", mdNum(f))
+				}
 				if t < p {
 					pass++
 				} else {

@@ -26,7 +26,7 @@ func main() {
 
 func dispatch(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: compare run|broker|drive|cases|activation|report [flags]")
+		return fmt.Errorf("usage: compare run|broker|drive|cases|activation|report|floor [flags]")
 	}
 	cmds := map[string]func(context.Context, []string) error{
 		"run":        runCmd,
@@ -35,10 +35,11 @@ func dispatch(ctx context.Context, args []string) error {
 		"cases":      casesCmd,
 		"activation": activationCmd,
 		"report":     reportCmd,
+		"floor":      floorCmd,
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {
-		return fmt.Errorf("unknown command %q (want run, broker, drive, cases, activation or report)", args[0])
+		return fmt.Errorf("unknown command %q (want run, broker, drive, cases, activation, report or floor)", args[0])
 	}
 	return cmd(ctx, args[1:])
 }

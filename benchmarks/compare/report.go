@@ -12,8 +12,8 @@ import (
 
 // Orders in which implementations appear in tables and plots.
 var (
-	reportKafkaImpls      = []string{ImplTide, ImplTideSlow, ImplKEDAKafka, ImplKEDAApache}
-	reportRedisImpls      = []string{ImplTide, ImplTideSlow, ImplKEDARedis}
+	reportKafkaImpls      = []string{ImplTide, ImplTideSlow, ImplKEDAKafka, ImplKEDAApache, ImplFloor}
+	reportRedisImpls      = []string{ImplTide, ImplTideSlow, ImplKEDARedis, ImplFloor}
 	reportActivationOrder = []string{ActTidePush, ActKEDA1s, ActKEDA30s, ActTideRedis, ActKEDARedis1s, ActKEDARedis30s}
 )
 
@@ -106,6 +106,7 @@ func writeHeader(b *strings.Builder, res *Results) {
 		{"consumer groups", strconv.Itoa(s.Groups)},
 		{"brokers", strconv.Itoa(s.Brokers)},
 		{"window per run", s.Window.String()},
+		{"settle before a Redis window", s.RedisSettle.String()},
 		{"repeats", strconv.Itoa(s.Repeats)},
 		{"KEDA polling interval", s.PollingInterval.String()},
 		{"HPA sync", s.HPASync.String()},
@@ -195,7 +196,7 @@ func writeRatios(b *strings.Builder, res *Results, g runGroups, s reportSuite, i
 	var rows [][]string
 	for _, sc := range s.scales {
 		for _, peer := range impls {
-			if isTideImpl(peer) || !g.has(s.suite, peer, sc) {
+			if !isPeer(peer) || !g.has(s.suite, peer, sc) {
 				continue
 			}
 			for _, ours := range []string{ImplTide, ImplTideSlow} {

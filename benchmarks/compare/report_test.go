@@ -44,6 +44,8 @@ func syntheticResults() *Results {
 			Driver: Footprint{RSS: 25 * testMiB, Goroutines: 14},
 		}
 		switch {
+		case impl == ImplFloor: // no upstream, a constant answer
+			r.P99, r.PerMinute, r.PerObs, r.Requests = 300, 0, 0, nil
 		case impl == ImplTideSlow:
 			r.PerMinute /= 15
 			r.ServerAllocs, r.Server = 20, Footprint{RSS: 15 * testMiB, Goroutines: 30}
@@ -157,10 +159,16 @@ func TestWriteReport(t *testing.T) {
 		"(a) ≥10× fewer broker requests/min",
 		"keda-kafka 23.5× [22.0–25.0]; keda-apache-kafka 12.0× [12.0–12.0]",
 		"tide correct in 2 of 2 cases where a KEDA scaler is wrong",
+		// The do-nothing external scaler is shown beside each latency
+		// comparison, and is not a peer.
+		"(the do-nothing external scaler: 300 µs)",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q", want)
 		}
+	}
+	if strings.Contains(md, "| 100 | "+ImplFloor+" |") {
+		t.Error("the do-nothing external scaler appears as a peer in a ratio table")
 	}
 	if n := strings.Count(md, goalMet+" |"); n != 5 {
 		t.Errorf("%d goals met, want 5:\n%s", n, md[strings.Index(md, "## Goals"):])

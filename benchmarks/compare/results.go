@@ -53,6 +53,9 @@ type Settings struct {
 	KafkaScales     []int    `json:"kafkaScales"`
 	RedisScales     []int    `json:"redisScales"`
 	LagThreshold    int      `json:"lagThreshold"`
+	// RedisSettle is the wait between a Redis run's warm-up and its
+	// window (Kafka runs wait the drive's default 3 s).
+	RedisSettle Duration `json:"redisSettle,omitempty"`
 	ListLength      int      `json:"listLength"`
 }
 

@@ -21,6 +21,7 @@ type runConfig struct {
 	out, root                string
 	repeats                  int
 	window, tidePoll         time.Duration
+	redisSettle              time.Duration
 	kafkaScales, redisScales []int
 	partitions, groups       int
 	records                  int
@@ -37,6 +38,7 @@ func runCmd(ctx context.Context, args []string) error {
 	fs.IntVar(&c.repeats, "repeats", 3, "runs of every configuration; figures are medians")
 	fs.DurationVar(&c.window, "window", 15*time.Second, "how long each configuration is observed")
 	fs.DurationVar(&c.tidePoll, "tide-poll", 2*time.Second, "Tide's --poll-interval (its default)")
+	fs.DurationVar(&c.redisSettle, "redis-settle", 12*time.Second, "wait after the warm-up before a Redis window opens: Tide paces a list's reads once its depth has stood still for 10 s, so a window that opens sooner counts its start-up, not its steady state")
 	fs.StringVar(&ks, "kafka-scales", "100,1000,3000", "ScaledObjects per Kafka run")
 	fs.StringVar(&rs, "redis-scales", "1000,10000", "lists (one ScaledObject each) per Redis run")
 	fs.IntVar(&c.partitions, "partitions", 12, "partitions of the measured topic")
@@ -115,6 +117,7 @@ func orchestrate(ctx context.Context, c runConfig, res *Results) error {
 		Partitions: c.partitions, Groups: c.groups, Brokers: 3, Window: Duration(c.window), Repeats: c.repeats,
 		PollingInterval: Duration(30 * time.Second), HPASync: Duration(15 * time.Second), TidePoll: Duration(c.tidePoll),
 		KafkaScales: c.kafkaScales, RedisScales: c.redisScales, LagThreshold: 10, ListLength: 5,
+		RedisSettle: Duration(c.redisSettle),
 	}
 	skip := map[string]bool{}
 	for s := range strings.SplitSeq(c.skip, ",") {
@@ -133,7 +136,7 @@ func orchestrate(ctx context.Context, c runConfig, res *Results) error {
 
 	d := driver{self: self, tideBin: tideBin, c: c}
 	if !skip["kafka"] {
-		if err := d.suite(ctx, res, "kafka", c.kafkaScales, []string{ImplTide, ImplTideSlow, ImplKEDAKafka, ImplKEDAApache}); err != nil {
+		if err := d.suite(ctx, res, "kafka", c.kafkaScales, []string{ImplTide, ImplTideSlow, ImplKEDAKafka, ImplKEDAApache, ImplFloor}); err != nil {
 			return err
 		}
 	}
@@ -147,7 +150,7 @@ func orchestrate(ctx context.Context, c runConfig, res *Results) error {
 			return err
 		}
 		d.redis = addr
-		if err := d.suite(ctx, res, "redis", c.redisScales, []string{ImplTide, ImplTideSlow, ImplKEDARedis}); err != nil {
+		if err := d.suite(ctx, res, "redis", c.redisScales, []string{ImplTide, ImplTideSlow, ImplKEDARedis, ImplFloor}); err != nil {
 			return err
 		}
 	}
@@ -246,10 +249,21 @@ func (d driver) one(ctx context.Context, suite, impl string, scale, repeat int) 
 		args := []string{"drive", "-suite", suite, "-impl", impl, "-scale", strconv.Itoa(scale),
 			"-groups", strconv.Itoa(d.c.groups), "-window", d.c.window.String(), "-seed", strconv.Itoa(repeat + 1),
 			"-bootstrap", broker.Bootstrap, "-control", broker.Control, "-redis", d.redis}
+		if suite == "redis" {
+			args = append(args, "-settle", d.c.redisSettle.String())
+		}
 		call := func(extra ...string) error {
 			rctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 			defer cancel()
 			return runJSON(rctx, d.self, &run, append(args, extra...)...)
+		}
+		if impl == ImplFloor {
+			f, addr, err := startFloor(ctx, d.self)
+			if err != nil {
+				return err
+			}
+			defer f.stop()
+			return call("-tide-addr", addr)
 		}
 		if impl != ImplTide && impl != ImplTideSlow {
 			return call()

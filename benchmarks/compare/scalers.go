@@ -50,7 +50,7 @@ func newScaler(ctx context.Context, impl string, so int, md map[string]string, t
 	case ImplKEDARedis:
 		cfg.TriggerType = "redis"
 		s, err = scalers.NewRedisScaler(ctx, false, false, cfg)
-	case ImplTide, ImplTideSlow:
+	case ImplTide, ImplTideSlow, ImplFloor:
 		cfg.TriggerType = "external"
 		cfg.TriggerMetadata["scalerAddress"] = tideAddr
 		s, err = scalers.NewExternalScaler(cfg)

@@ -192,6 +192,10 @@ func pairedRatio(runs []Run, suite string, scale int, peer, ours string, metric 
 // scaler process whose footprint is in Run.Server).
 func isTideImpl(impl string) bool { return strings.HasPrefix(impl, ImplTide) }
 
+// isPeer reports whether impl is one of KEDA's built-in scalers, the
+// implementations Tide's goals are measured against.
+func isPeer(impl string) bool { return strings.HasPrefix(impl, "keda-") }
+
 // attributable is the footprint the scalers themselves are responsible for.
 // For KEDA's built-in scalers it is the driver (KEDA's process) minus the
 // idle driver; for Tide it is Tide's scaler process (Server) plus the driver
