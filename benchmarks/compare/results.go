@@ -56,7 +56,7 @@ type Settings struct {
 	// RedisSettle is the wait between a Redis run's warm-up and its
 	// window (Kafka runs wait the drive's default 3 s).
 	RedisSettle Duration `json:"redisSettle,omitempty"`
-	ListLength      int      `json:"listLength"`
+	ListLength  int      `json:"listLength"`
 }
 
 // Implementation names, as they appear in the report.
