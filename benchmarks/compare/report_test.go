@@ -144,6 +144,9 @@ func TestWriteReport(t *testing.T) {
 		"(a) ≥10× fewer broker requests/min",
 		"keda-kafka 23.5× [22.0–25.0]; keda-apache-kafka 12.0× [12.0–12.0]",
 		"tide correct in 2 of 2 cases where a KEDA scaler is wrong",
+		// No kafka-big runs: its section and goal say so.
+		"## Kafka, big cluster",
+		"| (b, big cluster) ≥10× less attributable RSS than each KEDA Kafka scaler on the big cluster at its largest scale | not measured | the kafka-big suite did not run |",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q", want)
