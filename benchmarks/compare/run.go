@@ -42,7 +42,7 @@ func runCmd(ctx context.Context, args []string) error {
 	fs.DurationVar(&c.tidePoll, "tide-poll", 2*time.Second, "Tide's --poll-interval (its default)")
 	fs.StringVar(&ks, "kafka-scales", "100,1000,3000", "ScaledObjects per Kafka run")
 	fs.StringVar(&rs, "redis-scales", "1000,10000", "lists (one ScaledObject each) per Redis run")
-	fs.StringVar(&bs, "big-scales", "300,1000", "ScaledObjects per kafka-big run (the broker also holds the filler topics)")
+	fs.StringVar(&bs, "big-scales", "1000", "ScaledObjects per kafka-big run (the broker also holds the filler topics)")
 	fs.IntVar(&c.fillerTopics, "filler-topics", 500, "empty topics the kafka-big broker holds besides the measured one")
 	fs.IntVar(&c.fillerParts, "filler-partitions", 24, "partitions of every filler topic")
 	fs.IntVar(&c.partitions, "partitions", 12, "partitions of the measured topic")
