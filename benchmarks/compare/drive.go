@@ -110,30 +110,11 @@ func drive(ctx context.Context, c driveConfig) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Warm up: KEDA has been running; every scaler has answered once. The
-	// first failure ends the warm-up (and the run): an implementation that
-	// cannot answer at this scale need not be asked thousands more times.
-	// The first error is kept here, before the others are cancelled.
-	wctx, stop := context.WithCancel(ctx)
-	var (
-		firstOnce sync.Once
-		firstErr  error
-	)
-	err = forEach(wctx, len(scs), 16, func(i int) error {
-		octx, cancel := context.WithTimeout(wctx, 30*time.Second)
-		defer cancel()
-		_, _, err := scs[i].observe(octx)
-		if err != nil {
-			firstOnce.Do(func() { firstErr = fmt.Errorf("#%d: %w", i, err) })
-			stop()
-		}
+	// Warm up: KEDA has been running; every scaler has answered once.
+	if err := warmUp(ctx, len(scs), func(ctx context.Context, i int) error {
+		_, _, err := scs[i].observe(ctx)
 		return err
-	})
-	stop()
-	if firstErr != nil {
-		return nil, fmt.Errorf("warm-up: %w", firstErr)
-	}
-	if err != nil {
+	}); err != nil {
 		return nil, fmt.Errorf("warm-up: %w", err)
 	}
 
@@ -229,6 +210,33 @@ func drive(ctx context.Context, c driveConfig) (*Run, error) {
 		run.ServerBytes = (srvAfter["go_memstats_alloc_bytes_total"] - srvBefore["go_memstats_alloc_bytes_total"]) / n
 	}
 	return run, nil
+}
+
+// warmUp calls observe(0..n-1), 16 at a time, each within 30 s. The first
+// failure ends it and cancels the calls in flight: an implementation that
+// cannot answer at this scale need not be asked thousands more times. The
+// error is that first failure's, not a cancelled peer's.
+func warmUp(ctx context.Context, n int, observe func(context.Context, int) error) error {
+	wctx, stop := context.WithCancel(ctx)
+	defer stop()
+	var (
+		once  sync.Once
+		first error
+	)
+	err := forEach(wctx, n, 16, func(i int) error {
+		octx, cancel := context.WithTimeout(wctx, 30*time.Second)
+		defer cancel()
+		err := observe(octx, i)
+		if err != nil {
+			once.Do(func() { first = fmt.Errorf("#%d: %w", i, err) })
+			stop()
+		}
+		return err
+	})
+	if first != nil {
+		return first
+	}
+	return err
 }
 
 // build makes one scaler per ScaledObject, 8 at a time.
