@@ -48,8 +48,13 @@ func brokerCmd(ctx context.Context, args []string) error {
 	partitions := fs.Int("partitions", 60, "partitions of the measured topic")
 	groups := fs.Int("groups", 10, "consumer groups with known lag on it")
 	records := fs.Int("records", 40, "records per partition")
+	fillers := fs.Int("filler-topics", 0, "empty topics besides the measured one, as a big cluster holds")
+	fillerParts := fs.Int("filler-partitions", 24, "partitions of every filler topic")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *fillers < 0 || *fillerParts <= 0 {
+		return fmt.Errorf("-filler-topics %d -filler-partitions %d: want ≥ 0 topics of ≥ 1 partition", *fillers, *fillerParts)
 	}
 	c, err := kfake.NewCluster(kfake.NumBrokers(3))
 	if err != nil {
@@ -59,6 +64,9 @@ func brokerCmd(ctx context.Context, args []string) error {
 	seedCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	if err := seed(seedCtx, c, *partitions, *groups, *records); err != nil {
+		return err
+	}
+	if err := seedFillers(seedCtx, c, *fillers, int32(*fillerParts)); err != nil {
 		return err
 	}
 	counter := &requestCounter{byKey: map[string]int{}}
@@ -154,6 +162,42 @@ func seed(ctx context.Context, c *kfake.Cluster, partitions, groups, records int
 					return fmt.Errorf("case %s: delete records: %w", kc.name, err)
 				}
 			}
+		}
+	}
+	return nil
+}
+
+// fillerTopic is the name of the i-th filler topic.
+func fillerTopic(i int) string { return fmt.Sprintf("filler-%04d", i) }
+
+// fillerBatch is how many topics one CreateTopics request creates.
+const fillerBatch = 100
+
+// seedFillers creates n empty topics of partitions partitions each, a
+// hundred per CreateTopics request. No ScaledObject reads them; they are
+// there because a real cluster holds them, and a client that keeps metadata
+// for every topic of the cluster pays for them.
+func seedFillers(ctx context.Context, c *kfake.Cluster, n int, partitions int32) error {
+	if n == 0 {
+		return nil
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	for start := 0; start < n; start += fillerBatch {
+		names := make([]string, 0, fillerBatch)
+		for i := start; i < min(n, start+fillerBatch); i++ {
+			names = append(names, fillerTopic(i))
+		}
+		res, err := adm.CreateTopics(ctx, partitions, 1, nil, names...)
+		if err == nil {
+			err = res.Error()
+		}
+		if err != nil {
+			return fmt.Errorf("create filler topics %s…: %w", names[0], err)
 		}
 	}
 	return nil

@@ -14,6 +14,7 @@
 //
 //	compare run        orchestrates everything and writes the report
 //	compare broker     a 3-broker kfake cluster that counts every request
+//	                   (with -filler-topics: the kafka-big suite's big cluster)
 //	compare drive      one implementation at one scale on KEDA's schedule
 //	compare cases      the correctness cases, every implementation
 //	compare activation first message to first `active`, every implementation

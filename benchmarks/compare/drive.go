@@ -33,12 +33,13 @@ type driveConfig struct {
 	settle        time.Duration
 	lagThreshold  int
 	listLength    int
+	maxRSS        int64 // bytes; 0 is no limit
 }
 
 func driveCmd(ctx context.Context, args []string) error {
 	var c driveConfig
 	fs := flag.NewFlagSet("drive", flag.ContinueOnError)
-	fs.StringVar(&c.suite, "suite", "kafka", "kafka or redis")
+	fs.StringVar(&c.suite, "suite", "kafka", "kafka, kafka-big or redis")
 	fs.StringVar(&c.impl, "impl", ImplTide, "implementation")
 	fs.IntVar(&c.scale, "scale", 100, "ScaledObjects (kafka) or lists (redis)")
 	fs.IntVar(&c.groups, "groups", 10, "consumer groups the ScaledObjects spread over")
@@ -56,12 +57,17 @@ func driveCmd(ctx context.Context, args []string) error {
 	fs.BoolVar(&c.idle, "idle", false, "build nothing: print the idle footprint")
 	fs.IntVar(&c.lagThreshold, "lag-threshold", 10, "lagThreshold")
 	fs.IntVar(&c.listLength, "list-length", 5, "listLength")
+	maxRSS := fs.Int64("max-rss-mib", 0, "exit at once when this process's RSS passes this many MiB (0: no limit)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	c.maxRSS = *maxRSS << 20
 	if c.idle {
 		time.Sleep(time.Second) // let the runtime settle as the drivers do
 		return json.NewEncoder(os.Stdout).Encode(selfFootprint())
+	}
+	if c.maxRSS > 0 {
+		go guardRSS(ctx, c.maxRSS)
 	}
 	run, err := drive(ctx, c)
 	if err != nil {
@@ -105,10 +111,8 @@ func drive(ctx context.Context, c driveConfig) (*Run, error) {
 		return nil, err
 	}
 	// Warm up: KEDA has been running; every scaler has answered once.
-	if err := forEach(ctx, len(scs), 16, func(i int) error {
-		octx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		_, _, err := scs[i].observe(octx)
+	if err := warmUp(ctx, len(scs), func(ctx context.Context, i int) error {
+		_, _, err := scs[i].observe(ctx)
 		return err
 	}); err != nil {
 		return nil, fmt.Errorf("warm-up: %w", err)
@@ -206,6 +210,33 @@ func drive(ctx context.Context, c driveConfig) (*Run, error) {
 		run.ServerBytes = (srvAfter["go_memstats_alloc_bytes_total"] - srvBefore["go_memstats_alloc_bytes_total"]) / n
 	}
 	return run, nil
+}
+
+// warmUp calls observe(0..n-1), 16 at a time, each within 30 s. The first
+// failure ends it and cancels the calls in flight: an implementation that
+// cannot answer at this scale need not be asked thousands more times. The
+// error is that first failure's, not a cancelled peer's.
+func warmUp(ctx context.Context, n int, observe func(context.Context, int) error) error {
+	wctx, stop := context.WithCancel(ctx)
+	defer stop()
+	var (
+		once  sync.Once
+		first error
+	)
+	err := forEach(wctx, n, 16, func(i int) error {
+		octx, cancel := context.WithTimeout(wctx, 30*time.Second)
+		defer cancel()
+		err := observe(octx, i)
+		if err != nil {
+			once.Do(func() { first = fmt.Errorf("#%d: %w", i, err) })
+			stop()
+		}
+		return err
+	})
+	if first != nil {
+		return first
+	}
+	return err
 }
 
 // build makes one scaler per ScaledObject, 8 at a time.

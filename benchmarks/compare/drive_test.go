@@ -1,6 +1,10 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -64,5 +68,33 @@ func TestImplied(t *testing.T) {
 				t.Fatalf("implied(%v, %v, %v) = %d, want %d", tc.value, tc.active, tc.target, got, tc.want)
 			}
 		})
+	}
+}
+
+// TestWarmUpStopsAtFirstFailure: one failing observation ends the warm-up
+// at once, cancels the calls in flight, asks no more, and its error (not a
+// cancelled call's) is returned.
+func TestWarmUpStopsAtFirstFailure(t *testing.T) {
+	var called atomic.Int32
+	boom := errors.New("boom")
+	err := warmUp(context.Background(), 10_000, func(ctx context.Context, i int) error {
+		called.Add(1)
+		if i == 20 {
+			return boom
+		}
+		if i > 20 { // in flight when 20 fails: wait to be cancelled
+			<-ctx.Done()
+			return ctx.Err()
+		}
+		return nil
+	})
+	if !errors.Is(err, boom) || !strings.HasPrefix(err.Error(), "#20: ") {
+		t.Fatalf("err = %v, want #20: boom", err)
+	}
+	if n := called.Load(); n > 20+16+1 {
+		t.Errorf("%d observations asked, want at most %d after the failure", n, 20+16+1)
+	}
+	if err := warmUp(context.Background(), 100, func(context.Context, int) error { return nil }); err != nil {
+		t.Errorf("all answered: %v", err)
 	}
 }

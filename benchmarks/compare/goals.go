@@ -30,7 +30,7 @@ func verdict(pass, fail, missing int) string {
 	return goalMet
 }
 
-// evalGoals decides the four goals from the data. Missing data makes a goal
+// evalGoals decides the goals from the data. Missing data makes a goal
 // "not measured" (or "partly measured"), never a failure or a panic.
 func evalGoals(res *Results, g runGroups) []goalRow {
 	return []goalRow{
@@ -38,6 +38,7 @@ func evalGoals(res *Results, g runGroups) []goalRow {
 			"(a) ≥10× fewer broker requests/min than each KEDA Kafka scaler at S = 1000 (100 ScaledObjects × 10 groups)"),
 		ratioGoal(res, 3000, metricRSSMiB(res.Idle),
 			"(b) ≥10× less attributable RSS than each KEDA Kafka scaler at S = 3000"),
+		bigGoal(res, g),
 		latencyGoal(res, g),
 		correctnessGoal(res.Correctness),
 		activationGoal(res.Activation, res.ActivationCost),
@@ -47,14 +48,19 @@ func evalGoals(res *Results, g runGroups) []goalRow {
 // ratioGoal checks that the median KEDA/Tide ratio of metric is at least 10
 // for both KEDA Kafka scalers at scale, with Tide on its default poll.
 func ratioGoal(res *Results, scale int, metric func(Run) float64, goal string) goalRow {
+	return ratioGoalIn(res, statsSuiteKafka, scale, metric, goal, func(peer string) string { return peer + ": not measured" })
+}
+
+// ratioGoalIn is ratioGoal in suite; missing says why a peer has no ratio.
+func ratioGoalIn(res *Results, suite string, scale int, metric func(Run) float64, goal string, missingWhy func(peer string) string) goalRow {
 	var pass, fail, missing int
 	var parts []string
 	for _, peer := range []string{ImplKEDAKafka, ImplKEDAApache} {
-		s := pairedRatio(res.Runs, statsSuiteKafka, scale, peer, ImplTide, metric)
+		s := pairedRatio(res.Runs, suite, scale, peer, ImplTide, metric)
 		switch {
 		case !s.ok():
 			missing++
-			parts = append(parts, peer+": not measured")
+			parts = append(parts, missingWhy(peer))
 			continue
 		case s.Median >= 10:
 			pass++

@@ -64,6 +64,9 @@ func writePlots(dir string, res *Results) ([]plotFile, error) {
 		{"kafka-latency.png", "Kafka: p99 latency of one GetMetricsAndActivity", func() (*plot.Plot, error) {
 			return plotScaleBars(g, ks, metricP99, "Kafka: p99 of one metrics read (log)", "µs")
 		}},
+		{"kafka-big-memory.png", "Kafka, big cluster: attributable RSS", func() (*plot.Plot, error) {
+			return plotScaleBars(g, bigSuite(res, g), metricRSSMiB(res.Idle), "Kafka, big cluster: attributable RSS (log)", "MiB")
+		}},
 		{"redis-commands.png", "Redis: commands per minute", func() (*plot.Plot, error) {
 			return plotScaleLines(g, rs, metricPerMinute, "Redis: commands per minute (log)", "commands / min")
 		}},

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -128,4 +129,40 @@ func processFootprint(pid int) Footprint {
 		}
 	}
 	return f
+}
+
+// guardRSS ends this process at once when its RSS passes limit bytes: a
+// scaler whose memory runs away (KEDA's apache-kafka on a big cluster piles
+// up observations of tens of MB each) must not take the machine, and the
+// helpers sharing it, down with it. The exit status and the last line of
+// stderr become the run's recorded failure.
+func guardRSS(ctx context.Context, limit int64) {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if rss := selfRSS(); rss > limit {
+			fmt.Fprintf(os.Stderr, "compare: RSS %d MiB passed the %d MiB limit (-max-rss-mib): stopped\n", rss>>20, limit>>20)
+			os.Exit(3)
+		}
+	}
+}
+
+// selfRSS is this process's resident set in bytes, from /proc/self/statm
+// (cheaper than status when polled); 0 if it cannot be read.
+func selfRSS() int64 {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 2 {
+		return 0
+	}
+	pages, _ := strconv.ParseInt(f[1], 10, 64)
+	return pages * int64(os.Getpagesize())
 }

@@ -91,11 +91,12 @@ func freePort() (string, error) {
 	return ln.Addr().String(), nil
 }
 
-// startBroker starts `compare broker` and reads its address line.
-func startBroker(self string, partitions, groups, records int) (*child, brokerInfo, error) {
+// startBroker starts `compare broker` with extra flags and reads its
+// address line.
+func startBroker(self string, partitions, groups, records int, extra ...string) (*child, brokerInfo, error) {
 	pr, pw := io.Pipe()
-	c, err := startChild("broker", pw, os.Stderr, self, "broker",
-		"-partitions", strconv.Itoa(partitions), "-groups", strconv.Itoa(groups), "-records", strconv.Itoa(records))
+	c, err := startChild("broker", pw, os.Stderr, self, append([]string{"broker",
+		"-partitions", strconv.Itoa(partitions), "-groups", strconv.Itoa(groups), "-records", strconv.Itoa(records)}, extra...)...)
 	if err != nil {
 		return nil, brokerInfo{}, err
 	}

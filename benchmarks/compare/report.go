@@ -24,16 +24,17 @@ type reportSuite struct {
 	scaleUnit    string // what a scale counts: "ScaledObjects", "lists"
 	scales       []int
 	order        []string
+	intro        string // printed under the heading; may be empty
 }
 
 func kafkaSuite(res *Results, g runGroups) reportSuite {
 	return reportSuite{statsSuiteKafka, "Kafka", "broker requests", "ScaledObjects",
-		g.scales(statsSuiteKafka, res.Settings.KafkaScales), reportKafkaImpls}
+		g.scales(statsSuiteKafka, res.Settings.KafkaScales), reportKafkaImpls, ""}
 }
 
 func redisSuite(res *Results, g runGroups) reportSuite {
 	return reportSuite{statsSuiteRedis, "Redis", "commands", "lists",
-		g.scales(statsSuiteRedis, res.Settings.RedisScales), reportRedisImpls}
+		g.scales(statsSuiteRedis, res.Settings.RedisScales), reportRedisImpls, ""}
 }
 
 // writeReport writes dir/README.md and the plots it shows into dir.
@@ -54,9 +55,9 @@ func renderReport(res *Results, plots []plotFile) string {
 	var b strings.Builder
 	g := groupRuns(res.Runs)
 	writeHeader(&b, res)
-	for _, s := range []reportSuite{kafkaSuite(res, g), redisSuite(res, g)} {
-		writeSuite(&b, res, g, s)
-	}
+	writeSuite(&b, res, g, kafkaSuite(res, g))
+	writeBigSuite(&b, res, g)
+	writeSuite(&b, res, g, redisSuite(res, g))
 	writeCorrectness(&b, res.Correctness)
 	writeActivation(&b, res.Activation, res.ActivationCost)
 	writeGoals(&b, res, g)
@@ -101,7 +102,7 @@ func writeHeader(b *strings.Builder, res *Results) {
 
 	s := res.Settings
 	b.WriteString("### Settings\n\n")
-	mdTable(b, []string{"setting", "value"}, [][]string{
+	mdTable(b, []string{"setting", "value"}, append([][]string{
 		{"partitions per topic", strconv.Itoa(s.Partitions)},
 		{"consumer groups", strconv.Itoa(s.Groups)},
 		{"brokers", strconv.Itoa(s.Brokers)},
@@ -117,11 +118,14 @@ func writeHeader(b *strings.Builder, res *Results) {
 		{"list length", strconv.Itoa(s.ListLength)},
 		{"idle driver (subtracted)", fmt.Sprintf("%s MiB RSS, %d goroutines",
 			mdNum(float64(res.Idle.RSS)/(1<<20)), res.Idle.Goroutines)},
-	})
+	}, bigSettings(s)...))
 }
 
 func writeSuite(b *strings.Builder, res *Results, g runGroups, s reportSuite) {
 	fmt.Fprintf(b, "## %s\n\n", s.title)
+	if s.intro != "" {
+		b.WriteString(s.intro + "\n\n")
+	}
 	impls := g.impls(s.suite, s.order)
 	if len(impls) == 0 {
 		b.WriteString("Not measured.\n\n")

@@ -57,6 +57,11 @@ type Settings struct {
 	// window (Kafka runs wait the drive's default 3 s).
 	RedisSettle Duration `json:"redisSettle,omitempty"`
 	ListLength  int      `json:"listLength"`
+	// The kafka-big suite: its scales, and the empty topics its broker
+	// holds besides the measured one (zero when the suite did not run).
+	BigScales        []int `json:"bigScales,omitempty"`
+	FillerTopics     int   `json:"fillerTopics,omitempty"`
+	FillerPartitions int   `json:"fillerPartitions,omitempty"`
 }
 
 // Implementation names, as they appear in the report.
@@ -72,7 +77,7 @@ const (
 // every ScaledObject's scaler is asked by the loop every PollingInterval and
 // by the HPA every HPASync, starting at a random phase.
 type Run struct {
-	Suite  string `json:"suite"` // kafka or redis
+	Suite  string `json:"suite"` // kafka, kafka-big or redis
 	Impl   string `json:"impl"`
 	Scale  int    `json:"scale"` // ScaledObjects (kafka) or lists (redis)
 	Repeat int    `json:"repeat"`

@@ -18,20 +18,23 @@ import (
 
 // runConfig is `compare run`.
 type runConfig struct {
-	out, root                string
-	repeats                  int
-	window, tidePoll         time.Duration
-	redisSettle              time.Duration
-	kafkaScales, redisScales []int
-	partitions, groups       int
-	records                  int
-	trials, actIdle          int
-	skip, only               string
+	out, root                 string
+	repeats                   int
+	window, tidePoll          time.Duration
+	redisSettle               time.Duration
+	kafkaScales, redisScales  []int
+	bigScales                 []int // the kafka-big suite's
+	fillerTopics, fillerParts int   // the kafka-big broker's extra topics
+	partitions, groups        int
+	records                   int
+	trials, actIdle           int
+	maxRSSMiB                 int
+	skip, only                string
 }
 
 func runCmd(ctx context.Context, args []string) error {
 	var c runConfig
-	var ks, rs string
+	var ks, rs, bs string
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.StringVar(&c.out, "out", "../results", "where results.json, README.md and the plots go")
 	fs.StringVar(&c.root, "root", "../..", "Tide's repository root (its scaler is built from there)")
@@ -41,12 +44,16 @@ func runCmd(ctx context.Context, args []string) error {
 	fs.DurationVar(&c.redisSettle, "redis-settle", 12*time.Second, "wait after the warm-up before a Redis window opens: Tide paces a list's reads once its depth has stood still for 10 s, so a window that opens sooner counts its start-up, not its steady state")
 	fs.StringVar(&ks, "kafka-scales", "100,1000,3000", "ScaledObjects per Kafka run")
 	fs.StringVar(&rs, "redis-scales", "1000,10000", "lists (one ScaledObject each) per Redis run")
+	fs.StringVar(&bs, "big-scales", "1000", "ScaledObjects per kafka-big run (the broker also holds the filler topics)")
+	fs.IntVar(&c.fillerTopics, "filler-topics", 500, "empty topics the kafka-big broker holds besides the measured one")
+	fs.IntVar(&c.fillerParts, "filler-partitions", 24, "partitions of every filler topic")
 	fs.IntVar(&c.partitions, "partitions", 12, "partitions of the measured topic")
 	fs.IntVar(&c.groups, "groups", 10, "consumer groups the ScaledObjects spread over")
 	fs.IntVar(&c.records, "records", 40, "records per partition")
 	fs.IntVar(&c.trials, "trials", 7, "activation trials per implementation")
 	fs.IntVar(&c.actIdle, "activation-idle", 300, "idle triggers per implementation whose upstream cost the activation scenario counts")
-	fs.StringVar(&c.skip, "skip", "", "comma-separated parts to skip: kafka, redis, cases, activation")
+	fs.IntVar(&c.maxRSSMiB, "max-rss-mib", 8192, "a driver whose RSS passes this many MiB stops at once and its run is a failure (0: no limit)")
+	fs.StringVar(&c.skip, "skip", "", "comma-separated parts to skip: kafka, kafka-big, redis, cases, activation")
 	fs.StringVar(&c.only, "impls", "", "comma-separated implementations to run (default: all)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -57,6 +64,12 @@ func runCmd(ctx context.Context, args []string) error {
 	}
 	if c.redisScales, err = ints(rs); err != nil {
 		return fmt.Errorf("-redis-scales: %w", err)
+	}
+	if c.bigScales, err = ints(bs); err != nil {
+		return fmt.Errorf("-big-scales: %w", err)
+	}
+	if c.fillerTopics < 0 || c.fillerParts <= 0 {
+		return fmt.Errorf("-filler-topics %d -filler-partitions %d: want ≥ 0 topics of ≥ 1 partition", c.fillerTopics, c.fillerParts)
 	}
 	raiseFileLimit()
 	res := &Results{Started: time.Now().UTC(), Command: commandLine()}
@@ -111,6 +124,10 @@ func orchestrate(ctx context.Context, c runConfig, res *Results) error {
 	if err := build.Run(); err != nil {
 		return fmt.Errorf("build tide: %w", err)
 	}
+	skip := map[string]bool{}
+	for s := range strings.SplitSeq(c.skip, ",") {
+		skip[strings.TrimSpace(s)] = true
+	}
 	res.Machine = machine()
 	res.Versions = versions(c.root)
 	res.Settings = Settings{
@@ -119,9 +136,8 @@ func orchestrate(ctx context.Context, c runConfig, res *Results) error {
 		KafkaScales: c.kafkaScales, RedisScales: c.redisScales, LagThreshold: 10, ListLength: 5,
 		RedisSettle: Duration(c.redisSettle),
 	}
-	skip := map[string]bool{}
-	for s := range strings.SplitSeq(c.skip, ",") {
-		skip[strings.TrimSpace(s)] = true
+	if !skip["kafka-big"] && len(c.bigScales) > 0 {
+		res.Settings.BigScales, res.Settings.FillerTopics, res.Settings.FillerPartitions = c.bigScales, c.fillerTopics, c.fillerParts
 	}
 
 	var idle []Footprint
@@ -137,6 +153,12 @@ func orchestrate(ctx context.Context, c runConfig, res *Results) error {
 	d := driver{self: self, tideBin: tideBin, c: c}
 	if !skip["kafka"] {
 		if err := d.suite(ctx, res, "kafka", c.kafkaScales, []string{ImplTide, ImplTideSlow, ImplKEDAKafka, ImplKEDAApache, ImplFloor}); err != nil {
+			return err
+		}
+	}
+	if !skip["kafka-big"] && len(c.bigScales) > 0 {
+		log.Printf("kafka-big: the broker also holds %d topics × %d partitions", c.fillerTopics, c.fillerParts)
+		if err := d.suite(ctx, res, statsSuiteKafkaBig, c.bigScales, []string{ImplTide, ImplTideSlow, ImplKEDAKafka, ImplKEDAApache}); err != nil {
 			return err
 		}
 	}
@@ -187,8 +209,13 @@ func orchestrate(ctx context.Context, c runConfig, res *Results) error {
 // withBroker runs fn against a fresh, seeded kfake cluster. Every run gets
 // its own, so no run inherits another's connections, and a peer that
 // exhausts the broker process's file descriptors fails only its own run.
-func (d driver) withBroker(fn func(brokerInfo) error) error {
-	b, info, err := startBroker(d.self, d.c.partitions, d.c.groups, d.c.records)
+func (d driver) withBroker(fn func(brokerInfo) error) error { return d.withBrokerFillers(0, fn) }
+
+// withBrokerFillers is withBroker on a cluster that also holds fillers
+// empty topics of d.c.fillerParts partitions each (the kafka-big suite's).
+func (d driver) withBrokerFillers(fillers int, fn func(brokerInfo) error) error {
+	b, info, err := startBroker(d.self, d.c.partitions, d.c.groups, d.c.records,
+		"-filler-topics", strconv.Itoa(fillers), "-filler-partitions", strconv.Itoa(d.c.fillerParts))
 	if err != nil {
 		return err
 	}
@@ -242,13 +269,17 @@ func (d driver) suite(ctx context.Context, res *Results, suite string, scales []
 func (d driver) one(ctx context.Context, suite, impl string, scale, repeat int) (*Run, error) {
 	var run Run
 	with := d.withBroker
-	if suite == "redis" { // Redis runs need no Kafka
+	switch suite {
+	case "redis": // Redis runs need no Kafka
 		with = func(fn func(brokerInfo) error) error { return fn(brokerInfo{}) }
+	case statsSuiteKafkaBig:
+		with = func(fn func(brokerInfo) error) error { return d.withBrokerFillers(d.c.fillerTopics, fn) }
 	}
 	err := with(func(broker brokerInfo) error {
 		args := []string{"drive", "-suite", suite, "-impl", impl, "-scale", strconv.Itoa(scale),
 			"-groups", strconv.Itoa(d.c.groups), "-window", d.c.window.String(), "-seed", strconv.Itoa(repeat + 1),
-			"-bootstrap", broker.Bootstrap, "-control", broker.Control, "-redis", d.redis}
+			"-bootstrap", broker.Bootstrap, "-control", broker.Control, "-redis", d.redis,
+			"-max-rss-mib", strconv.Itoa(d.c.maxRSSMiB)}
 		if suite == "redis" {
 			args = append(args, "-settle", d.c.redisSettle.String())
 		}

@@ -11,6 +11,9 @@ import (
 const (
 	statsSuiteKafka = "kafka"
 	statsSuiteRedis = "redis"
+	// statsSuiteKafkaBig is the kafka suite on a broker that also holds
+	// Settings.FillerTopics empty topics: a big cluster.
+	statsSuiteKafkaBig = "kafka-big"
 )
 
 // quantile returns the q-quantile (0 ≤ q ≤ 1, clamped) of sorted, which

@@ -165,8 +165,8 @@ func TestAttributable(t *testing.T) {
 
 func TestEvalGoalsWithoutData(t *testing.T) {
 	rows := evalGoals(&Results{}, groupRuns(nil))
-	if len(rows) != 5 {
-		t.Fatalf("got %d goals, want 5", len(rows))
+	if len(rows) != 6 {
+		t.Fatalf("got %d goals, want 6", len(rows))
 	}
 	for _, r := range rows {
 		if r.Verdict != goalNotMeasured {
