@@ -73,18 +73,39 @@ func (u *upstream) pollAll() bool {
 	now := opts.Now()
 	idleBefore := now.Add(-opts.IdleTTL).UnixNano()
 
-	u.mu.Lock()
+	// The scan holds the read lock only, so reads of cached samples (which
+	// take it too) are not held up by a scan of 10,000 entries; the few
+	// entries to drop are checked again under the write lock.
+	unused := func(ent *entry) bool {
+		return ent.lastUsed.Load() < idleBefore && !ent.flight.Load() && !ent.watched()
+	}
+	u.mu.RLock()
 	queries := make([]*entry, 0, len(u.entries))
+	var drop []string
 	for k, ent := range u.entries {
-		if ent.lastUsed.Load() < idleBefore && !ent.flight.Load() && !ent.watched() {
-			delete(u.entries, k)
-			u.forgetNotes(ent)
+		if unused(ent) {
+			drop = append(drop, k)
 			continue
 		}
 		ent.rest.Store(false)
 		queries = append(queries, ent)
 	}
-	u.mu.Unlock()
+	u.mu.RUnlock()
+	if len(drop) > 0 {
+		u.mu.Lock()
+		for _, k := range drop {
+			switch ent := u.entries[k]; {
+			case ent == nil:
+			case unused(ent):
+				delete(u.entries, k)
+				u.forgetNotes(ent)
+			default:
+				ent.rest.Store(false)
+				queries = append(queries, ent)
+			}
+		}
+		u.mu.Unlock()
+	}
 	if len(queries) == 0 {
 		return !u.e.retire(u)
 	}
