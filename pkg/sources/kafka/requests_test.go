@@ -5,8 +5,11 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/tide-scaler/tide/pkg/sources"
 )
 
 // brokerCounter counts requests of some keys per broker, from kfake's side.
@@ -140,5 +143,56 @@ func TestDescribeGroupsUsesCachedCoordinator(t *testing.T) {
 		if n, _ := bc.snapshot(k); n != want[k] {
 			t.Errorf("brokers saw %d %s in a steady poll, want %d", n, kmsg.NameForKey(k), want[k])
 		}
+	}
+}
+
+// TestMetadataNamesOnlyWatchedTopics: on a cluster with 50 other topics,
+// every Metadata request the upstream sends names the watched topic and
+// nothing else (an empty list would be every topic of the cluster: what
+// KEDA's scalers hold per ScaledObject), from its first poll to a refresh.
+func TestMetadataNamesOnlyWatchedTopics(t *testing.T) {
+	c := startCluster(t)
+	for i := range 50 {
+		c.createTopic(t, 4, fmt.Sprintf("other-%02d", i))
+	}
+	caughtUp(t, c, "watched", 3, "g")
+	var mu sync.Mutex
+	var asked [][]string
+	c.ControlKey(int16(kmsg.Metadata), func(r kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		req := r.(*kmsg.MetadataRequest)
+		var names []string
+		if req.Topics == nil {
+			names = []string{"<all>"}
+		}
+		for _, tp := range req.Topics {
+			if tp.Topic != nil {
+				names = append(names, *tp.Topic)
+			}
+		}
+		mu.Lock()
+		asked = append(asked, names)
+		mu.Unlock()
+		return nil, nil, false
+	})
+	tr := mustParse(t, c, map[string]string{"consumerGroup": "g", "topic": "watched"})
+	u := open(t, tr)
+	for i := range 3 { // the first poll, one within the refresh interval, one after it
+		mustSample(t, u.Poll(ctxT(t), t0.Add(time.Duration(i)*31*time.Second), []sources.Query{tr.Query()})[0])
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	n := 0
+	for _, names := range asked {
+		switch {
+		case len(names) == 0: // the transport's broker-list refresh: no topics at all
+		case len(names) == 1 && names[0] == "watched":
+			n++
+		default:
+			t.Errorf("a Metadata request asked for %v; want only the watched topic (or none)", names)
+		}
+	}
+	if n == 0 {
+		t.Error("no Metadata request named the watched topic")
 	}
 }
