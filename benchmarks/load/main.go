@@ -29,6 +29,7 @@ type config struct {
 	queries             int // distinct queries per source
 	duration            time.Duration
 	period              time.Duration // each trigger's GetMetrics period
+	settle              time.Duration // wait between the streams opening and the window
 	shutdownTimeout     time.Duration
 	maxStreamsPerClient int
 }
@@ -54,6 +55,7 @@ func main() {
 	flag.IntVar(&cfg.queries, "queries", cfg.queries, "distinct queries per source (consumer groups, lists, models)")
 	flag.DurationVar(&cfg.duration, "duration", cfg.duration, "length of the measured window")
 	flag.DurationVar(&cfg.period, "period", cfg.period, "how often each trigger is asked GetMetrics (the HPA's sync period)")
+	flag.DurationVar(&cfg.settle, "settle", 0, "wait this long after the streams open before the window, so it measures their steady state (repeats back off from --stream-repeat to 60 s over the first ~75 s)")
 	flag.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", cfg.shutdownTimeout, "the scaler's --shutdown-timeout: every stream must end OK within it")
 	flag.IntVar(&cfg.maxStreamsPerClient, "max-streams-per-client", cfg.maxStreamsPerClient, "the scaler's --max-streams-per-client")
 	flag.Parse()
@@ -196,7 +198,16 @@ func run(ctx context.Context, cfg config, out, progress io.Writer) (err error) {
 	r.checks = append(r.checks, check{"the scaler counts every stream open", int(r.readings[1].streams) == cfg.streams,
 		fmt.Sprintf("%.0f", r.readings[1].streams)})
 
+	if cfg.settle > 0 {
+		say("settling for %s", cfg.settle)
+		select {
+		case <-time.After(cfg.settle):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	say("measuring for %s", cfg.duration)
+	msgs0 := streams.messages.Load()
 	before, err := sc.scrape(ctx)
 	if err != nil {
 		return err
@@ -206,6 +217,7 @@ func run(ctx context.Context, cfg config, out, progress io.Writer) (err error) {
 	r.gm, r.health = pace(ctx, conns[0], ts, cfg.period, cfg.duration)
 	r.cpu = cpuShares(cpu0, takeCPU(sc.cmd.Process.Pid, up.redis.cmd.Process.Pid), runtime.NumCPU())
 	r.window = time.Since(t0)
+	r.windowMsgs = streams.messages.Load() - msgs0
 	if r.readings[2], err = sc.read(ctx); err != nil {
 		return err
 	}

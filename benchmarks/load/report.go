@@ -138,6 +138,7 @@ type result struct {
 	window       time.Duration
 	polls        []*pollStats
 	streamMsgs   int64
+	windowMsgs   int64 // stream messages within the measured window
 	drain        drain
 	checks       []check
 }
@@ -219,7 +220,8 @@ func (r *result) write(w io.Writer) {
 	}
 	p("")
 	d := r.drain
-	p("StreamIsActive messages received: %d. SIGTERM with --shutdown-timeout %s:", r.streamMsgs, c.shutdownTimeout)
+	p("StreamIsActive messages received: %d, of which %d in the window (%.0f/s). SIGTERM with --shutdown-timeout %s:",
+		r.streamMsgs, r.windowMsgs, float64(r.windowMsgs)/r.window.Seconds(), c.shutdownTimeout)
 	p("")
 	p("| streams | ended OK | ended otherwise | ended OK after the timeout | still open | last stream ended | process exited | exit code |")
 	p("|---|---|---|---|---|---|---|---|")
