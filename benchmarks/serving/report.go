@@ -1,0 +1,111 @@
+package serving
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// RunAll replays every trace under every policy, in order.
+func RunAll(trs []*Trace) ([]Outcome, error) {
+	var out []Outcome
+	for _, tr := range trs {
+		for _, p := range Policies() {
+			o, err := Run(tr, p)
+			if err != nil {
+				return nil, fmt.Errorf("trace %s: %w", tr.Name, err)
+			}
+			out = append(out, o)
+		}
+	}
+	return out, nil
+}
+
+// Table writes one line per trace and policy.
+func Table(w io.Writer, trs []*Trace, outs []Outcome) {
+	goals := map[string]string{}
+	for _, tr := range trs {
+		goals[tr.Name] = fmt.Sprintf("%s (TTFT %s, TPOT %s)", tr.Name, tr.Goal.TTFT, tr.Goal.TPOT)
+	}
+	fmt.Fprintf(w, "%-44s %-16s %7s %6s %6s %8s %6s %4s %8s %7s\n",
+		"trace (goals)", "policy", "slo%", "ttft%", "tpot%", "avg-rep", "scales", "peak", "requests", "preempt")
+	prev := ""
+	for _, o := range outs {
+		name := goals[o.Trace]
+		if name == prev {
+			name = ""
+		} else {
+			prev = name
+		}
+		fmt.Fprintf(w, "%-44s %-16s %7.1f %6.1f %6.1f %8.2f %6d %4d %8d %7.0f\n",
+			name, o.Policy, o.Attainment, o.TTFTOK, o.TPOTOK, o.AvgReplicas, o.ScaleEvents, o.Peak, o.Requests, o.Preemptions)
+	}
+}
+
+// Goal is one of the goals checked on one trace.
+type Goal struct {
+	Trace, What string
+	Met         bool
+	Detail      string
+}
+
+// Goals checks, per trace: Tide's attainment is at least the llm-d rule's
+// at no more than 0.9× its average replicas; and on the steady and bursty
+// traces (names starting so), Tide's attainment is at least 97 %.
+func Goals(outs []Outcome) []Goal {
+	by := map[string]map[string]Outcome{}
+	var order []string
+	for _, o := range outs {
+		if by[o.Trace] == nil {
+			by[o.Trace] = map[string]Outcome{}
+			order = append(order, o.Trace)
+		}
+		by[o.Trace][o.Policy] = o
+	}
+	ref, tide := refAndTide()
+	var gs []Goal
+	for _, t := range order {
+		r, okR := by[t][ref]
+		d, okT := by[t][tide]
+		if !okR || !okT {
+			continue
+		}
+		gs = append(gs, Goal{Trace: t, What: "tide slo% >= llmd slo% at <= 0.9x its avg replicas",
+			Met:    d.Attainment >= r.Attainment && d.AvgReplicas <= 0.9*r.AvgReplicas,
+			Detail: fmt.Sprintf("%.1f%% at %.2f vs %.1f%% at %.2f (ratio %.2f)", d.Attainment, d.AvgReplicas, r.Attainment, r.AvgReplicas, d.AvgReplicas/r.AvgReplicas)})
+		if strings.HasPrefix(t, "steady") || strings.HasPrefix(t, "bursty") {
+			gs = append(gs, Goal{Trace: t, What: "tide slo% >= 97", Met: d.Attainment >= 97, Detail: fmt.Sprintf("%.1f%%", d.Attainment)})
+		}
+	}
+	return gs
+}
+
+func refAndTide() (ref, tide string) {
+	for _, p := range Policies() {
+		if p.Reference {
+			ref = p.Name
+		}
+		if p.Tide {
+			tide = p.Name
+		}
+	}
+	return ref, tide
+}
+
+// WriteGoals writes the goals check.
+func WriteGoals(w io.Writer, gs []Goal) {
+	for _, g := range gs {
+		mark := "MET    "
+		if !g.Met {
+			mark = "NOT MET"
+		}
+		fmt.Fprintf(w, "%s  %-22s %-52s %s\n", mark, g.Trace, g.What, g.Detail)
+	}
+}
+
+// Report is the table, then the goals check, as results.txt holds them.
+func Report(w io.Writer, trs []*Trace, outs []Outcome) {
+	Table(w, trs, outs)
+	fmt.Fprintln(w)
+	WriteGoals(w, Goals(outs))
+}
