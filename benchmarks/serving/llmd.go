@@ -21,9 +21,9 @@ import (
 // with the same exact behavior as Tide's.
 type llmd struct {
 	h          *hpaLoop
-	ttft, tpot float64         // goal values, s
-	window     [][2][]float64  // per second: TTFTs, TPOTs
-	signals    []float64       // per second, newest last
+	ttft, tpot float64        // goal values, s
+	window     [][2][]float64 // per second: TTFTs, TPOTs
+	signals    []float64      // per second, newest last
 	last       float64
 }
 
