@@ -27,7 +27,7 @@ func Table(w io.Writer, trs []*Trace, outs []Outcome) {
 	for _, tr := range trs {
 		goals[tr.Name] = fmt.Sprintf("%s (TTFT %s, TPOT %s)", tr.Name, tr.Goal.TTFT, tr.Goal.TPOT)
 	}
-	fmt.Fprintf(w, "%-44s %-16s %7s %6s %6s %8s %6s %4s %8s %7s\n",
+	fmt.Fprintf(w, "%-52s %-16s %7s %6s %6s %8s %6s %4s %8s %7s\n",
 		"trace (goals)", "policy", "slo%", "ttft%", "tpot%", "avg-rep", "scales", "peak", "requests", "preempt")
 	prev := ""
 	for _, o := range outs {
@@ -37,7 +37,7 @@ func Table(w io.Writer, trs []*Trace, outs []Outcome) {
 		} else {
 			prev = name
 		}
-		fmt.Fprintf(w, "%-44s %-16s %7.1f %6.1f %6.1f %8.2f %6d %4d %8d %7.0f\n",
+		fmt.Fprintf(w, "%-52s %-16s %7.1f %6.1f %6.1f %8.2f %6d %4d %8d %7.0f\n",
 			name, o.Policy, o.Attainment, o.TTFTOK, o.TPOTOK, o.AvgReplicas, o.ScaleEvents, o.Peak, o.Requests, o.Preemptions)
 	}
 }

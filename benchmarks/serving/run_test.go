@@ -109,7 +109,7 @@ func TestParseRejects(t *testing.T) {
 		}
 	}
 	trs, err := Load("traces")
-	if err != nil || len(trs) != 4 {
-		t.Fatalf("Load(traces): %d traces, %v; want the 4 committed", len(trs), err)
+	if err != nil || len(trs) != 5 {
+		t.Fatalf("Load(traces): %d traces, %v; want the 5 committed", len(trs), err)
 	}
 }
