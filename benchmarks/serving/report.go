@@ -1,6 +1,7 @@
 package serving
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"strings"
@@ -108,4 +109,38 @@ func Report(w io.Writer, trs []*Trace, outs []Outcome) {
 	Table(w, trs, outs)
 	fmt.Fprintln(w)
 	WriteGoals(w, Goals(outs))
+}
+
+// Files are the committed results of a run by name: results.txt and one
+// series-<trace>.svg per trace.
+func Files(trs []*Trace, outs []Outcome) (map[string][]byte, error) {
+	files := map[string][]byte{}
+	var b bytes.Buffer
+	Report(&b, trs, outs)
+	files["results.txt"] = bytes.Clone(b.Bytes())
+	for _, tr := range trs {
+		b.Reset()
+		if err := SVG(&b, tr, outs); err != nil {
+			return nil, err
+		}
+		files["series-"+slug(tr.Name)+".svg"] = bytes.Clone(b.Bytes())
+	}
+	return files, nil
+}
+
+// slug is name in lower case with every run of other characters than
+// letters and digits as one '-'.
+func slug(name string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(name) {
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
+			b.WriteRune(r)
+			dash = false
+		} else if !dash && b.Len() > 0 {
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	return strings.TrimSuffix(b.String(), "-")
 }

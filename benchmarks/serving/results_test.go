@@ -10,16 +10,14 @@ package serving
 import (
 	"bytes"
 	"os"
+	"path/filepath"
 	"testing"
 )
 
-// TestCommittedResultsMatchAFreshRun: results/serving/results.txt is what
-// the committed traces give now (regenerate with make bench-serving).
+// TestCommittedResultsMatchAFreshRun: results/serving (results.txt and
+// the plots) is what the committed traces give now (regenerate with make
+// bench-serving).
 func TestCommittedResultsMatchAFreshRun(t *testing.T) {
-	want, err := os.ReadFile("../results/serving/results.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
 	trs, err := Load("traces")
 	if err != nil {
 		t.Fatal(err)
@@ -28,9 +26,25 @@ func TestCommittedResultsMatchAFreshRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got bytes.Buffer
-	Report(&got, trs, outs)
-	if got.String() != string(want) {
-		t.Errorf("results/serving/results.txt is stale; run make bench-serving. Fresh run:\n%s", got.String())
+	files, err := Files(trs, outs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	committed, err := filepath.Glob("../results/serving/*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(committed) != len(files) {
+		t.Errorf("results/serving holds %d files, a run writes %d; run make bench-serving", len(committed), len(files))
+	}
+	for name, data := range files {
+		want, err := os.ReadFile(filepath.Join("../results/serving", name))
+		if err != nil {
+			t.Errorf("%v; run make bench-serving", err)
+			continue
+		}
+		if !bytes.Equal(want, data) {
+			t.Errorf("results/serving/%s is stale; run make bench-serving. Fresh:\n%s", name, files["results.txt"])
+		}
 	}
 }

@@ -3,7 +3,6 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"flag"
 	"fmt"
@@ -24,7 +23,7 @@ func main() {
 func run(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("bench-serving", flag.ContinueOnError)
 	traces := fs.String("traces", "serving/traces", "directory of the trace files (*.json)")
-	out := fs.String("out", "", "also write results.txt into this directory")
+	out := fs.String("out", "", "also write results.txt and series-<trace>.svg into this directory")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -42,16 +41,22 @@ func run(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var b bytes.Buffer
-	serving.Report(&b, trs, outs)
-	if _, err := stdout.Write(b.Bytes()); err != nil {
+	files, err := serving.Files(trs, outs)
+	if err != nil {
+		return err
+	}
+	if _, err := stdout.Write(files["results.txt"]); err != nil {
 		return err
 	}
 	if *out != "" {
 		if err := os.MkdirAll(*out, 0o755); err != nil {
 			return err
 		}
-		return os.WriteFile(filepath.Join(*out, "results.txt"), b.Bytes(), 0o644)
+		for name, data := range files {
+			if err := os.WriteFile(filepath.Join(*out, name), data, 0o644); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
