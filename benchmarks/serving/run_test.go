@@ -2,6 +2,8 @@ package serving
 
 import (
 	"bytes"
+	"math"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -111,5 +113,35 @@ func TestParseRejects(t *testing.T) {
 	trs, err := Load("traces")
 	if err != nil || len(trs) != 5 {
 		t.Fatalf("Load(traces): %d traces, %v; want the 5 committed", len(trs), err)
+	}
+}
+
+// TestRunSeedsAverages: RunSeeds is the mean of the runs at the trace's
+// seed, seed+1000 and seed+2000 (attainment, replicas), their sum
+// (requests) and the first run's series.
+func TestRunSeedsAverages(t *testing.T) {
+	tr := mustParse(t, shortSteady)
+	p := Policies()[1] // the KPA: no servers, quick
+	got, err := RunSeeds(tr, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var att, rep float64
+	var reqs int
+	var first Outcome
+	for i := range Seeds {
+		c := *tr
+		c.Seed = tr.Seed + uint64(1000*i)
+		o, err := Run(&c, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			first = o
+		}
+		att, rep, reqs = att+o.Attainment/Seeds, rep+o.AvgReplicas/Seeds, reqs+o.Requests
+	}
+	if math.Abs(got.Attainment-att) > 1e-9 || math.Abs(got.AvgReplicas-rep) > 1e-9 || got.Requests != reqs || !slices.Equal(got.Series, first.Series) {
+		t.Errorf("RunSeeds %.4f%% %.4f pods %d requests; want the means %.4f%% %.4f, the sum %d, the first series", got.Attainment, got.AvgReplicas, got.Requests, att, rep, reqs)
 	}
 }

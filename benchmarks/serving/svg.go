@@ -31,7 +31,7 @@ func SVG(w io.Writer, tr *Trace, outs []Outcome) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="11">`+"\n", width, height)
 	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="white"/>`+"\n", width, height)
-	fmt.Fprintf(&b, `<text x="%d" y="18" font-size="13">%s: pods per policy (left), arrivals req/s (grey, right); goals TTFT %s, TPOT %s</text>`+"\n",
+	fmt.Fprintf(&b, `<text x="%d" y="18" font-size="13">%s: pods per policy at the first seed (left), arrivals req/s (grey, right); goals TTFT %s, TPOT %s; legend: means over the seeds</text>`+"\n",
 		left, esc(tr.Name), esc(tr.Goal.TTFT), esc(tr.Goal.TPOT))
 	// arrival rate, as an area
 	var area strings.Builder
