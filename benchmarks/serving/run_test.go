@@ -145,3 +145,37 @@ func TestRunSeedsAverages(t *testing.T) {
 		t.Errorf("RunSeeds %.4f%% %.4f pods %d requests; want the means %.4f%% %.4f, the sum %d, the first series", got.Attainment, got.AvgReplicas, got.Requests, att, rep, reqs)
 	}
 }
+
+// breakOne closes one pod's metrics server at 60 s.
+type breakOne struct{ *tide }
+
+func (b breakOne) step(v *view) (int, bool) {
+	if v.now == 60 {
+		for _, s := range b.slots {
+			s.srv.Close()
+			break
+		}
+	}
+	return b.tide.step(v)
+}
+
+// TestAFailedScrapeVoidsTheRun: every simulated pod answers, so a scrape
+// that fails is the machine, and it would change Tide's decisions (no
+// capacity, scale-down held): the run fails instead of reporting them.
+func TestAFailedScrapeVoidsTheRun(t *testing.T) {
+	tr := mustParse(t, shortSteady)
+	tr.Seconds = 90
+	p := Policies()[3]
+	build := p.build
+	p.build = func(tr *Trace) (scaler, error) {
+		s, err := build(tr)
+		if err != nil {
+			return nil, err
+		}
+		return breakOne{s.(*tide)}, nil
+	}
+	_, err := Run(tr, p)
+	if err == nil || !strings.Contains(err.Error(), "failed to scrape") {
+		t.Errorf("Run: %v; want the failed scrape as an error", err)
+	}
+}

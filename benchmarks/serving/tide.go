@@ -2,11 +2,13 @@ package serving
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,6 +34,7 @@ type tide struct {
 	slots map[string]*slot
 	free  []*slot
 	value float64
+	err   error // the first failed poll: the run is void
 	// Last is the newest sample, for tests and explain-like output.
 	last sources.Sample
 }
@@ -160,6 +163,19 @@ func (t *tide) step(v *view) (int, bool) {
 	if r[0].Err == nil { // an error holds the last value, as KEDA's HPA would see the last metric fail
 		t.value, t.last = r[0].Sample.Value, r[0].Sample
 	}
+	// Every pod answers in the model: a failed scrape is the machine (a
+	// loopback scrape past scrapeTimeout under load), and it would change
+	// the decisions, so the run fails rather than report them.
+	if t.err == nil {
+		if r[0].Err != nil {
+			t.err = fmt.Errorf("tide poll at %d s: %w", v.now, r[0].Err)
+		}
+		for _, n := range r[0].Sample.Notes {
+			if strings.Contains(n, "failed to scrape") {
+				t.err = fmt.Errorf("tide poll at %d s: %s", v.now, n)
+			}
+		}
+	}
 	return t.h.sync(v, replicasMetric(max(t.value, 1)))
 }
 
@@ -170,5 +186,5 @@ func (t *tide) close() error {
 	for _, s := range t.free {
 		s.srv.Close()
 	}
-	return t.up.Close()
+	return errors.Join(t.err, t.up.Close())
 }
