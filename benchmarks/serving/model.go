@@ -236,6 +236,9 @@ func (p *Pod) iterate() {
 		}
 	}
 	for _, r := range done {
+		if !r.in { // preempted after its last token in this pass: recomputed, finishes later
+			continue
+		}
 		p.release(r)
 		r.Done = p.clock
 		p.Success++

@@ -99,6 +99,11 @@ func TideMetadata(tr *Trace) metadata.Metadata {
 		// The KPA's decision until a capacity is learned: the same
 		// concurrency target as the kpa-concurrency policy.
 		"targetRunning": strconv.FormatFloat(tr.KPAConcurrency, 'g', -1, 64),
+		// The harness polls the upstream every simulated second itself;
+		// the interval only schedules the engine's polls, which do not run
+		// here. The long timeout keeps a loaded machine's slow loopback
+		// answer from counting as a failed pod (TestAFailedScrapeVoidsTheRun).
+		"scrapeInterval": "30s", "scrapeTimeout": "30s",
 	}
 }
 
