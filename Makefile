@@ -137,6 +137,11 @@ TRACE ?=
 bench-quality:
 	cd benchmarks && $(GO) run ./quality/cmd $(if $(TRACE),-trace $(abspath $(TRACE)),-out results/quality)
 
+# Closed-loop side-by-side of inference scaling policies (benchmarks/serving/README.md).
+.PHONY: bench-serving
+bench-serving:
+	cd benchmarks && $(GO) run ./serving/cmd -out results/serving
+
 
 # The scaler's image for linux/amd64 and linux/arm64 without a Docker daemon:
 # an OCI layout in _output/image/oci plus a docker-archive per platform
