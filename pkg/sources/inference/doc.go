@@ -81,7 +81,9 @@
 // meets it) fed to decide, whose windows, panic, rate limits, anti-flap
 // and scale-down delay apply unchanged, with ready + starting pods as the
 // count (warm-up credit). On top: a step down goes no lower than the count
-// predicted within goal × (1 − sloBand), and queued prompt tokens (the
+// predicted within goal × (1 − sloBand) (narrowed to that share of the
+// headroom above the learned no-load latency where the edge is below it),
+// and queued prompt tokens (the
 // EPP's in-flight tokens, else waiting × prompt tokens per request) ask at
 // once for the count that serves the load and drains them within the TTFT
 // goal. Until the curve is learned (loads about 20 % apart, latency rising

@@ -111,7 +111,7 @@ func (st *sloState) decide(now time.Time, p windowParams, in sloInput, kpa decis
 		}
 	}
 	var cv [numGoals]curve
-	var up, down [numGoals]float64
+	var up, down, edge [numGoals]float64
 	why := ""
 	for g, k := range goalKeys {
 		gl := st.spec.goals[g]
@@ -128,7 +128,14 @@ func (st *sloState) decide(now time.Time, p windowParams, in sloInput, kpa decis
 		case !cv[g].ok:
 			why = fmt.Sprintf("%s: %s capacity not learned yet: %s", k.key, k.work, cv[g].reason)
 		default:
-			up[g], down[g] = cv[g].RateAt(gl.seconds()), cv[g].RateAt(gl.seconds()*(1-st.spec.band))
+			edge[g] = gl.seconds() * (1 - st.spec.band)
+			if f := cv[g].Floor(); edge[g] <= f {
+				// The band's lower edge is under the no-load floor, where
+				// no count can be: it narrows to the same share of the
+				// headroom above the floor.
+				edge[g] = f + (gl.seconds()-f)*(1-st.spec.band)
+			}
+			up[g], down[g] = cv[g].RateAt(gl.seconds()), cv[g].RateAt(edge[g])
 			if up[g] <= 0 || down[g] <= 0 {
 				why = fmt.Sprintf("%s: %s is at or below the learned no-load %s of %.4gs: no replica count meets it",
 					k.key, gl, gl.label(), cv[g].Floor())
@@ -170,6 +177,10 @@ func (st *sloState) decide(now time.Time, p windowParams, in sloInput, kpa decis
 				d.desired = need
 				d.rule = fmt.Sprintf("latency goal: hysteresis: fewer than %d replicas are not predicted within %s × (1 − %g)",
 					need, k.key, st.spec.band)
+				if e := st.spec.goals[g].seconds() * (1 - st.spec.band); edge[g] != e {
+					d.rule = fmt.Sprintf("latency goal: hysteresis: fewer than %d replicas are not predicted within %.4gs (%s's band, narrowed to stay above the learned no-load %.4gs)",
+						need, edge[g], k.key, cv[g].Floor())
+				}
 			}
 		}
 	}

@@ -84,6 +84,8 @@ func TestSLOLaw(t *testing.T) {
 			parts: map[string]string{"slo/backlog": "drain in 1.667s"}},
 		{name: "a backlog the spare capacity drains within the goal", ttft: "p90:500ms", in: sloIn(7, 0, 5200, 0), queued: 500, want: 7,
 			rule: "latency goal: stable window", parts: map[string]string{"slo/backlog": "drain in 0.2778s"}},
+		{name: "a band under the floor narrows above it: the law stays in force", ttft: "p90:110ms", in: sloIn(8, 0, 600, 0), want: 8,
+			rule: "latency goal: hysteresis: fewer than 8 replicas are not predicted within 0.108s (targetTTFT's band, narrowed to stay above the learned no-load 0.1s)"},
 		{name: "goal under the learned floor", ttft: "p90:80ms", in: sloIn(5, 0, 5200, 0), want: 9,
 			rule: "latency goal not in force (targetTTFT: p90<=80ms is at or below the learned no-load p90 of 0.1s"},
 		{name: "token counter absent", ttft: "p90:500ms", in: func() sloInput { in := sloIn(5, 0, 0, 0); in.known[goalTTFT] = false; return in }(),
