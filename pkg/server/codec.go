@@ -152,34 +152,10 @@ func field(b []byte) (num protowire.Number, typ protowire.Type, val []byte, n in
 	return num, typ, nil, tn + vn, nil
 }
 
-func decodeMetricsRequest(b []byte, m *pb.GetMetricsRequest, in *interning) error {
-	for len(b) > 0 {
-		num, typ, val, n, err := field(b)
-		if err != nil {
-			return err
-		}
-		b = b[n:]
-		if typ != protowire.BytesType {
-			continue // unknown, as the generated decoder reads a known field of another wire type
-		}
-		switch num {
-		case 1:
-			if m.ScaledObjectRef == nil {
-				m.ScaledObjectRef = &pb.ScaledObjectRef{}
-			}
-			if err := decodeRef(val, m.ScaledObjectRef, in); err != nil {
-				return err
-			}
-		case 2:
-			if m.MetricName, err = in.str(val); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-func decodeRef(b []byte, m *pb.ScaledObjectRef, in *interning) error {
+// bytesFields calls fn with every length-delimited field of b in order.
+// Fields of other wire types are skipped, as the generated decoder treats
+// a known field of another wire type as unknown.
+func bytesFields(b []byte, fn func(num protowire.Number, val []byte) error) error {
 	for len(b) > 0 {
 		num, typ, val, n, err := field(b)
 		if err != nil {
@@ -189,6 +165,30 @@ func decodeRef(b []byte, m *pb.ScaledObjectRef, in *interning) error {
 		if typ != protowire.BytesType {
 			continue
 		}
+		if err := fn(num, val); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func decodeMetricsRequest(b []byte, m *pb.GetMetricsRequest, in *interning) error {
+	return bytesFields(b, func(num protowire.Number, val []byte) (err error) {
+		switch num {
+		case 1:
+			if m.ScaledObjectRef == nil {
+				m.ScaledObjectRef = &pb.ScaledObjectRef{}
+			}
+			err = decodeRef(val, m.ScaledObjectRef, in)
+		case 2:
+			m.MetricName, err = in.str(val)
+		}
+		return err
+	})
+}
+
+func decodeRef(b []byte, m *pb.ScaledObjectRef, in *interning) error {
+	return bytesFields(b, func(num protowire.Number, val []byte) (err error) {
 		switch num {
 		case 1:
 			m.Name, err = in.str(val)
@@ -200,34 +200,24 @@ func decodeRef(b []byte, m *pb.ScaledObjectRef, in *interning) error {
 			}
 			err = decodeEntry(val, m.ScalerMetadata, in)
 		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+		return err
+	})
 }
 
 // decodeEntry reads one map entry; a missing key or value is "".
 func decodeEntry(b []byte, md map[string]string, in *interning) error {
 	var k, v string
-	for len(b) > 0 {
-		num, typ, val, n, err := field(b)
-		if err != nil {
-			return err
-		}
-		b = b[n:]
-		if typ != protowire.BytesType {
-			continue
-		}
+	err := bytesFields(b, func(num protowire.Number, val []byte) (err error) {
 		switch num {
 		case 1:
 			k, err = in.str(val)
 		case 2:
 			v, err = in.str(val)
 		}
-		if err != nil {
-			return err
-		}
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	md[k] = v
 	return nil

@@ -7,8 +7,6 @@ import (
 	"slices"
 	"time"
 
-	goredis "github.com/redis/go-redis/v9"
-
 	"github.com/tide-scaler/tide/pkg/sources"
 )
 
@@ -91,13 +89,9 @@ func (u *Upstream) exists(ctx context.Context, keys []string, chunk int) (found,
 		chunk = 1
 	}
 	b := pipes{c: u.client}
-	type check struct {
-		keys []string
-		cmd  *goredis.IntCmd
-	}
-	var checks []check
+	var checks []existsCheck
 	for k := range slices.Chunk(keys, chunk) {
-		checks = append(checks, check{k, b.next(1).Exists(ctx, k...)})
+		checks = append(checks, existsCheck{keys: k, cmd: b.next(1).Exists(ctx, k...)})
 	}
 	b.exec(ctx)
 	var (
