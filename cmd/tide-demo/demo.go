@@ -108,8 +108,8 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 		Redis: &demo.RedisOptions{Addr: mr.Addr(), List: "jobs", ListLength: 20, ConsumerRate: 20, RateScale: 0.2},
 		// Simulated vLLM pods: a pool of loopback servers, one per possible
 		// replica; see demo.InferenceOptions.
-		Inference: &demo.InferenceOptions{Model: "llama-8b", Pods: *maxReplicas, PodRate: 4, MaxRunning: 4,
-			TargetRequestRate: 3, TargetWaiting: 4, StableWindow: 6 * time.Second, ZeroGrace: 5 * time.Second,
+		Inference: &demo.InferenceOptions{Model: "llama-8b", Pods: *maxReplicas, PodRate: 2, MaxRunning: 4,
+			TargetRequestRate: 1.5, TargetWaiting: 4, TargetTTFT: "p90:3s", StableWindow: 6 * time.Second, ZeroGrace: 5 * time.Second,
 			PushURL: "http://" + srv.HTTPAddr() + "/v1/push", PushToken: token, RateScale: 0.02},
 		MaxReplicas: int32(*maxReplicas), Cooldown: 8 * time.Second, Behavior: demoBehavior(),
 		Tick: time.Second, Phases: demo.DefaultPhases, Forever: *forever, Out: stdout, Picture: *picture,

@@ -125,6 +125,13 @@ func Run(ctx context.Context, o Options) error {
 			for _, so := range sos {
 				fmt.Fprintf(o.Out, "  %-16s peak %d replicas, %d messages consumed\n", so.w.Name(), so.peak, so.consumed)
 			}
+			for _, so := range sos {
+				if sm, ok := so.w.(summarizer); ok {
+					for _, l := range sm.Summary() {
+						fmt.Fprintf(o.Out, "  %-16s %s\n", so.w.Name(), l)
+					}
+				}
+			}
 			return savePicture(o, sos)
 		}
 		for _, so := range sos {

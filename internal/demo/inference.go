@@ -2,19 +2,19 @@ package demo
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
+	"math/rand/v2"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/tide-scaler/tide/internal/vllmfake"
 	"github.com/tide-scaler/tide/pkg/metadata"
 	"github.com/tide-scaler/tide/pkg/sources"
 	"github.com/tide-scaler/tide/pkg/sources/inference"
@@ -38,27 +38,45 @@ type InferenceOptions struct {
 	// Pods is the size of the pool of pod servers: the most replicas that
 	// can exist. Set it to at least the ScaledObject's MaxReplicas.
 	Pods int
-	// PodRate is the requests per second one pod completes; MaxRunning its
+	// PodRate is the requests per second one pod serves at the mean prompt
+	// (its prefill rate is PodRate × PromptTokens tokens/s); MaxRunning its
 	// batch slots: that many queued requests show as running, the rest as
 	// waiting.
 	PodRate    float64
 	MaxRunning int
+	// PromptTokens is the mean prompt length (exponentially distributed;
+	// default 500) and OutputTokens the tokens each request generates
+	// (default 200).
+	PromptTokens, OutputTokens float64
 	// The triggers' keys: per-replica targets and the KPA windows.
 	TargetRequestRate, TargetWaiting float64
-	StableWindow, ZeroGrace          time.Duration
-	ScrapeInterval                   time.Duration // 0: the source's default (1 s)
+	// TargetTTFT, when set (e.g. "p90:2s"), puts the scrape trigger in the
+	// latency-goal mode: the KPA's targets decide until the prefill
+	// capacity is learned.
+	TargetTTFT              string
+	StableWindow, ZeroGrace time.Duration
+	ScrapeInterval          time.Duration // 0: the source's default (1 s)
 	// PushURL is the scaler's POST /v1/push and PushToken its bearer token:
-	// the router pushes arrivals over HTTP, as a gateway would.
+	// the router pushes arrivals over HTTP, as a gateway would (empty: only
+	// the demo's own evaluation sees them).
 	PushURL, PushToken string
 	RateScale          float64 // multiplies the phase rates
+	// Now is the demo's clock (default time.Now); Seed seeds arrival times
+	// and prompt lengths.
+	Now  func() time.Time
+	Seed uint64
 }
 
 type inferenceWorkload struct {
-	o      InferenceOptions
-	pods   []*vllmPod
-	router int64 // requests held by the router while no pod is ready
-	prod   budget
-	client *http.Client
+	o        InferenceOptions
+	pods     []*vllmPod
+	router   []request // requests held while no pod is ready or every pod is full, oldest first
+	prod     budget
+	client   *http.Client
+	rng      *rand.Rand
+	start    time.Time
+	last     float64 // demo seconds at the previous Step
+	produced int64   // requests that arrived in the latest Step
 
 	// The rule column: KEDA's external scaler protocol carries no reason,
 	// so the demo opens the same triggers with the inference package
@@ -68,6 +86,7 @@ type inferenceWorkload struct {
 	// transition it may be a poll ahead of or behind the served value.
 	store  *inference.Store
 	shadow []shadowTrigger
+	goal   goalView
 }
 
 type shadowTrigger struct {
@@ -75,46 +94,23 @@ type shadowTrigger struct {
 	up sources.Upstream
 }
 
-// vllmPod is one pod of the pool, served by its own loopback HTTP server.
-type vllmPod struct {
-	mu      sync.Mutex
-	exists  bool
-	ready   bool
-	success float64
-	queue   int64 // requests routed to the pod and not yet completed
-	work    budget
-	slots   int
-	model   string
-	srv     *httptest.Server
-}
-
-func (p *vllmPod) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
-	p.mu.Lock()
-	exists, ready := p.exists, p.ready
-	running := min(p.queue, int64(p.slots))
-	st := vllmfake.State{Model: p.model, Success: p.success, Running: float64(running), Waiting: float64(p.queue - running),
-		KVCache: float64(running) / float64(p.slots)}
-	p.mu.Unlock()
-	switch {
-	case !exists:
-		http.Error(w, "no such pod: its index is beyond the replica count", http.StatusServiceUnavailable)
-	case !ready:
-		http.Error(w, "pod starting", http.StatusServiceUnavailable)
-	default:
-		vllmfake.Serve(w, st)
-	}
-}
-
 func newInferenceWorkload(o InferenceOptions) (*inferenceWorkload, error) {
-	if o.Pods < 1 || o.MaxRunning < 1 {
-		return nil, fmt.Errorf("inference workload: Pods %d and MaxRunning %d must be at least 1", o.Pods, o.MaxRunning)
+	if o.Pods < 1 || o.MaxRunning < 1 || !(o.PodRate > 0) {
+		return nil, fmt.Errorf("inference workload: Pods %d, MaxRunning %d and PodRate %g must be positive", o.Pods, o.MaxRunning, o.PodRate)
 	}
-	w := &inferenceWorkload{o: o, client: &http.Client{Timeout: 5 * time.Second},
-		store: inference.NewStore(inference.StoreOptions{})}
+	if o.PromptTokens <= 0 {
+		o.PromptTokens = 500
+	}
+	if o.OutputTokens <= 0 {
+		o.OutputTokens = 200
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	w := &inferenceWorkload{o: o, client: &http.Client{Timeout: 5 * time.Second}, start: o.Now(),
+		rng: rand.New(rand.NewPCG(o.Seed, 0)), store: inference.NewStore(inference.StoreOptions{Now: o.Now})}
 	for range o.Pods {
-		p := &vllmPod{slots: o.MaxRunning, model: o.Model}
-		p.srv = httptest.NewServer(p)
-		w.pods = append(w.pods, p)
+		w.pods = append(w.pods, newVLLMPod(o))
 	}
 	for _, md := range w.Triggers() {
 		tr, err := inference.Parse(metadata.Metadata(md), inference.Env{Push: w.store})
@@ -161,6 +157,9 @@ func (w *inferenceWorkload) Triggers() []map[string]string {
 	if w.o.ScrapeInterval > 0 {
 		scrape["scrapeInterval"] = w.o.ScrapeInterval.String()
 	}
+	if w.o.TargetTTFT != "" {
+		scrape["targetTTFT"] = w.o.TargetTTFT
+	}
 	// The push trigger gets its own metric name: both would be
 	// inference-<model>, and the scaler's own metrics would mix them.
 	push := windows(map[string]string{"mode": inference.ModePush, "metricName": "inference-" + w.o.Model + "-push"})
@@ -173,64 +172,82 @@ func (w *inferenceWorkload) Triggers() []map[string]string {
 // while the pods after it idle.
 const routerQueueCap = 4
 
-// Step runs one tick of the fleet: pods created last tick become ready and
-// pods beyond the replica count go away (their queued requests return to
-// the router, which retries them); ready pods complete up to PodRate×dt
-// requests each; then rate×dt requests arrive, are pushed to the scaler
-// and routed to the ready pod with the shortest queue (or held by the
-// router while none is ready or every pod is full).
+// Step runs one tick of the fleet, the demo seconds (t0, t]: pods created
+// last tick become ready and pods beyond the replica count go away (their
+// queued requests return to the router, which retries them); rate×dt
+// requests arrive at random times in the tick, are pushed to the scaler,
+// and go, oldest first, each to the ready pod with the fewest requests in
+// hand (or stay with the router while none is ready or every pod is
+// full); then the pods finish what is due by t.
 func (w *inferenceWorkload) Step(ctx context.Context, replicas int32, rate, dt float64) (int64, int64, int64, error) {
-	var consumed int64
+	now := w.o.Now()
+	t := now.Sub(w.start).Seconds()
+	t0 := max(w.last, t-dt)
+	w.last = t
 	var ready []*vllmPod
 	for i, p := range w.pods {
 		p.mu.Lock()
-		switch {
-		case i < int(replicas) && p.exists:
-			p.ready = true
-		case i < int(replicas): // created now: a new pod, not ready for one tick
-			p.exists, p.ready, p.success, p.queue, p.work = true, false, 0, 0, budget{}
-		case p.exists:
-			w.router += p.queue
-			p.exists, p.ready, p.queue = false, false, 0
-		}
-		if p.ready {
-			done := min(p.queue, p.work.take(w.o.PodRate, dt))
-			p.queue -= done
-			p.success += float64(done)
-			consumed += done
-			ready = append(ready, p)
-		}
+		exists, isReady := p.exists, p.ready
 		p.mu.Unlock()
+		switch {
+		case i < int(replicas) && exists:
+			if !isReady {
+				p.mu.Lock()
+				p.ready = true
+				p.mu.Unlock()
+			}
+			ready = append(ready, p)
+		case i < int(replicas): // created now: a new pod, not ready for one tick
+			p.create()
+		case exists:
+			w.router = append(w.router, p.remove()...)
+		}
 	}
+	slices.SortStableFunc(w.router, func(a, b request) int { return cmp.Compare(a.arrival, b.arrival) })
 
 	produced := w.prod.take(rate*w.o.RateScale, dt)
+	w.produced = produced
 	if produced > 0 {
-		now := time.Now()
-		if err := w.push(ctx, produced); err != nil {
-			return 0, 0, 0, err
-		}
-		w.store.Add(w.o.Model, float64(produced), now) //nolint:errcheck // a model and a count in range
-	}
-	w.router += produced
-	for ; w.router > 0 && len(ready) > 0; w.router-- {
-		best := ready[0]
-		for _, p := range ready[1:] {
-			if p.queue < best.queue { // only Step writes queue: reading it here is race-free
-				best = p
+		if w.o.PushURL != "" {
+			if err := w.push(ctx, produced); err != nil {
+				return 0, 0, 0, err
 			}
 		}
-		if best.queue >= routerQueueCap*int64(w.o.MaxRunning) {
+		w.store.Add(w.o.Model, float64(produced), now) //nolint:errcheck // a model and a count in range
+		arrivals := make([]request, produced)
+		for i := range arrivals {
+			tokens := min(max(1, math.Round(w.rng.ExpFloat64()*w.o.PromptTokens)), 8*w.o.PromptTokens)
+			arrivals[i] = request{arrival: t0 + w.rng.Float64()*(t-t0), tokens: tokens}
+		}
+		slices.SortFunc(arrivals, func(a, b request) int { return cmp.Compare(a.arrival, b.arrival) })
+		w.router = append(w.router, arrivals...)
+	}
+	routed := 0
+	for _, r := range w.router {
+		if len(ready) == 0 {
+			break
+		}
+		at := max(r.arrival, t0)
+		best, least := ready[0], ready[0].pending(at)
+		for _, p := range ready[1:] {
+			if n := p.pending(at); n < least {
+				best, least = p, n
+			}
+		}
+		if least >= routerQueueCap*w.o.MaxRunning {
 			break // every pod is full: the router holds the rest
 		}
-		best.mu.Lock()
-		best.queue++
-		best.mu.Unlock()
+		best.route(r, at)
+		routed++
 	}
-	backlog := w.router
+	w.router = w.router[routed:]
+	var consumed int64
+	for _, p := range ready {
+		consumed += p.complete(t)
+	}
+	backlog := int64(len(w.router))
 	for _, p := range w.pods {
-		p.mu.Lock()
-		backlog += p.queue
-		p.mu.Unlock()
+		backlog += int64(p.pending(t))
 	}
 	return produced, consumed, backlog, nil
 }
@@ -258,9 +275,10 @@ func (w *inferenceWorkload) push(ctx context.Context, n int64) error {
 
 // Explain evaluates the triggers beside the server (see inferenceWorkload)
 // and returns the KPA rule of the trigger whose served value is largest:
-// the one the HPA follows.
+// the one the HPA follows. It also keeps the latest explanation of the
+// latency goal while it is in force, for the summary.
 func (w *inferenceWorkload) Explain(ctx context.Context, served []float64, failed []bool) string {
-	now := time.Now()
+	now := w.o.Now()
 	best := -1
 	for i := range served {
 		if !failed[i] && (best < 0 || served[i] > served[best]) {
@@ -272,6 +290,7 @@ func (w *inferenceWorkload) Explain(ctx context.Context, served []float64, faile
 		r := sh.up.Poll(ctx, now, []sources.Query{sh.tr.Query()})[0]
 		if r.Err == nil {
 			rules[i] = sh.tr.Evaluate(r.Sample).Reason
+			w.goal.see(now.Sub(w.start), rules[i], r.Sample.Parts, w.produced > 0)
 		}
 	}
 	if best < 0 || rules[best] == "" { // the trigger the HPA follows has no rule here: show another's
@@ -281,4 +300,14 @@ func (w *inferenceWorkload) Explain(ctx context.Context, served []float64, faile
 		return ""
 	}
 	return fmt.Sprintf("KPA %s: %s", w.shadow[best].tr.Mode(), rules[best])
+}
+
+// Summary says when the latency goal came into force and how it last
+// decided: the learned capacity, the predicted percentile at the current
+// and the proposed count, and the rule.
+func (w *inferenceWorkload) Summary() []string {
+	if w.o.TargetTTFT == "" {
+		return nil
+	}
+	return w.goal.summary(w.o.TargetTTFT)
 }

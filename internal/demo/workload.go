@@ -35,3 +35,8 @@ func (b *budget) take(rate, dt float64) int64 {
 	b.carry = n - float64(whole)
 	return whole
 }
+
+// summarizer is a workload with closing lines for the view.
+type summarizer interface {
+	Summary() []string
+}
