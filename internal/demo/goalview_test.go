@@ -40,7 +40,7 @@ func TestInferenceLatencyGoalLearned(t *testing.T) {
 	if w.goal.decisions == 0 {
 		t.Fatalf("the latency goal never came into force:\n%s", sum)
 	}
-	for _, want := range []string{"rule latency goal", "predicted p90 at 4: ", "observed "} {
+	for _, want := range []string{"source      value ", "(latency goal: ", "predicted p90 at 4: ", "observed ", "HPA model   4 -> "} {
 		if !strings.Contains(sum, want) {
 			t.Errorf("summary lacks %q:\n%s", want, sum)
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/tide-scaler/tide/pkg/metadata"
 	"github.com/tide-scaler/tide/pkg/sources"
 	"github.com/tide-scaler/tide/pkg/sources/inference"
+	"github.com/tide-scaler/tide/pkg/trigger/builtin"
 )
 
 // InferenceOptions describe the inference workload: a fleet of simulated
@@ -77,6 +78,7 @@ type inferenceWorkload struct {
 	start    time.Time
 	last     float64 // demo seconds at the previous Step
 	produced int64   // requests that arrived in the latest Step
+	replicas int32   // the replica count of the latest Step
 
 	// The rule column: KEDA's external scaler protocol carries no reason,
 	// so the demo opens the same triggers with the inference package
@@ -183,7 +185,7 @@ func (w *inferenceWorkload) Step(ctx context.Context, replicas int32, rate, dt f
 	now := w.o.Now()
 	t := now.Sub(w.start).Seconds()
 	t0 := max(w.last, t-dt)
-	w.last = t
+	w.last, w.replicas = t, replicas
 	var ready []*vllmPod
 	for i, p := range w.pods {
 		p.mu.Lock()
@@ -290,7 +292,9 @@ func (w *inferenceWorkload) Explain(ctx context.Context, served []float64, faile
 		r := sh.up.Poll(ctx, now, []sources.Query{sh.tr.Query()})[0]
 		if r.Err == nil {
 			rules[i] = sh.tr.Evaluate(r.Sample).Reason
-			w.goal.see(now.Sub(w.start), rules[i], r.Sample.Parts, w.produced > 0)
+			if i == 0 {
+				w.goal.see(now.Sub(w.start), now, rules[i], r.Sample, w.replicas, w.produced > 0)
+			}
 		}
 	}
 	if best < 0 || rules[best] == "" { // the trigger the HPA follows has no rule here: show another's
@@ -302,12 +306,14 @@ func (w *inferenceWorkload) Explain(ctx context.Context, served []float64, faile
 	return fmt.Sprintf("KPA %s: %s", w.shadow[best].tr.Mode(), rules[best])
 }
 
-// Summary says when the latency goal came into force and how it last
-// decided: the learned capacity, the predicted percentile at the current
-// and the proposed count, and the rule.
+// Summary says when the latency goal came into force and explains its
+// last decision under load as `scaler explain` does: the learned capacity,
+// the predicted percentile at the current and the proposed count, and the
+// rule.
 func (w *inferenceWorkload) Summary() []string {
 	if w.o.TargetTTFT == "" {
 		return nil
 	}
-	return w.goal.summary(w.o.TargetTTFT)
+	reg := builtin.Registry(builtin.Options{Inference: inference.Env{Push: w.store}})
+	return w.goal.summary(reg, w.Triggers()[0], int32(w.o.Pods))
 }
