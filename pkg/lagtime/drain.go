@@ -98,7 +98,10 @@ const backlogRateMinAge = 10 * time.Second
 //     younger than the oldest unconsumed one is still there, so Lag/Age is
 //     the arrival rate over the last Age seconds, exactly. Scale-ups and
 //     staying use the larger of the two (once Age >= 10 s, below which the
-//     quotient is noise).
+//     quotient is noise). With bursts recurring (BurstFloor > 0) a step is
+//     what the history says to expect, so the latest interval's rate
+//     counts too when it is higher: a burst's scale-up is sized in one
+//     step, not one per sync as the average catches up (each a rebalance).
 //   - need(n): the rate that drains the backlog, as it will stand when n
 //     consumers are at work, within g.Latency, plus arrivals. A scale-up's
 //     backlog grows by arrivals during Start+Pause, less what the current
@@ -174,6 +177,9 @@ func DrainReplicas(b Backlog, g Goal) (n int, ok bool, reason string) {
 	}
 	have := DrainCapacity(current, parts, per)
 	floor := BurstFloor(b.Recent, time.Duration(margin*goal*float64(time.Second)), g.Start+g.Pause)
+	if latest := b.LatestProduceRate; floor > 0 && b.LatestKnown && latest > arrivals {
+		arrivals = latest
+	}
 	sk := newSkew(b.Parts, parts)
 	// need is the consumption rate that c consumers need for the goal once
 	// the backlog stands at backlog, with arrivals at rate in; on skewed

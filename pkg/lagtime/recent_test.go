@@ -125,6 +125,7 @@ func TestDrainReplicasBurstFloor(t *testing.T) {
 	g := Goal{Latency: 90 * time.Second, Partitions: 12, Start: 30 * time.Second, Pause: 10 * time.Second}
 	hist := spikes(600, 120, 360)[:len(spikes(600, 120, 360))-2] // before the third burst's 10th second
 	during := Backlog{Lag: 1400, Age: 10 * time.Second, ProduceRate: 150, PerConsumerRate: 20, Consumers: 6}
+	rising := Backlog{Lag: 300, Age: 5 * time.Second, ProduceRate: 30, LatestProduceRate: 150, LatestKnown: true, PerConsumerRate: 20, Consumers: 1}
 	after := Backlog{Lag: 0, ProduceRate: 10, LatestProduceRate: 10, LatestKnown: true, PerConsumerRate: 20, Consumers: 12}
 	for _, tc := range []struct {
 		name   string
@@ -138,6 +139,11 @@ func TestDrainReplicasBurstFloor(t *testing.T) {
 		// 6000 behind: 6000 + 30*40 = 7200 drains in 60 s at 120/s if the
 		// burst ends, but in 80 s > 72 s at 240-150/s if it goes on.
 		{"a longer burst still scales up", Backlog{Lag: 6000, Age: 40 * time.Second, ProduceRate: 150, PerConsumerRate: 20, Consumers: 6}, hist, 12, "every partition"},
+		// The smoothed rate trails the step (30/s of the burst's 150/s);
+		// with bursts recurring the latest interval's rate sizes the
+		// scale-up in one step, not one per HPA sync as the average rises.
+		{"burst starts, no history: the smoothed rate", rising, nil, 2, "fewest that meet the goal"},
+		{"burst starts, recurring: the latest rate, one step", rising, hist, 12, "every partition"},
 		{"after a burst, no history: down to 1", after, nil, 1, "within 80%"},
 		// 80% of 6's 120/s is 96 >= 87.2; 4's 80/s is not.
 		{"after a burst, recurring: down to 6", after, hist, 6, "within 80%"},
