@@ -24,7 +24,7 @@ type scrapeUpstream struct {
 	svc     Service // nil for static targets
 	states  map[string]*queryState
 	groups  map[string]*variantGroup // by the variant queries' groupKey
-	histAt  time.Time // last poll that read the latency histograms
+	histAt  time.Time                // last poll that read the latency histograms
 }
 
 // histEvery is how often a poll reads the latency histograms. Their bucket
