@@ -13,6 +13,7 @@ type variantIn struct {
 	cost    float64 // per replica, > 0
 	max     int     // most replicas; 0: unbounded (bounded by the demand)
 	current int     // replicas now: the previous split, being carried out
+	ready   int     // of them, ready: fewer while capacity is arriving
 	learned bool    // its capacity is learned for every goal set
 	// up and down are the tokens/s one replica serves within each goal
 	// and within the band's lower edge (learned variants only; 0 for a
@@ -59,7 +60,40 @@ const (
 //     of demand never moves replicas from one hardware to another.
 //   - infeasible: the variants' maxima cannot cover the demand: every
 //     learned variant at its maximum (or the most the demand could use).
+//   - make before break: while a learned variant has fewer ready replicas
+//     than its count, no count goes down (rule "… (waiting for ready)").
 func split(vs []variantIn, demand [numGoals]float64, saving float64) splitOut {
+	o := splitFree(vs, demand, saving)
+	arriving := false
+	for _, v := range vs {
+		arriving = arriving || v.learned && v.ready < v.current
+	}
+	if !arriving {
+		return o
+	}
+	held := false
+	for i, v := range vs {
+		if v.learned && o.counts[i] < v.current {
+			o.counts[i], held = v.current, true
+		}
+	}
+	if held {
+		o.rule += " (waiting for ready)"
+		o.cost = costOf(o.counts, costsOf(vs))
+	}
+	return o
+}
+
+func costsOf(vs []variantIn) []float64 {
+	c := make([]float64, len(vs))
+	for i, v := range vs {
+		c[i] = v.cost
+	}
+	return c
+}
+
+// splitFree is split without make before break.
+func splitFree(vs []variantIn, demand [numGoals]float64, saving float64) splitOut {
 	n := len(vs)
 	need := demand
 	cost := make([]float64, n)
@@ -78,7 +112,9 @@ func split(vs []variantIn, demand [numGoals]float64, saving float64) splitOut {
 		cur[i] = v.current
 	}
 	for g := range need {
-		need[g] = max(need[g], 0)
+		if need[g] <= demand[g]*1e-9 { // what the unlearned serve, summed in another order
+			need[g] = 0
+		}
 	}
 	for i, v := range vs {
 		if v.learned {

@@ -9,10 +9,29 @@ import (
 // lv is a learned variant with one goal (TTFT): up tokens/s per replica
 // within the goal, 80 % of it within the band's edge.
 func lv(name string, cost, up float64, maxN, current int) variantIn {
-	v := variantIn{name: name, cost: cost, max: maxN, current: current, learned: true}
+	v := variantIn{name: name, cost: cost, max: maxN, current: current, ready: current, learned: true}
 	v.up[goalTTFT], v.down[goalTTFT] = up, 0.8*up
 	return v
 }
+
+// sum adds at run time, in order (constants would be exact).
+func sum(xs ...float64) float64 {
+	t := 0.0
+	for _, x := range xs {
+		t += x
+	}
+	return t
+}
+
+// unl is an unlearned variant at its own count, serving served tokens/s.
+func unl(name string, fixed int, served float64) variantIn {
+	v := variantIn{name: name, cost: 1, fixed: fixed, current: fixed, ready: fixed}
+	v.served[goalTTFT] = served
+	return v
+}
+
+// starting is v with none of its current replicas ready yet.
+func starting(v variantIn) variantIn { v.ready = 0; return v }
 
 func onTTFT(d float64) [numGoals]float64 {
 	var n [numGoals]float64
@@ -47,6 +66,8 @@ func TestSplitCases(t *testing.T) {
 		{"a 25% saving swaps: 16×l4 (16) -> 4×a100 (12)", []variantIn{lv("a100", 3, 1000, 0, 0), lv("l4", 1, 250, 0, 16)}, onTTFT(3100), []int{4, 0}, "swap", true},
 		{"within the band: hold", []variantIn{lv("a100", 3, 1000, 0, 4), lv("l4", 1, 250, 0, 0)}, onTTFT(3500), []int{4, 0}, "hold", true},
 		{"two goals: each variant serves one, both are covered", []variantIn{lv("a", 1, 500, 0, 0), tpot}, [numGoals]float64{goalTTFT: 1000, goalTPOT: 250}, []int{2, 3}, "grow", true},
+		{"make before break: 16×l4 wait for 4×a100 to be ready", []variantIn{starting(lv("a100", 3, 1000, 0, 4)), lv("l4", 1, 250, 0, 16)}, onTTFT(3100), []int{4, 16}, "shrink (waiting for ready)", true},
+		{"all unlearned: each at its own count, the demand theirs to the last rounding", []variantIn{unl("a", 1, sum(0.1, 0.2)), unl("b", 2, 0.3)}, onTTFT(sum(0.1, 0.2, 0.3)), []int{1, 2}, "hold", true},
 		{"no demand: nothing", []variantIn{lv("a100", 3, 1000, 0, 0), lv("l4", 1, 250, 0, 0)}, onTTFT(0), []int{0, 0}, "hold", true},
 	}
 	for _, c := range cases {

@@ -71,7 +71,7 @@ func (g *variantGroup) step(now time.Time, q *scrapeQuery, readings []reading) {
 		if g.counts != nil {
 			cur = g.counts[i]
 		}
-		ins[i] = variantIn{name: v.names[i], cost: v.costs[i], max: v.maxes[i], current: cur, learned: view.learned,
+		ins[i] = variantIn{name: v.names[i], cost: v.costs[i], max: v.maxes[i], current: cur, ready: ready[i], learned: view.learned,
 			up: view.up, down: view.down, served: view.load, fixed: int(g.samples[i].Value)}
 		for gl := range demand {
 			demand[gl] += view.load[gl]
