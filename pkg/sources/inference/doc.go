@@ -155,7 +155,10 @@
 // cover the demand, every learned variant gets its maximum (rule
 // infeasible, TestSplitCases). A variant's sample is its count,
 // active while it has a share and inactive at none, so KEDA may take it to
-// zero. Closed loop (TestVariantsClosedLoop: a100-like pods 4× an
+// zero; with traffic and no replica anywhere the variant of the least cost
+// wakes (TestVariantGroupWakesTheCheapest). A variant none of whose pods
+// answers is an error for its trigger, never a 0, and the others hold
+// their counts (TestVariantGroupHoldsWhenOneIsUnreadable). Closed loop (TestVariantsClosedLoop: a100-like pods 4× an
 // l4-like pod's capacity at 3× its cost): each capacity learned within
 // 5 % of the truth from the variant's own pods, both triggers on one
 // scrape, the split held unchanged for 100 s with the TTFT p90 within the

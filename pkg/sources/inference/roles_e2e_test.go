@@ -54,6 +54,7 @@ type labPod struct {
 	st     vllmfake.State
 	port   int32
 	scrape atomic.Int64
+	fail   atomic.Bool // answer 500
 }
 
 func newLabPod(t *testing.T, sim workSim, extra string) *labPod {
@@ -61,6 +62,10 @@ func newLabPod(t *testing.T, sim workSim, extra string) *labPod {
 	p.reset()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		p.scrape.Add(1)
+		if p.fail.Load() {
+			http.Error(w, "engine dead", http.StatusInternalServerError)
+			return
+		}
 		p.mu.Lock()
 		var b bytes.Buffer
 		vllmfake.Write(&b, p.st) //nolint:errcheck // a bytes.Buffer
