@@ -4,7 +4,9 @@
 // Knative's KPA on concurrency, llm-d's SLO-aware rule, Tide's
 // latency-goal mode) and reports per trace and policy the share of
 // requests within the TTFT and TPOT goals, the average replicas and the
-// scale events.
+// scale events; a prefill and a decode Deployment (pd.go), sized by one
+// trigger or one per role; and one model on two GPU types (variants.go),
+// sized alone or by Tide's variant split.
 //
 // Time is a loop variable (one second per step, the pods' iterations in
 // simulated seconds within it); nothing sleeps, and a run is deterministic

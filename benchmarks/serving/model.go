@@ -39,6 +39,9 @@ type Request struct {
 	generated        int     // output tokens so far (the first comes with the prefill)
 	kv               int     // KV-cache tokens held while running
 	in               bool    // in the batch
+	// kvIn: the prompt's KV comes with the request (computed by a prefill
+	// pod, disaggregated serving): its first admission prefills nothing.
+	kvIn bool
 }
 
 // TTFT is the time to first token, s.
@@ -140,6 +143,9 @@ func (p *Pod) admit() {
 		}
 		p.waiting = p.waiting[1:]
 		r.need, r.prefilled, r.kv, r.in = need, 0, need, true
+		if r.kvIn {
+			r.prefilled, r.kvIn = need, false
+		}
 		p.kvUsed += need
 		p.running = append(p.running, r)
 	}

@@ -32,6 +32,26 @@ func TestPodPrefillAndDecodeCost(t *testing.T) {
 	}
 }
 
+// TestPodDecodesATransferredKV: a decode pod of disaggregated serving
+// (kvIn: the prompt's KV came from a prefill pod, and its first token)
+// computes no prefill: the ten remaining tokens take ten decode
+// iterations at contexts 1001 .. 1010 (the prompt's KV held from the
+// start), and the prompt counter stays 0.
+func TestPodDecodesATransferredKV(t *testing.T) {
+	e := DefaultEngine()
+	p := NewPod(e, 0)
+	r := &Request{Arrival: 0.5, Prompt: 1000, Output: 11, FirstToken: 0.4, generated: 1, kvIn: true}
+	p.Add(r)
+	p.Advance(10)
+	want := 0.5
+	for kv := 1001; kv <= 1010; kv++ {
+		want += e.Base + e.DecodePerSeq + float64(kv)*e.AttnPerKVToken
+	}
+	if math.Abs(r.Done-want) > 1e-9 || p.PromptTokens != 0 || p.GenerationTokens != 10 || p.Success != 1 {
+		t.Errorf("done at %v, prompt=%v gen=%v success=%v; want %v, 0, 10, 1", r.Done, p.PromptTokens, p.GenerationTokens, p.Success, want)
+	}
+}
+
 // TestContinuousBatching: a second request admitted while the first
 // decodes shares its iterations, so the pair finishes well before the sum
 // of their times alone, and the first one's decode steps get slower (its

@@ -40,7 +40,8 @@ var modeKeys = func() map[string][]string {
 	scrape, prom := []string{ModeScrape}, []string{ModePrometheus}
 	add(scrape, "targets", "service", "namespace", "port", "path", "scheme", "scrapeInterval", "scrapeTimeout",
 		"scrapeConcurrency", "requestCounter", "waitingMetric", "runningMetric", "kvCacheMetric", "labelSelector",
-		"modelName", "targetWaiting", "targetRunning", "targetKVCache", "targetTTFT", "targetTPOT", "sloBand")
+		"modelName", "targetWaiting", "targetRunning", "targetKVCache", "targetTTFT", "targetTPOT", "sloBand",
+		"role", "roleLabel", "variants", "variant", "variantLabel")
 	add(scrape, observedKeyNames()...)
 	add(scrape, eppKeyNames()...)
 	add(prom, "serverAddress", "query", "threshold", "activationThreshold", "ignoreNullValues", "timeout")
@@ -147,6 +148,13 @@ func parseScrape(md metadata.Metadata, env Env) (*Trigger, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := parseRole(md, &sig); err != nil {
+		return nil, err
+	}
+	variants, err := parseVariants(md, &sig, tg.static != nil)
+	if err != nil {
+		return nil, err
+	}
 	model := md.String("model", "")
 	if model != "" {
 		if err := checkModel("model", model); err != nil {
@@ -156,10 +164,16 @@ func parseScrape(md metadata.Metadata, env Env) (*Trigger, error) {
 			return nil, metadata.Invalid("model", model, "waking on pushed requests needs a push endpoint, and this scaler has none (no push token is configured)")
 		}
 	}
-	q := newScrapeQuery(tg, sig, win, model, env.Push)
+	q := newScrapeQuery(tg, sig, win, model, env.Push, variants)
 	subject := tg.subject()
 	if m := md.String("modelName", model); m != "" {
 		subject = m
+	}
+	switch {
+	case sig.role != "":
+		subject += "-" + sig.role
+	case variants != nil:
+		subject += "-" + variants.names[variants.chosen]
 	}
 	return &Trigger{mode: ModeScrape, query: q, metricName: sources.MetricName("inference-" + subject), target: 1}, nil
 }
@@ -237,6 +251,8 @@ type signalSpec struct {
 	selector []labelMatch
 	observed observedSpec // histograms and token counters, observed for explain
 	slo      sloSpec      // latency goals; none: the KPA decides
+	role     string       // prefill, decode, or "" (key role)
+	member   member       // the role's pods among the targets'; zero: all
 	epp      eppSpec      // the EPP replicas' signals; none without eppTargets
 }
 

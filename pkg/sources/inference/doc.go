@@ -90,6 +90,84 @@
 // with load) the KPA decides and the decision says why. Parts slo/ttft,
 // slo/tpot and slo/backlog explain it (NaN when unknown, never 0).
 //
+// # Roles: prefill and decode (scrape mode: role, roleLabel)
+//
+// In disaggregated serving (llm-d, NVIDIA Dynamo, vLLM's P/D connectors)
+// prefill pods compute the prompts' KV cache and decode pods generate, and
+// the two run out of different things. A trigger with role: prefill sizes
+// its pods on prompt tokens/s per ready prefill replica against
+// targetTTFT; role: decode on generation tokens/s per ready decode replica
+// against targetTPOT, with targetKVCache, when set, a floor under the law
+// (decode replicas hold the sequences' KV cache). Each is an ordinary
+// latency-goal query over its own pods: its own capacity model, ready
+// count and windows. A role needs its goal and refuses the other's (a
+// prefill pod emits one token per request, so no time per output token; a
+// decode pod's TTFT is the KV transfer's): ConfigErrors naming the key
+// and the value (TestRoleVariantConfigErrors).
+//
+// One trigger per role, not two metrics of one: a ScaledObject scales one
+// Deployment, and triggers of one upstream share its scrape anyway. The
+// pods: llm-d marks a pod's role with the pod label llm-d.ai/role, which
+// vLLM does not copy onto its series, so either a Service per role
+// (selecting on that label), or, where the series carry the role (a
+// relabelling proxy, or several engines behind one endpoint), roleLabel
+// naming that series label on both triggers over one Service: a pod whose
+// series carry roleLabel=<role> is the role's. Closed loop
+// (TestRolesClosedLoop: one Service, fake vLLM pods over loopback HTTP on
+// an injected clock): both triggers read one scrape (each pod answers
+// once per poll) and each count follows its own load: 5 prefill and 2
+// decode pods while prompts dominate, 2 and 5 or 6 when generation does,
+// each role's observed p90 within its goal, and 7 decode pods when their
+// KV cache fills (the floor). With roleLabel, endpoints not ready yet have
+// no series, so they give no warm-up credit, and a pod that failed to
+// scrape holds scale-down for both roles (its role is unknown).
+//
+// # Variants: one model on several kinds of hardware (variants, variant)
+//
+// variants: "llama-a100=3:8,llama-l4=1" lists 2 to 4 Deployments serving
+// one model, each with a cost per replica and an optional most replicas;
+// each Deployment's ScaledObject has a trigger with the same list and
+// variant: <its name>, and a latency goal. Their pods are found in one
+// Service by name (a Deployment's pods are <name>-<hash>-<hash>,
+// TestPodsOfDeployment) or, with variantLabel, by that label's value on
+// their series. The triggers of a list share one group in the upstream
+// (variants.go): every variant keeps its own windows and capacity models,
+// learned from its own pods; every poll the group sums their token loads
+// (the demand) and splits it (split.go, pure): the least total cost, the
+// sum of replicas × cost, whose replicas serve the demand within every
+// goal at each variant's learned tokens/s per replica, found exactly by a
+// pruned search (hence the 4 variants, 1000 replicas each) — never
+// costlier than any split of a brute-forced grid, and covering the demand
+// whenever some split can (TestSplitCases, TestSplitCheapestProperty).
+// Hysteresis, so small changes of demand never move replicas from one
+// hardware to another: a split that no longer covers the demand grows in
+// place (adds, removes nothing); one that does shrinks in place to the
+// cheapest counts covering it at the goal band's lower edge; a swap to the
+// cheapest counts overall is made only for a 15 % saving; and while a
+// variant's new replicas are starting, no count goes down (make before
+// break) (TestSplitCases). TestSplitNoFlap: demand wandering ±5 % for
+// 500 steps, 0 swaps and 1 change, where the cheapest split at each step
+// swaps 244 times.
+// A variant whose capacity is not learned is not guessed at 0 (which
+// would load the others with its share) nor unbounded: it keeps its own
+// decision (the KPA on its own pods) and the load it serves now, and the
+// learned variants split the rest (TestSplitCases). When the maxima cannot
+// cover the demand, every learned variant gets its maximum (rule
+// infeasible, TestSplitCases). A variant's sample is its count,
+// active while it has a share and inactive at none, so KEDA may take it to
+// zero; with traffic and no replica anywhere the variant of the least cost
+// wakes (TestVariantGroupWakesTheCheapest). A variant none of whose pods
+// answers is an error for its trigger, never a 0, and the others hold
+// their counts (TestVariantGroupHoldsWhenOneIsUnreadable). Closed loop (TestVariantsClosedLoop: a100-like pods 4× an
+// l4-like pod's capacity at 3× its cost): each capacity learned within
+// 5 % of the truth from the variant's own pods, both triggers on one
+// scrape, the split held unchanged for 100 s with the TTFT p90 within the
+// goal on both. For variants the split replaces the KPA's rate limits and
+// scale-down delay, and the demand is the tokens served (the larger of the
+// stable and panic windows' rates), without the token backlog term; a
+// variant's pods that never become ready hold the others' scale-down, so
+// give the list the most replicas the cluster can schedule.
+//
 // # Missing data is not zero demand
 //
 // A target that fails to scrape (error, timeout, 5xx, malformed body) is

@@ -18,12 +18,16 @@ type scrapeQuery struct {
 	model   string // wake on pushes for this model ("" = none)
 	push    *Store
 	key     string
+	// variants: the model's variants, sized together by the upstream's
+	// group of groupKey (the key without the chosen variant); nil: none.
+	variants *variantSpec
+	groupKey string
 }
 
 var _ sources.Query = (*scrapeQuery)(nil)
 
-func newScrapeQuery(t *scrapeTargets, sig signalSpec, win windowParams, model string, push *Store) *scrapeQuery {
-	q := &scrapeQuery{targets: t, sig: sig, win: win, model: model, push: push}
+func newScrapeQuery(t *scrapeTargets, sig signalSpec, win windowParams, model string, push *Store, v *variantSpec) *scrapeQuery {
+	q := &scrapeQuery{targets: t, sig: sig, win: win, model: model, push: push, variants: v}
 	var b strings.Builder
 	b.WriteString(t.endpoint.Key)
 	for i, k := range signalKeys {
@@ -37,6 +41,12 @@ func newScrapeQuery(t *scrapeTargets, sig signalSpec, win windowParams, model st
 		fmt.Fprintf(&b, "|store=%p", push)
 	}
 	b.WriteString(win.key())
+	fmt.Fprintf(&b, "|role=%q%s", sig.role, sig.member.key())
+	if v != nil {
+		b.WriteString(v.key())
+		q.groupKey = b.String()
+		fmt.Fprintf(&b, "|variant=%q", v.names[v.chosen])
+	}
 	q.key = b.String()
 	return q
 }

@@ -28,6 +28,15 @@ type sloState struct {
 	kpa        kpaState
 	fleet      int       // ready pods at the previous step
 	fleetSince time.Time // since when the ready count is fleet
+	view       sloView   // what the latest decision saw, for a variant split
+}
+
+// sloView is what a variant split needs of one variant's law: whether its
+// capacity is learned for every goal, the tokens/s per replica within each
+// goal (up) and within the band's lower edge (down), and its load.
+type sloView struct {
+	learned        bool
+	up, down, load [numGoals]float64
 }
 
 // sloInput is what one latency-goal decision sees.
@@ -41,6 +50,7 @@ type sloInput struct {
 	learnL          [numGoals]float64 // the goal's percentile over the learn window; NaN: none
 	queued          float64           // prompt tokens waiting; NaN: unknown
 	queuedFrom      string
+	floors          []load // KPA signals the law keeps as floors (a decode role's KV cache)
 }
 
 // sloInput gathers the law's input from the windows.
@@ -142,6 +152,12 @@ func (st *sloState) decide(now time.Time, p windowParams, in sloInput, kpa decis
 			}
 		}
 	}
+	st.view = sloView{learned: why == "", up: up, down: down}
+	for g := range goalKeys {
+		if st.spec.goals[g].set() {
+			st.view.load[g] = max(in.stable[g], in.panic[g])
+		}
+	}
 	if why == "" && in.ready == 0 {
 		why = "no ready pod to measure"
 	}
@@ -161,6 +177,7 @@ func (st *sloState) decide(now time.Time, p windowParams, in sloInput, kpa decis
 			loads = append(loads, load{name: counterKeys[k.ctr].name, stable: in.stable[g], panic: in.panic[g], target: up[g]})
 		}
 	}
+	loads = append(loads, in.floors...)
 	d := decide(now, p, &st.kpa, kpaInput{ready: current, loads: loads, holdDown: in.holdDown})
 	d.rule = "latency goal: " + d.rule
 	if d.panicking && !strings.Contains(d.rule, "panic") {

@@ -68,13 +68,14 @@ type queryState struct {
 	gauges   [numSignals]*ring // per-second fleet totals of the gauges (sigRate unused)
 	kpa      kpaState
 	slo      *sloState // nil: no latency goal
+	role     string    // key role: a decode role keeps targetKVCache as a floor
 	hold     hold
 	polled   time.Time // latest observation, for forgetting idle queries
 }
 
 func newQueryState(p windowParams, sig signalSpec) *queryState {
 	n := int(p.stable/time.Second) + 2
-	s := &queryState{p: p, targets: sig.targets, names: sig.metrics, counters: map[string]counterSeen{}, requests: newRing(n),
+	s := &queryState{p: p, targets: sig.targets, names: sig.metrics, role: sig.role, counters: map[string]counterSeen{}, requests: newRing(n),
 		obsSpec: sig.observed, observed: newObservedState(n),
 		eppSpec: sig.epp, epp: eppState{requests: &counterWindow{seen: map[string]counterSeen{}, ring: newRing(n)}}}
 	for i := sigWaiting; i < numSignals; i++ {
@@ -130,7 +131,11 @@ func (s *queryState) step(now time.Time, obs observation) (sources.Sample, error
 		for _, p := range obs.pods {
 			waitingKnown = waitingKnown || p.has[sigWaiting]
 		}
-		d, sloParts = s.slo.decide(now, s.p, s.sloInput(now, obs, current[sigWaiting], waitingKnown), d)
+		in := s.sloInput(now, obs, current[sigWaiting], waitingKnown)
+		if s.role == roleDecode && s.targets[sigKV] > 0 {
+			in.floors = append(in.floors, s.load(now, sigKV)) // decode replicas hold the KV cache
+		}
+		d, sloParts = s.slo.decide(now, s.p, in, d)
 	}
 
 	panicRate := s.requests.rate(now, s.p.panic, s.since)

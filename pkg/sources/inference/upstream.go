@@ -23,7 +23,8 @@ type scrapeUpstream struct {
 	scraper *scraper
 	svc     Service // nil for static targets
 	states  map[string]*queryState
-	histAt  time.Time // last poll that read the latency histograms
+	groups  map[string]*variantGroup // by the variant queries' groupKey
+	histAt  time.Time                // last poll that read the latency histograms
 }
 
 // histEvery is how often a poll reads the latency histograms. Their bucket
@@ -36,7 +37,8 @@ const histEvery = 5 * time.Second
 var _ sources.Upstream = (*scrapeUpstream)(nil)
 
 func newScrapeUpstream(t *scrapeTargets) (*scrapeUpstream, error) {
-	u := &scrapeUpstream{t: t, scraper: newScraper(t.timeout, t.auth), states: map[string]*queryState{}}
+	u := &scrapeUpstream{t: t, scraper: newScraper(t.timeout, t.auth), states: map[string]*queryState{},
+		groups: map[string]*variantGroup{}}
 	if t.discovery != nil {
 		svc, err := t.discovery.Follow(t.namespace, t.service)
 		if err != nil {
@@ -89,8 +91,14 @@ func (u *scrapeUpstream) Poll(ctx context.Context, now time.Time, queries []sour
 		if q == nil {
 			continue
 		}
-		obs := extract(readings, &q.sig)
-		obs.notReady = notReady
+		if q.variants != nil {
+			results[i].Sample, results[i].Err = u.group(q).result(now, q, readings)
+			continue
+		}
+		obs := extract(q.sig.member.pick(readings), &q.sig)
+		if !q.sig.member.on() {
+			obs.notReady = notReady // the role of a pod not scraped is unknown
+		}
 		if len(q.sig.epp.targets) > 0 {
 			var rs []reading
 			for _, t := range q.sig.epp.targets {
@@ -107,6 +115,11 @@ func (u *scrapeUpstream) Poll(ctx context.Context, now time.Time, queries []sour
 	for k, st := range u.states {
 		if now.Sub(st.polled) > forgetQueriesAfter {
 			delete(u.states, k)
+		}
+	}
+	for k, g := range u.groups {
+		if now.Sub(g.at) > forgetQueriesAfter {
+			delete(u.groups, k)
 		}
 	}
 	return results

@@ -35,10 +35,10 @@ func TestKeys(t *testing.T) {
 			"customHeaders eppInflightTokensMetric eppPoolKVCacheMetric eppPoolQueueMetric eppQueueMetric eppReadyPodsMetric " +
 			"eppRequestCounter eppTargets generationTokensMetric ignoreNullValues key keyFile keyFromEnv kvCacheMetric labelSelector maxScaleDownRate " +
 			"maxScaleUpRate mode model modelName namespace panicThreshold panicWindowPercentage password passwordFile " +
-			"passwordFromEnv path port preemptionsMetric promptTokensMetric query queryParameters queueTimeMetric requestCounter requestLatencyMetric runningMetric scaleDownDelay " +
+			"passwordFromEnv path port preemptionsMetric promptTokensMetric query queryParameters queueTimeMetric requestCounter requestLatencyMetric role roleLabel runningMetric scaleDownDelay " +
 			"scaleToZeroGracePeriod scheme scrapeConcurrency scrapeInterval scrapeTimeout serverAddress service sloBand " +
 			"stableWindow targetKVCache targetRequestRate targetRunning targetTPOT targetTTFT targetWaiting targets threshold timeout " +
-			"tpotMetric ttftMetric unsafeSsl username usernameFile usernameFromEnv waitingMetric",
+			"tpotMetric ttftMetric unsafeSsl username usernameFile usernameFromEnv variant variantLabel variants waitingMetric",
 	}
 	if got := reg.Names(); !slices.Equal(got, []string{"inference", "kafka", "redis"}) {
 		t.Errorf("sources %v", got)
