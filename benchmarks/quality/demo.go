@@ -89,7 +89,7 @@ func (d DemoRun) Trace() *Trace {
 		GoalSeconds:     10,
 		DurationSeconds: d.Seconds[len(d.Seconds)-1] + 1,
 		Partitions:      12,
-		Fleet: FleetSpec{ConsumerRate: 100, RebalanceSeconds: ptr(0.0), CommitIntervalSeconds: 1,
+		Fleet: FleetSpec{ConsumerRate: 100, RebalanceSeconds: ptr(0.0), CommitIntervalSeconds: 1, ConsumeFirst: true,
 			InitialReplicas: 0, MinReplicas: 0, MaxReplicas: 20},
 		Scaler: Scaler{LagThreshold: 100},
 		Loop:   Loop{PollingIntervalSeconds: 1, CooldownSeconds: 8, HPASyncSeconds: 1},

@@ -176,11 +176,13 @@ func (f *Fleet) rebalanceIfChanged(now int) {
 // Tick advances the world through second now (from now to now+1).
 func (f *Fleet) Tick(now int) {
 	t := float64(now)
-	for p := range f.produced {
-		f.produced[p] += f.tr.RateAt(p, t)
-		f.arrivals[p] = append(f.arrivals[p], f.produced[p])
+	if !f.tr.Fleet.ConsumeFirst {
+		f.produce(t)
 	}
 	f.rebalanceIfChanged(now)
+	if f.tr.Fleet.ConsumeFirst {
+		defer f.produce(t)
+	}
 	if f.Paused(now) {
 		return
 	}
@@ -213,6 +215,14 @@ func (f *Fleet) Tick(now int) {
 		if o >= 0 && (now+1+o)%every == 0 {
 			f.committed[p] = f.consumed[p]
 		}
+	}
+}
+
+// produce adds second t's arrivals.
+func (f *Fleet) produce(t float64) {
+	for p := range f.produced {
+		f.produced[p] += f.tr.RateAt(p, t)
+		f.arrivals[p] = append(f.arrivals[p], f.produced[p])
 	}
 }
 

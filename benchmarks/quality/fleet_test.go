@@ -156,3 +156,34 @@ func TestAgeAndStall(t *testing.T) {
 		t.Errorf("MaxAge %.2f, want 60", got)
 	}
 }
+
+// TestConsumeFirst: by default a second's arrivals are consumed within it,
+// so a fleet with capacity to spare shows no lag at a commit; with
+// consumeFirst (the demo's fleet: consumers work a tick, then the producer
+// produces) a read between ticks sees the last second's production.
+func TestConsumeFirst(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		first bool
+		want  int64
+	}{
+		{"within the second", false, 0},
+		{"consume first", true, 12},
+	} {
+		tr := testTrace(4, 12) // 3/s per partition for one pod of 20/s
+		tr.Fleet.CommitIntervalSeconds, tr.Fleet.ConsumeFirst = 1, tc.first
+		f := NewFleet(tr)
+		var lag int64
+		for now := range 20 {
+			f.Tick(now)
+			lag = 0
+			for p := range 4 {
+				end, committed := f.Offsets(p)
+				lag += end - committed
+			}
+		}
+		if lag != tc.want {
+			t.Errorf("%s: lag %d after 20 s at 12/s, want %d", tc.name, lag, tc.want)
+		}
+	}
+}

@@ -78,7 +78,13 @@ type FleetSpec struct {
 	// change (default 10).
 	RebalanceSeconds      *float64 `json:"rebalanceSeconds,omitempty"`
 	CommitIntervalSeconds float64  `json:"commitIntervalSeconds"`
-	InitialReplicas       int      `json:"initialReplicas,omitempty"`
+	// ConsumeFirst makes each second's consumption come before that
+	// second's arrivals, as the demo's fleet steps (its consumers work a
+	// tick, then the producer produces), so a broker read between ticks
+	// sees the last tick's production as lag; the default consumes each
+	// second's arrivals within it.
+	ConsumeFirst    bool `json:"consumeFirst,omitempty"`
+	InitialReplicas int  `json:"initialReplicas,omitempty"`
 	// MinReplicas is the ScaledObject's minReplicaCount (0 scales to zero).
 	MinReplicas int   `json:"minReplicas,omitempty"`
 	MaxReplicas int   `json:"maxReplicas"`
