@@ -115,7 +115,9 @@ func buckets(s *Store, model string) []string {
 	return out
 }
 
-func dropped(f *Forwarder, reason string) float64 { return testutil.ToFloat64(f.met.dropped.WithLabelValues(reason)) }
+func dropped(f *Forwarder, reason string) float64 {
+	return testutil.ToFloat64(f.met.dropped.WithLabelValues(reason))
+}
 
 // TestForwardKeepsTimestampsAndNeverLoops: two replicas, each the other's
 // peer; a gateway pushes to one only. The other holds the same 1 s buckets
@@ -134,8 +136,8 @@ func TestForwardKeepsTimestampsAndNeverLoops(t *testing.T) {
 	a.push(t, `{"model":"m","count":3,"timestamp":"`+ts(100*time.Millisecond)+`"}`)
 	a.push(t, `{"model":"m","count":4,"timestamp":"`+ts(900*time.Millisecond)+`"}`) // same second: one bucket
 	a.push(t, `{"model":"m","count":5,"timestamp":"`+ts(7*time.Second)+`"}`)
-	a.push(t, `{"model":"m","count":2}`)                                              // stamped by a: t0+30s
-	a.push(t, `{"model":"m","count":1,"timestamp":"`+ts(50*time.Second)+`"}`)       // ahead: clamped to a's now
+	a.push(t, `{"model":"m","count":2}`)                                      // stamped by a: t0+30s
+	a.push(t, `{"model":"m","count":1,"timestamp":"`+ts(50*time.Second)+`"}`) // ahead: clamped to a's now
 	a.push(t, `{"model":"other","count":9,"timestamp":"`+ts(time.Second)+`"}`)
 	want := []string{fmt.Sprintf("%d:7", t0.Unix()), fmt.Sprintf("%d:5", t0.Unix()+7), fmt.Sprintf("%d:3", t0.Unix()+30)}
 	waitFor(t, "b to hold a's counts", 5*time.Second, func() bool {
