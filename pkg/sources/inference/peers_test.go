@@ -417,3 +417,16 @@ func TestServicePeers(t *testing.T) {
 		t.Error("FollowPeers without discovery succeeded")
 	}
 }
+
+func TestParseStaticPeers(t *testing.T) {
+	got, err := ParseStaticPeers([]string{"http://10.0.0.2:8080/", "https://tide-1.tide:8080"})
+	if err != nil || !slices.Equal(got, StaticPeers{"http://10.0.0.2:8080", "https://tide-1.tide:8080"}) {
+		t.Errorf("ParseStaticPeers: %v, %v", got, err)
+	}
+	for _, bad := range []string{"10.0.0.2:8080", "ftp://h", "http://h/v1/push", "http://h?x=1", "http://", "http://u:s3cret@h"} {
+		_, err := ParseStaticPeers([]string{bad})
+		if err == nil || strings.Contains(err.Error(), "s3cret") || strings.Contains(err.Error(), "--") {
+			t.Errorf("ParseStaticPeers(%q): %v; want an error without the password or a flag", bad, err)
+		}
+	}
+}

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"net/url"
 	"strconv"
+	"strings"
 )
 
 // ServicePeers lists the other replicas of this scaler from its own
@@ -75,3 +77,22 @@ func (p *ServicePeers) Peers(ctx context.Context) ([]string, error) {
 
 // Close stops following the Service.
 func (p *ServicePeers) Close() error { return p.svc.Close() }
+
+// ParseStaticPeers checks a static peer list: each an http or https base
+// URL with a host and no path, query or credentials.
+func ParseStaticPeers(urls []string) (StaticPeers, error) {
+	var out StaticPeers
+	for _, s := range urls {
+		u, err := url.Parse(strings.TrimSuffix(s, "/"))
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" ||
+			u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+			shown := s
+			if err == nil && u.User != nil {
+				shown = u.Redacted()
+			}
+			return nil, fmt.Errorf("peer %q: want a base URL such as http://10.0.0.2:8080, without credentials", shown)
+		}
+		out = append(out, u.String())
+	}
+	return out, nil
+}
