@@ -335,12 +335,11 @@ func TestForwardSlowPeerNeverBlocksPush(t *testing.T) {
 	}
 
 	// A per-request timeout: the batch ends and is dropped as a peer error.
-	hang3, got3 := hangingPeer(t)
+	hang3, _ := hangingPeer(t)
 	d := newReplica(t, c.Now, true, ForwarderOptions{Timeout: 50 * time.Millisecond})
 	d.peers.set(hang3)
 	waitFor(t, "the peer", 5*time.Second, func() bool { return d.fwd.PeerCount() == 1 })
 	d.push(t, `{"model":"m","count":1}`)
-	<-got3
 	waitFor(t, "the batch to time out", 5*time.Second, func() bool { return testutil.ToFloat64(d.fwd.met.queued) == 0 })
 	if n := dropped(d.fwd, dropPeerError); n != 1 {
 		t.Errorf("dropped{peer_error} = %v after a timeout; want 1", n)
