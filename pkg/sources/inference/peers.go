@@ -267,6 +267,8 @@ type peer struct {
 	q    []pushEntry
 	idx  map[entryKey]int // the queued entry of each (model, second)
 	self bool             // the peer answered that it is this replica
+
+	failing bool // its last batch failed (the sender's own: no lock)
 }
 
 // enqueue merges e into the queue (added: as a new entry), or returns

@@ -62,13 +62,21 @@ func encodeBatch(q []pushEntry) (body []byte, n int) {
 	return b.Bytes(), n
 }
 
-// deliver sends one batch of n entries to p and counts the outcome.
+// deliver sends one batch of n entries to p and counts the outcome. A
+// peer that starts failing is logged once, and again when it recovers.
 func (f *Forwarder) deliver(ctx context.Context, p *peer, body []byte, n int) {
 	ctx, cancel := context.WithTimeout(ctx, f.opts.Timeout)
 	defer cancel()
+	fail := func(why string) {
+		f.met.drop(n, dropPeerError)
+		if !p.failing && ctx.Err() != context.Canceled {
+			p.failing = true
+			f.opts.Logger.Warn("push forwarding: a peer is not taking pushes; they are dropped and counted", "peer", p.url, "err", why)
+		}
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.url+forwardPath, bytes.NewReader(body))
 	if err != nil {
-		f.met.drop(n, dropPeerError)
+		fail(err.Error())
 		return
 	}
 	req.Header.Set("Authorization", "Bearer "+string(f.opts.Token))
@@ -76,7 +84,7 @@ func (f *Forwarder) deliver(ctx context.Context, p *peer, body []byte, n int) {
 	req.Header.Set(replicaHeader, f.id)
 	resp, err := f.opts.Client.Do(req)
 	if err != nil {
-		f.met.drop(n, dropPeerError)
+		fail(err.Error())
 		return
 	}
 	defer resp.Body.Close()
@@ -86,7 +94,7 @@ func (f *Forwarder) deliver(ctx context.Context, p *peer, body []byte, n int) {
 	case http.StatusOK:
 		var a forwardAnswer
 		if err := json.NewDecoder(io.LimitReader(resp.Body, 4<<10)).Decode(&a); err != nil || a.Refused < 0 || a.Refused > n {
-			f.met.drop(n, dropPeerError)
+			fail("an answer that is not a forward result")
 			return
 		}
 		f.met.delivered(n - a.Refused)
@@ -96,8 +104,15 @@ func (f *Forwarder) deliver(ctx context.Context, p *peer, body []byte, n int) {
 		p.self = true
 		p.mu.Unlock()
 		f.met.drop(n+len(p.take()), dropSelf)
+		f.opts.Logger.Warn("push forwarding: the peer list includes this replica itself; it is left out", "peer", p.url)
+		return
 	default:
-		f.met.drop(n, dropPeerError)
+		fail(resp.Status)
+		return
+	}
+	if p.failing {
+		p.failing = false
+		f.opts.Logger.Info("push forwarding: a peer takes pushes again", "peer", p.url)
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10)) // reuse the connection
 }

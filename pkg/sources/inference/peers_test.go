@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -279,6 +280,24 @@ func hangingPeer(t *testing.T) (url string, got <-chan struct{}) {
 	return srv.URL, ch
 }
 
+// lockedBuffer collects log output written from several goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
 // deadPeer is an address nothing listens on.
 func deadPeer(t *testing.T) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -304,8 +323,10 @@ func TestForwardSlowPeerNeverBlocksPush(t *testing.T) {
 
 	hang, got := hangingPeer(t)
 	b := newReplica(t, c.Now, false, ForwarderOptions{})
-	a := newReplica(t, c.Now, true, ForwarderOptions{Timeout: time.Hour})
-	a.peers.set(hang, deadPeer(t), b.srv.URL)
+	var logs lockedBuffer
+	a := newReplica(t, c.Now, true, ForwarderOptions{Timeout: time.Hour, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	dead := deadPeer(t)
+	a.peers.set(hang, dead, b.srv.URL)
 	waitFor(t, "three peers", 5*time.Second, func() bool { return a.fwd.PeerCount() == 3 })
 	a.push(t, `{"model":"m","count":1,"timestamp":"`+ts(0)+`"}`)
 	<-got // the hanging peer holds a batch, for an hour
@@ -314,6 +335,9 @@ func TestForwardSlowPeerNeverBlocksPush(t *testing.T) {
 	}
 	waitFor(t, "the healthy peer to hold every push", 5*time.Second, func() bool { return len(buckets(b.store, "m")) == pushes })
 	waitFor(t, "the dead peer's entries to be dropped", 5*time.Second, func() bool { return dropped(a.fwd, dropPeerError) == pushes })
+	if n := strings.Count(logs.String(), "not taking pushes"); n != 1 || !strings.Contains(logs.String(), dead) || strings.Contains(logs.String(), testToken) {
+		t.Errorf("a failing peer is logged %d times; want once, naming it, without the token:\n%s", n, logs.String())
+	}
 
 	// A queue of 3 behind a hanging batch of 1.
 	hang2, got2 := hangingPeer(t)
