@@ -21,7 +21,7 @@ FUZZTIME ?= 5000x
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 # Fuzz targets as package:FuzzName.
 FUZZ_TARGETS := ./pkg/sources/kafka:FuzzParse ./pkg/sources/redis:FuzzParse ./pkg/sources/inference:FuzzParse \
-	./pkg/sources/inference:FuzzPush ./pkg/sources/inference:FuzzExposition ./pkg/sources/inference:FuzzParseGoal ./pkg/trigger/builtin:FuzzParse ./pkg/hpa:FuzzAverageValueReplicas ./pkg/hpa:FuzzSync \
+	./pkg/sources/inference:FuzzPush ./pkg/sources/inference:FuzzForwarded ./pkg/sources/inference:FuzzExposition ./pkg/sources/inference:FuzzParseGoal ./pkg/trigger/builtin:FuzzParse ./pkg/hpa:FuzzAverageValueReplicas ./pkg/hpa:FuzzSync \
 	./pkg/hpa:FuzzParseBehavior ./pkg/lagtime:FuzzStep ./pkg/nodehints/forecast:FuzzPredict ./pkg/workload:FuzzConfig
 
 .PHONY: demo test deps tools proto proto-check lint unit fuzz kedacompat e2e e2e-build lint-e2e compare-check bench bench-compare build

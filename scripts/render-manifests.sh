@@ -23,7 +23,8 @@
 #                                                    objects of
 #                                                    overlays/standalone
 #   helm-netpol.yaml, helm-openshift.yaml            networkPolicy on (with hpaAwareness,
-#                                                    tls); UIDs null, 1 replica, image.digest
+#                                                    tls, pushTokenSecret: push peers);
+#                                                    UIDs null, 1 replica, image.digest
 #   crd-kinds/helm-crs.yaml                          ServiceMonitor, PrometheusRule, cert-manager objects:
 #                                                    their CRDs are not in the e2e cluster,
 #                                                    so its dry run of OUTDIR/*.yaml skips
@@ -116,7 +117,7 @@ standalone=(-f "$chart/ci/standalone-values.yaml")
 	{ cat "$work/lint.log" >&2; die "helm lint (standalone) failed"; }
 optional=(--set hpaAwareness=true --set tls.enabled=true --set networkPolicy.enabled=true
 	--set serviceMonitor.enabled=true --set prometheusRule.enabled=true --set certManager.enabled=true
-	--set standalone.exposeGRPC=true)
+	--set standalone.exposeGRPC=true --set pushTokenSecret=tide-push)
 "$helm" lint --strict --kube-version "$kube_version" "${optional[@]}" "$chart" >>"$work/lint.log" 2>&1 ||
 	{ cat "$work/lint.log" >&2; die "helm lint (optional templates) failed"; }
 log "helm lint --strict: $(grep -c 'chart(s) linted, 0 chart(s) failed' "$work/lint.log") of 4 runs clean"
@@ -152,6 +153,7 @@ emit helm-standalone.yaml
 "$helm" template "$release" "$chart" --namespace "$namespace" --kube-version "$kube_version" \
 	--set hpaAwareness=true --set tls.enabled=true --set networkPolicy.enabled=true \
 	--set 'networkPolicy.http.from[0].namespaceSelector.matchLabels.kubernetes\.io/metadata\.name=monitoring' \
+	--set pushTokenSecret=tide-push \
 	>"$stage/helm-netpol.yaml" || die "helm template (networkPolicy) failed"
 emit helm-netpol.yaml
 "$helm" template "$release" "$chart" --namespace "$namespace" --kube-version "$kube_version" \

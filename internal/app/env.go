@@ -25,11 +25,27 @@ type Environment struct {
 // upstream policy; its Inference field is filled here. The caller owns
 // discovery and closes it.
 func NewEnvironment(discovery inference.Discovery, opts builtin.Options, pushToken []byte, now func() time.Time) *Environment {
+	return newEnvironment(discovery, opts, pushToken, nil, now)
+}
+
+// newEnvironment is NewEnvironment whose push store forwards what it
+// accepts through fwd (nil: to nobody). With a push token the forward
+// route is mounted either way: a replica stores what its peers forward
+// even while it forwards nothing itself (a rollout turning it on).
+func newEnvironment(discovery inference.Discovery, opts builtin.Options, pushToken []byte, fwd *inference.Forwarder, now func() time.Time) *Environment {
 	opts.Inference = inference.Env{Discovery: discovery}
 	e := &Environment{sources: opts}
 	if len(pushToken) > 0 {
-		e.sources.Inference.Push = inference.NewStore(inference.StoreOptions{Now: now})
-		e.Handlers = map[string]http.Handler{inference.PushPattern: e.sources.Inference.Push.Handler(pushToken)}
+		so, self := inference.StoreOptions{Now: now}, ""
+		if fwd != nil {
+			so.Forward, self = fwd.Forward, fwd.ID()
+		}
+		store := inference.NewStore(so)
+		e.sources.Inference.Push = store
+		e.Handlers = map[string]http.Handler{
+			inference.PushPattern:    store.Handler(pushToken),
+			inference.ForwardPattern: store.ForwardedHandler(pushToken, self),
+		}
 	}
 	return e
 }

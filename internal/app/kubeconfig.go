@@ -20,11 +20,24 @@ type KubeConfig struct {
 	// Standalone, when set, runs the external metrics API, 0<->1 and
 	// headroom for the triggers of its configuration file.
 	Standalone *Standalone
+	// PushPeers, when set, forwards accepted pushes to the other ready
+	// replicas of the scaler's own Service.
+	PushPeers *PushPeers
 }
 
 // Needed reports whether any feature needs the Kubernetes client.
 func (k KubeConfig) Needed() bool {
-	return k.Discovery || k.Awareness != nil || k.Standalone != nil
+	return k.Discovery || k.Awareness != nil || k.Standalone != nil || k.PushPeers != nil
+}
+
+// PushPeers names the scaler's own Service, whose EndpointSlices list its
+// replicas (inference.FollowPeers).
+type PushPeers struct {
+	Namespace, Service string
+	// Port is the HTTP port's name in the Service, or its number.
+	Port string
+	// PodIP is this replica's, left out of its peers.
+	PodIP string
 }
 
 // Standalone configures the mode for clusters without KEDA.

@@ -36,8 +36,13 @@ type Config struct {
 	MaxStreams       int // per client connection
 	// Sources is the operator's policy for triggers: files and upstreams.
 	Sources builtin.Options
-	// PushToken, when set, mounts POST /v1/push for inference triggers.
+	// PushToken, when set, mounts POST /v1/push for inference triggers,
+	// and POST /v1/push/forwarded for the pushes peer replicas forward.
 	PushToken []byte
+	// Peers, when set with PushToken, are the other replicas this one
+	// forwards the pushes it accepts to (a static list, or the replicas of
+	// its own Service from internal/app/kubeapp).
+	Peers inference.PeerSource
 	// Discovery, when set, follows Services for inference triggers with
 	// `service` (without it they are refused). It and the two hooks below
 	// come from the Kubernetes build (internal/app/kubeapp), so a process
@@ -85,7 +90,15 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, started func(*server
 	cfg.Engine.Metrics, cfg.Engine.Logger = met, log
 	eng := sources.NewEngine(cfg.Engine)
 	defer eng.Close()
-	env := NewEnvironment(cfg.Discovery, cfg.Sources, cfg.PushToken, time.Now)
+	var fwd *inference.Forwarder
+	if cfg.Peers != nil && len(cfg.PushToken) > 0 {
+		var err error
+		if fwd, err = inference.NewForwarder(inference.ForwarderOptions{Peers: cfg.Peers, Token: cfg.PushToken,
+			Registerer: reg, Logger: log}); err != nil {
+			return err
+		}
+	}
+	env := newEnvironment(cfg.Discovery, cfg.Sources, cfg.PushToken, fwd, time.Now)
 	cache := trigger.NewCache(trigger.CacheConfig{Registry: env.Registry(), Reader: eng, Max: cfg.MaxTriggers,
 		Size: met.Triggers, Logger: log})
 	defer cache.Close()
@@ -96,6 +109,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, started func(*server
 	defer wg.Wait()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if fwd != nil {
+		wg.Go(func() { fwd.Run(ctx) })
+	}
 	var observer server.Observer
 	var predict func(trigger.Owner) (int32, string, bool)
 	if cfg.Awareness != nil {

@@ -117,6 +117,12 @@ func startServer(bin string, extra ...string) (*server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pick an HTTP port: %w", err)
 	}
+	return startServerAt(bin, grpcAddr, httpAddr, extra...)
+}
+
+// startServerAt is startServer on the given addresses (for replicas that
+// must know each other's address before either starts).
+func startServerAt(bin, grpcAddr, httpAddr string, extra ...string) (*server, error) {
 	args := []string{
 		"serve",
 		"--grpc-addr", grpcAddr,

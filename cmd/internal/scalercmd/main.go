@@ -5,7 +5,8 @@
 //	              client, so an idle serve stays small (benchmarks/README.md)
 //	scaler-kube   the same commands plus what needs the Kubernetes client
 //	              stack: explain, and serve with --hpa-awareness,
-//	              --inference-discovery or --external-metrics-config
+//	              --inference-discovery, --push-peers-service or
+//	              --external-metrics-config
 //
 // The lean binary hands those to scaler-kube, installed beside it, by
 // exec'ing it with the same arguments, so `scaler serve --hpa-awareness`
@@ -87,9 +88,9 @@ commands:
 
 Run "scaler <command> -h" for a command's flags. Every flag can also be set
 from the environment as TIDE_<FLAG>, e.g. TIDE_GRPC_ADDR for --grpc-addr.
-explain, and serve with --hpa-awareness, --inference-discovery or
---external-metrics-config, need the Kubernetes client: scaler runs them by
-exec'ing scaler-kube, installed beside it.
+explain, and serve with --hpa-awareness, --inference-discovery,
+--push-peers-service or --external-metrics-config, need the Kubernetes
+client: scaler runs them by exec'ing scaler-kube, installed beside it.
 The demo is a command of its own: go run ./cmd/tide-demo
 
 ` + cli.ExitCodesHelp

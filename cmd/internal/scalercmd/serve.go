@@ -29,6 +29,7 @@ type serveConfig struct {
 	maxTriggers        int
 	maxStreams         int // per client connection
 	pushTokenFile      string
+	peers              peerFlags
 	kubeconfig         string
 	discovery          bool
 	aware              awareFlags
@@ -57,7 +58,8 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.maxTriggers, "max-triggers", 100000, "most distinct triggers held at once (0: no limit)")
 	fs.IntVar(&c.maxStreams, "max-streams-per-client", 20000, "most streams of each streaming RPC (StreamIsActive, StreamMetricSpec) one client connection holds open at once (0: no limit)")
 	fs.StringVar(&c.pushTokenFile, "push-token-file", "", "file holding the bearer token of POST /v1/push, where gateways push request counts for inference triggers (unset: no push endpoint)")
-	fs.StringVar(&c.kubeconfig, "kubeconfig", "", "kubeconfig for every Kubernetes client of the process: --hpa-awareness, --external-metrics-config and --inference-discovery (default: the first file of $KUBECONFIG, else the pod's service account)")
+	c.peers.register(fs)
+	fs.StringVar(&c.kubeconfig, "kubeconfig", "", "kubeconfig for every Kubernetes client of the process: --hpa-awareness, --external-metrics-config, --inference-discovery and --push-peers-service (default: the first file of $KUBECONFIG, else the pod's service account)")
 	fs.BoolVar(&c.discovery, "inference-discovery", false, "follow the EndpointSlices of Services named by inference triggers (service + namespace; RBAC: list and watch endpointslices); without it such triggers are refused")
 	c.aware.register(fs)
 	c.standalone.register(fs)
@@ -85,14 +87,15 @@ func (c *serveConfig) validate() error {
 		return fmt.Errorf("--max-streams-per-client %d: must not be negative", c.maxStreams)
 	}
 	c.engine.IdleTTL = c.idleTriggerTTL
-	return errors.Join(c.aware.validate(), c.standalone.validate(), c.status.validate())
+	return errors.Join(c.aware.validate(), c.standalone.validate(), c.status.validate(),
+		c.peers.validate(c.pushTokenFile != "", c.httpTLS.files.Enabled()))
 }
 
 const serveSynopsis = `usage: scaler serve [flags]
 
 Runs the KEDA external scaler (gRPC) and its HTTP endpoints /metrics,
-/healthz and /readyz until SIGTERM. --hpa-awareness, --inference-discovery
-and --external-metrics-config need the Kubernetes client: scaler hands them
+/healthz and /readyz until SIGTERM. --hpa-awareness, --inference-discovery,
+--push-peers-service and --external-metrics-config need the Kubernetes client: scaler hands them
 to scaler-kube (installed beside it), which runs the same serve with them.
 
 ` + cli.ExitCodesHelp
@@ -144,7 +147,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, started func(
 // client.
 func (c *serveConfig) kubeConfig() app.KubeConfig {
 	return app.KubeConfig{Kubeconfig: c.kubeconfig, Discovery: c.discovery,
-		Awareness: c.aware.config(), Standalone: c.standalone.config()}
+		Awareness: c.aware.config(), Standalone: c.standalone.config(), PushPeers: c.peers.svc}
 }
 
 // kubeFlag names the first flag of kc that needs the Kubernetes client.
@@ -154,6 +157,8 @@ func kubeFlag(kc app.KubeConfig) string {
 		return "--external-metrics-config"
 	case kc.Awareness != nil:
 		return "--hpa-awareness"
+	case kc.PushPeers != nil:
+		return "--push-peers-service"
 	default:
 		return "--inference-discovery"
 	}
@@ -183,6 +188,9 @@ func (c *serveConfig) appConfig() (app.Config, error) {
 		if ac.PushToken, err = inference.ReadToken(c.pushTokenFile); err != nil {
 			return ac, fmt.Errorf("--push-token-file: %w", err)
 		}
+	}
+	if len(c.peers.peers) > 0 {
+		ac.Peers = c.peers.peers
 	}
 	return ac, nil
 }

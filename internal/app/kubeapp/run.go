@@ -2,6 +2,7 @@ package kubeapp
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 
 	"github.com/tide-scaler/tide/internal/app"
@@ -9,6 +10,7 @@ import (
 	"github.com/tide-scaler/tide/pkg/hpa/kube"
 	"github.com/tide-scaler/tide/pkg/metrics"
 	"github.com/tide-scaler/tide/pkg/server"
+	"github.com/tide-scaler/tide/pkg/sources/inference"
 	"github.com/tide-scaler/tide/pkg/sources/inference/discovery"
 	"github.com/tide-scaler/tide/pkg/trigger"
 )
@@ -17,10 +19,21 @@ import (
 // client stack built on first use.
 func Run(ctx context.Context, cfg app.Config, kc app.KubeConfig, log *slog.Logger, started func(*server.Server)) error {
 	k := NewKube(kc.Kubeconfig)
-	if kc.Discovery {
-		d := NewDiscovery(k)
+	var d *discovery.Kube
+	if kc.Discovery || kc.PushPeers != nil {
+		d = NewDiscovery(k)
 		defer d.Close()
+	}
+	if kc.Discovery {
 		cfg.Discovery = d
+	}
+	if p := kc.PushPeers; p != nil {
+		peers, err := inference.FollowPeers(d, p.Namespace, p.Service, p.Port, p.PodIP)
+		if err != nil {
+			return fmt.Errorf("push peers: %w", err)
+		}
+		defer peers.Close()
+		cfg.Peers = peers
 	}
 	if kc.Awareness != nil {
 		model := *kc.Awareness

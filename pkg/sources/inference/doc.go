@@ -21,6 +21,28 @@
 //   - push: the request counts a gateway POSTs to /v1/push per model
 //     (Store.Handler, bearer-token authenticated).
 //
+// # Several scaler replicas
+//
+// KEDA round-robins over the replicas behind the headless Service, so they
+// must agree. Scrape mode agrees by construction: every replica reads the
+// same pods' own series and learns the same curve from them
+// (TestReplicasLearnTheSameCapacity). Pushed counts are held in memory per
+// replica, so a Forwarder (peers.go) sends each push a replica accepts to
+// its peers (PeerSource: ServicePeers, the ready endpoints of the scaler's
+// own Service through Discovery minus its pod IP, or StaticPeers) on
+// POST /v1/push/forwarded (ForwardedHandler, the same bearer token: every
+// replica of a Deployment holds it, and a second secret would guard
+// nothing a push-token holder cannot already do by pushing). Entries keep
+// their original timestamp, so all replicas fill the same 1 s buckets, and
+// a forwarded push is stored, never forwarded again
+// (TestForwardKeepsTimestampsAndNeverLoops). Each peer has a bounded queue
+// merged per (model, second), its own sender, bounded batches and a
+// per-request timeout; Forward only takes locks, so a slow or dead peer
+// never delays a gateway, and every entry not delivered is counted by
+// reason (TestForwardSlowPeerNeverBlocksPush). test/kedacompat
+// TestReplicasAgreeUnderRoundRobin shows two replicas behind KEDA's own
+// round_robin client answering alike with a gateway pushing to one.
+//
 // # The value sent to KEDA (scrape and push mode)
 //
 // The upstream runs the KPA on every poll (window.go, kpa.go, state.go),

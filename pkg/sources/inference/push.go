@@ -18,6 +18,11 @@ type StoreOptions struct {
 	// Retention is how long pushed counts are kept (default 1 h, the
 	// longest stable window).
 	Retention time.Duration
+	// Forward, when set, is called with every push the push endpoint
+	// (Handler) stores, with its effective timestamp: a Forwarder's
+	// Forward, which sends it to the peer replicas. Pushes that arrive
+	// forwarded (ForwardedHandler) are never passed on.
+	Forward func(model string, count float64, at time.Time)
 }
 
 // Store holds the request counts a gateway or router pushes per model, in
@@ -25,9 +30,13 @@ type StoreOptions struct {
 // zero replicas: with no pods there are no pod metrics, but the router
 // still sees the requests arrive.
 //
-// A Store is local to one scaler process: with several scaler replicas the
-// gateway must push to each of them (a headless Service), or their
-// answers differ.
+// With several scaler replicas a gateway pushes to any one of them: with
+// StoreOptions.Forward set to a Forwarder's, the replica forwards what it
+// stored to its peers (found through its own Service's EndpointSlices, or
+// a static list), which store it under the same timestamp, so every
+// replica holds the same counts and gives KEDA the same answer
+// (TestForwardKeepsTimestampsAndNeverLoops; test/kedacompat
+// TestReplicasAgreeUnderRoundRobin).
 type Store struct {
 	opts  StoreOptions
 	start time.Time // counts before it were never seen: windows average since then
@@ -72,8 +81,14 @@ var errTooManyModels = errors.New("too many models")
 // time if ahead of it). The HTTP handler validates pushes first; Add only
 // refuses what would corrupt the counts.
 func (s *Store) Add(model string, count float64, at time.Time) error {
+	_, err := s.add(model, count, at)
+	return err
+}
+
+// add is Add, returning the timestamp stored (at, clamped).
+func (s *Store) add(model string, count float64, at time.Time) (time.Time, error) {
 	if model == "" || !(count >= 0) || count > maxPushCount {
-		return fmt.Errorf("push for model %q: count %v: want a model and a count between 0 and %d", model, count, maxPushCount)
+		return at, fmt.Errorf("push for model %q: count %v: want a model and a count between 0 and %d", model, count, maxPushCount)
 	}
 	now := s.opts.Now()
 	if at.After(now) {
@@ -87,7 +102,7 @@ func (s *Store) Add(model string, count float64, at time.Time) error {
 			s.evict(now)
 		}
 		if len(s.models) >= s.opts.MaxModels {
-			return fmt.Errorf("the push store holds %d models, its limit: %w", len(s.models), errTooManyModels)
+			return at, fmt.Errorf("the push store holds %d models, its limit: %w", len(s.models), errTooManyModels)
 		}
 		l = &pushLog{}
 		s.models[model] = l
@@ -105,7 +120,7 @@ func (s *Store) Add(model string, count float64, at time.Time) error {
 		l.counts = slices.Insert(l.counts, i, count)
 	}
 	s.trim(l, now)
-	return nil
+	return at, nil
 }
 
 // trim drops counts older than the retention.

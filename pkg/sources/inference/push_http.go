@@ -46,7 +46,8 @@ type pushRequest struct {
 // Handler serves POST /v1/push: {"model": "m", "count": N, "timestamp":
 // RFC 3339 (optional; default now)}. It answers 204 when the counts are
 // stored, 401 without the bearer token, 400 naming the bad field, 413 for
-// bodies over 64 KiB and 429 when the store is full.
+// bodies over 64 KiB and 429 when the store is full. A stored push is
+// passed to StoreOptions.Forward, for the peer replicas.
 func (s *Store) Handler(token []byte) http.Handler {
 	want := sha256.Sum256(token)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -70,9 +71,13 @@ func (s *Store) Handler(token []byte) http.Handler {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		if err := s.Add(model, count, at); err != nil {
+		at, err = s.add(model, count, at)
+		if err != nil {
 			http.Error(w, err.Error(), http.StatusTooManyRequests)
 			return
+		}
+		if s.opts.Forward != nil {
+			s.opts.Forward(model, count, at)
 		}
 		w.WriteHeader(http.StatusNoContent)
 	})

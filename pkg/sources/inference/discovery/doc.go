@@ -4,6 +4,8 @@
 // trigger that names the Service and stopped when the last one lets go.
 //
 // It implements inference.Discovery, so that package itself never imports
-// Kubernetes. The scaler needs get, list and watch on
-// endpointslices.discovery.k8s.io in the namespaces its triggers name.
+// Kubernetes; inference.FollowPeers uses it too, to find the other replicas
+// of the scaler itself in its own Service (push forwarding). The scaler
+// needs get, list and watch on endpointslices.discovery.k8s.io in the
+// namespaces its triggers name, and in its own for push forwarding.
 package discovery
