@@ -115,7 +115,8 @@ func replicasUnderRoundRobin(t *testing.T, forward bool) {
 	// The gateway: 10 requests every 100 ms, to replica 0 only.
 	ctx, stop := context.WithCancel(context.Background())
 	gatewayDone := make(chan error, 1)
-	go func() { gatewayDone <- gateway(ctx, "http://"+addrs[0][1]+"/v1/push", token) }()
+	pushed := make(chan struct{}, 1)
+	go func() { gatewayDone <- gateway(ctx, "http://"+addrs[0][1]+"/v1/push", token, pushed) }()
 	t.Cleanup(func() {
 		stop()
 		if err := <-gatewayDone; err != nil {
@@ -126,15 +127,22 @@ func replicasUnderRoundRobin(t *testing.T, forward bool) {
 	// KEDA asks GetMetrics then IsActive per metric: with round_robin
 	// consecutive calls land on alternate replicas, so each kind of call is
 	// looked at on its own.
-	rounds := func(n int, pace time.Duration) (values map[float64]int, actives map[bool]int) {
+	// With spread set, each call waits for the gateway's next push, so
+	// the answers span pushes and polls of both replicas.
+	rounds := func(n int, spread bool) (values map[float64]int, actives map[bool]int) {
 		values, actives = map[float64]int{}, map[bool]int{}
-		for range n {
-			values[metricValue(t, keda, so, name).MetricValueFloat]++
-			time.Sleep(pace) // KEDA's pace: the answers span polls of both replicas
+		next := func() {
+			if spread {
+				<-pushed
+			}
 		}
 		for range n {
+			next()
+			values[metricValue(t, keda, so, name).MetricValueFloat]++
+		}
+		for range n {
+			next()
 			actives[isActive(t, keda, so)]++
-			time.Sleep(pace)
 		}
 		return values, actives
 	}
@@ -145,7 +153,7 @@ func replicasUnderRoundRobin(t *testing.T, forward bool) {
 			}
 			return nil
 		})
-		values, actives := rounds(10, 0)
+		values, actives := rounds(10, false)
 		if len(values) < 2 || len(actives) < 2 {
 			t.Fatalf("without forwarding, round-robin GetMetrics answers %v and IsActive answers %v; want the replicas to disagree", values, actives)
 		}
@@ -164,14 +172,15 @@ func replicasUnderRoundRobin(t *testing.T, forward bool) {
 		}
 		return nil
 	})
-	values, actives := rounds(40, 50*time.Millisecond)
+	values, actives := rounds(40, true)
 	if len(values) != 1 || values[want.value] != 40 || len(actives) != 1 || actives[true] != 40 {
 		t.Errorf("round-robin answers: GetMetrics %v, IsActive %v; want all 40 of each %v", values, actives, want)
 	}
 }
 
-// gateway pushes 10 requests every 100 ms to url until ctx ends.
-func gateway(ctx context.Context, url, token string) error {
+// gateway pushes 10 requests every 100 ms to url until ctx ends, and
+// signals each push answered on pushed (dropped when nobody waits).
+func gateway(ctx context.Context, url, token string, pushed chan<- struct{}) error {
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	client := &http.Client{Timeout: 5 * time.Second}
@@ -196,6 +205,10 @@ func gateway(ctx context.Context, url, token string) error {
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusNoContent {
 			return fmt.Errorf("push answered %d", resp.StatusCode)
+		}
+		select {
+		case pushed <- struct{}{}:
+		default:
 		}
 	}
 }
