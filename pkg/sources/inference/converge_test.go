@@ -32,10 +32,7 @@ func learnedCapacity(info string) float64 {
 // replica saw, so a replica that joined later can cross an edge a second
 // apart from the other).
 func TestReplicasLearnTheSameCapacity(t *testing.T) {
-	f := &simFleet{pending: map[*simPod]time.Time{}, names: map[*simPod]string{}, disc: &stubDiscovery{}}
-	for range 14 {
-		f.free = append(f.free, newSimPod(t))
-	}
+	f := newSimFleet(t, 14)
 	env := fullEnv()
 	env.Discovery = f.disc
 	md := with("targets", "<unset>", "service", "vllm", "namespace", "ai", "port", "http",

@@ -122,19 +122,14 @@ func (p *labPod) serve(x, kv float64) {
 	p.st.KVCache = kv
 }
 
-// labFleet is one Deployment's pods following a desired count: new pods
-// are not ready for simStartup, surplus pods go at once (starting first).
+// labFleet is one Deployment's pods following a desired count (pool).
 type labFleet struct {
-	deploy  string
-	free    []*labPod
-	ready   []*labPod
-	pending map[*labPod]time.Time
-	names   map[*labPod]string
-	next    int
+	pool[*labPod]
+	deploy string
 }
 
 func newLabFleet(t *testing.T, deploy string, size, initial int, sim workSim, extra string) *labFleet {
-	f := &labFleet{deploy: deploy, pending: map[*labPod]time.Time{}, names: map[*labPod]string{}}
+	f := &labFleet{pool: newPool[*labPod](), deploy: deploy}
 	for range size {
 		f.free = append(f.free, newLabPod(t, sim, extra))
 	}
@@ -142,39 +137,16 @@ func newLabFleet(t *testing.T, deploy string, size, initial int, sim workSim, ex
 		p := f.free[len(f.free)-1]
 		f.free = f.free[:len(f.free)-1]
 		f.next++
-		f.names[p] = fmt.Sprintf("%s-5d8f7c-p%d", deploy, f.next)
+		f.names[p] = f.name(f.next)
 		f.ready = append(f.ready, p)
 	}
 	return f
 }
 
-func (f *labFleet) follow(now time.Time, desired int) {
-	for len(f.ready)+len(f.pending) < desired && len(f.free) > 0 {
-		p := f.free[len(f.free)-1]
-		f.free = f.free[:len(f.free)-1]
-		p.reset()
-		f.next++
-		f.names[p] = fmt.Sprintf("%s-5d8f7c-p%d", f.deploy, f.next)
-		f.pending[p] = now.Add(simStartup)
-	}
-	for p := range f.pending {
-		if len(f.ready)+len(f.pending) <= desired {
-			break
-		}
-		delete(f.pending, p)
-		f.free = append(f.free, p)
-	}
-	for len(f.ready)+len(f.pending) > desired {
-		f.free = append(f.free, f.ready[len(f.ready)-1])
-		f.ready = f.ready[:len(f.ready)-1]
-	}
-	for p, at := range f.pending {
-		if !now.Before(at) {
-			delete(f.pending, p)
-			f.ready = append(f.ready, p)
-		}
-	}
-}
+func (f *labFleet) follow(now time.Time, desired int) { f.pool.follow(now, desired, f.name) }
+
+// name is the n-th pod's name, as a Deployment's ReplicaSet names it.
+func (f *labFleet) name(n int) string { return fmt.Sprintf("%s-5d8f7c-p%d", f.deploy, n) }
 
 // serve spreads load tokens/s and kv (in pods' worth of KV cache) evenly
 // over the ready pods.

@@ -92,43 +92,23 @@ func (p *simPod) serve(x float64) {
 	p.st.Success += reqs
 }
 
-// simFleet follows the desired count: new pods are listed not ready for
-// simStartup, surplus pods go at once (starting ones first).
+// simFleet is a pool of fake pods listed by a stub Service.
 type simFleet struct {
-	free    []*simPod
-	ready   []*simPod
-	pending map[*simPod]time.Time
-	names   map[*simPod]string
-	next    int
-	disc    *stubDiscovery
+	pool[*simPod]
+	disc *stubDiscovery
+}
+
+// newSimFleet is a fleet of size free pods.
+func newSimFleet(t *testing.T, size int) *simFleet {
+	f := &simFleet{pool: newPool[*simPod](), disc: &stubDiscovery{}}
+	for range size {
+		f.free = append(f.free, newSimPod(t))
+	}
+	return f
 }
 
 func (f *simFleet) follow(now time.Time, desired int) {
-	for len(f.ready)+len(f.pending) < desired && len(f.free) > 0 {
-		p := f.free[len(f.free)-1]
-		f.free = f.free[:len(f.free)-1]
-		p.reset()
-		f.next++
-		f.names[p] = fmt.Sprintf("pod-%d", f.next)
-		f.pending[p] = now.Add(simStartup)
-	}
-	for p := range f.pending {
-		if len(f.ready)+len(f.pending) <= desired {
-			break
-		}
-		delete(f.pending, p)
-		f.free = append(f.free, p)
-	}
-	for len(f.ready)+len(f.pending) > desired {
-		f.free = append(f.free, f.ready[len(f.ready)-1])
-		f.ready = f.ready[:len(f.ready)-1]
-	}
-	for p, at := range f.pending {
-		if !now.Before(at) {
-			delete(f.pending, p)
-			f.ready = append(f.ready, p)
-		}
-	}
+	f.pool.follow(now, desired, func(n int) string { return fmt.Sprintf("pod-%d", n) })
 	f.disc.eps = f.disc.eps[:0]
 	for _, p := range f.ready {
 		f.disc.eps = append(f.disc.eps, ServiceEndpoint{Pod: f.names[p], IP: "127.0.0.1", Ports: map[string]int32{"http": p.port}, Ready: true})
@@ -148,10 +128,7 @@ func (f *simFleet) follow(now time.Time, desired int) {
 // observed p90 within the goal; when the load falls to 2800 it steps down
 // to 4 and holds.
 func TestSLOClosedLoop(t *testing.T) {
-	f := &simFleet{pending: map[*simPod]time.Time{}, names: map[*simPod]string{}, disc: &stubDiscovery{}}
-	for range 14 {
-		f.free = append(f.free, newSimPod(t))
-	}
+	f := newSimFleet(t, 14)
 	env := fullEnv()
 	env.Discovery = f.disc
 	md := with("targets", "<unset>", "service", "vllm", "namespace", "ai", "port", "http",
@@ -245,6 +222,57 @@ func TestSLOClosedLoop(t *testing.T) {
 			if i%10 == 0 {
 				t.Logf("%3d s: %d p90=%.3g %s", i, r.desired, r.p90, r.reason)
 			}
+		}
+	}
+}
+
+// pool is a fleet of fake pods following a desired count: free pods wait
+// to be created, new pods are pending (not ready) for simStartup, and
+// surplus pods go at once (pending ones first).
+type pool[P interface {
+	comparable
+	reset()
+}] struct {
+	free    []P
+	ready   []P
+	pending map[P]time.Time
+	names   map[P]string
+	next    int
+}
+
+func newPool[P interface {
+	comparable
+	reset()
+}]() pool[P] {
+	return pool[P]{pending: map[P]time.Time{}, names: map[P]string{}}
+}
+
+// follow moves the pool towards desired pods at now; a new pod is named
+// name(n), n counting the pods created.
+func (f *pool[P]) follow(now time.Time, desired int, name func(int) string) {
+	for len(f.ready)+len(f.pending) < desired && len(f.free) > 0 {
+		p := f.free[len(f.free)-1]
+		f.free = f.free[:len(f.free)-1]
+		p.reset()
+		f.next++
+		f.names[p] = name(f.next)
+		f.pending[p] = now.Add(simStartup)
+	}
+	for p := range f.pending {
+		if len(f.ready)+len(f.pending) <= desired {
+			break
+		}
+		delete(f.pending, p)
+		f.free = append(f.free, p)
+	}
+	for len(f.ready)+len(f.pending) > desired {
+		f.free = append(f.free, f.ready[len(f.ready)-1])
+		f.ready = f.ready[:len(f.ready)-1]
+	}
+	for p, at := range f.pending {
+		if !now.Before(at) {
+			delete(f.pending, p)
+			f.ready = append(f.ready, p)
 		}
 	}
 }
