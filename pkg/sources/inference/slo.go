@@ -184,6 +184,24 @@ func (st *sloState) decide(now time.Time, p windowParams, in sloInput, kpa decis
 		d.rule = "latency goal: panic: " + strings.TrimPrefix(d.rule, "latency goal: ")
 	}
 	d.panicking = false
+	// Up at once on the panic window when the goal is observed missed:
+	// the percentile over the learn window is above the goal and the
+	// panic window's load is above the goal's target at the current
+	// count, so the goal is being missed now; waiting for the KPA's 2×
+	// jump (a threshold for concurrency, which has no latency to miss)
+	// would keep missing it for a stable window. Down stays the stable
+	// window's, with the band.
+	for g, k := range goalKeys {
+		gl := st.spec.goals[g]
+		if !gl.set() || !(in.learnL[g] > gl.seconds()) {
+			continue
+		}
+		if need := replicasFor(in.panic[g], up[g]); need > d.desired && need > current {
+			d.desired = need
+			d.rule = fmt.Sprintf("latency goal: panic window: %s observed %.4gs over %s, %s %.4g tokens/s needs %d replicas",
+				k.key, in.learnL[g], gl, counterKeys[k.ctr].name, in.panic[g], need)
+		}
+	}
 	if d.desired < current {
 		for g, k := range goalKeys {
 			l := max(in.stable[g], in.panic[g])
