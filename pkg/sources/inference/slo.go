@@ -104,6 +104,8 @@ func (s *queryState) sloInput(now time.Time, obs observation, waiting float64, w
 //     which its predicted percentile equals the goal, so decide's
 //     ceil(load / target) is the smallest count within every goal; ready
 //     plus starting pods are the current count (warm-up credit);
+//   - a goal observed missed (its percentile over the learn window above
+//     it) scales up at once to the panic window's count within the goal;
 //   - hysteresis: a step down goes no lower than the count predicted
 //     within goal × (1 − band);
 //   - token backlog: at least ceil((prompt tokens/s + queued / goal) /
