@@ -29,6 +29,7 @@ type sloState struct {
 	fleet      int       // ready pods at the previous step
 	fleetSince time.Time // since when the ready count is fleet
 	view       sloView   // what the latest decision saw, for a variant split
+	queue      queueHistory
 }
 
 // sloView is what a variant split needs of one variant's law: whether its
@@ -49,13 +50,14 @@ type sloInput struct {
 	learnX          [numGoals]float64 // tokens/s per ready replica over the learn window
 	learnL          [numGoals]float64 // the goal's percentile over the learn window; NaN: none
 	queued          float64           // prompt tokens waiting; NaN: unknown
+	queuedGen       float64           // generation tokens the waiting requests ask for; NaN: unknown
 	queuedFrom      string
 	floors          []load // KPA signals the law keeps as floors (a decode role's KV cache)
 }
 
 // sloInput gathers the law's input from the windows.
 func (s *queryState) sloInput(now time.Time, obs observation, waiting float64, waitingKnown bool) sloInput {
-	in := sloInput{ready: len(obs.pods), starting: obs.notReady, holdDown: len(obs.failed) > 0, queued: math.NaN()}
+	in := sloInput{ready: len(obs.pods), starting: obs.notReady, holdDown: len(obs.failed) > 0, queued: math.NaN(), queuedGen: math.NaN()}
 	lw := min(learnWindow, s.p.stable)
 	for g, k := range goalKeys {
 		r := s.observed.counters[k.ctr].ring
@@ -79,6 +81,9 @@ func (s *queryState) sloInput(now time.Time, obs observation, waiting float64, w
 		}
 	}
 	reqRate := s.requests.rate(now, s.p.stable, s.since)
+	if waitingKnown && in.known[goalTPOT] && reqRate > 0 {
+		in.queuedGen = waiting * in.stable[goalTPOT] / reqRate
+	}
 	switch {
 	case obs.epp != nil && obs.epp.has[eppInflightTokens]:
 		in.queued, in.queuedFrom = obs.epp.values[eppInflightTokens], "the EPP's in-flight tokens"
@@ -104,6 +109,10 @@ func (s *queryState) sloInput(now time.Time, obs observation, waiting float64, w
 //     which its predicted percentile equals the goal, so decide's
 //     ceil(load / target) is the smallest count within every goal; ready
 //     plus starting pods are the current count (warm-up credit);
+//   - demand: each window's token rate is the served one plus the
+//     queue's growth over the window ÷ the window (demand.go);
+//   - a goal observed missed (its percentile over the learn window above
+//     it) scales up at once to the panic window's count within the goal;
 //   - hysteresis: a step down goes no lower than the count predicted
 //     within goal × (1 − band);
 //   - token backlog: at least ceil((prompt tokens/s + queued / goal) /
@@ -112,6 +121,13 @@ func (s *queryState) sloInput(now time.Time, obs observation, waiting float64, w
 func (st *sloState) decide(now time.Time, p windowParams, in sloInput, kpa decision) (decision, []sources.Part) {
 	if in.ready != st.fleet {
 		st.fleet, st.fleetSince = in.ready, now
+	}
+	// The load is the demand, the served rate corrected by the queue's
+	// growth (demand.go): a queue building or draining moves it.
+	st.queue = st.queue.add(now, [numGoals]float64{in.queued, in.queuedGen}, p.stable)
+	for g := range goalKeys {
+		in.stable[g] = demand(in.stable[g], st.queue, now, p.stable, g)
+		in.panic[g] = demand(in.panic[g], st.queue, now, p.panic, g)
 	}
 	if !in.holdDown && in.ready > 0 && now.Sub(st.fleetSince) >= min(learnWindow, p.stable) {
 		for g := range goalKeys {
@@ -184,6 +200,24 @@ func (st *sloState) decide(now time.Time, p windowParams, in sloInput, kpa decis
 		d.rule = "latency goal: panic: " + strings.TrimPrefix(d.rule, "latency goal: ")
 	}
 	d.panicking = false
+	// Up at once on the panic window when the goal is observed missed:
+	// the percentile over the learn window is above the goal and the
+	// panic window's load is above the goal's target at the current
+	// count, so the goal is being missed now; waiting for the KPA's 2×
+	// jump (a threshold for concurrency, which has no latency to miss)
+	// would keep missing it for a stable window. Down stays the stable
+	// window's, with the band.
+	for g, k := range goalKeys {
+		gl := st.spec.goals[g]
+		if !gl.set() || !(in.learnL[g] > gl.seconds()) {
+			continue
+		}
+		if need := replicasFor(in.panic[g], up[g]); need > d.desired && need > current {
+			d.desired = need
+			d.rule = fmt.Sprintf("latency goal: panic window: %s observed %.4gs over %s, %s %.4g tokens/s needs %d replicas",
+				k.key, in.learnL[g], gl, counterKeys[k.ctr].name, in.panic[g], need)
+		}
+	}
 	if d.desired < current {
 		for g, k := range goalKeys {
 			l := max(in.stable[g], in.panic[g])

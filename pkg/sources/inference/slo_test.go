@@ -78,6 +78,27 @@ func TestSLOLaw(t *testing.T) {
 		{name: "anti-flap (decide's): the panic window's load holds the count", ttft: "p90:500ms",
 			in: func() sloInput { in := sloIn(8, 0, 5000, 0); in.panic[goalTTFT] = 5900; return in }(), want: 8,
 			rule: "latency goal: anti-flap: promptTokens 5900 would not fit fewer replicas"},
+		{name: "a goal observed missed: the panic window above the target scales up at once, below the KPA's 2x threshold", ttft: "p90:500ms",
+			in: func() sloInput {
+				in := sloIn(5, 0, 4000, 0)
+				in.panic[goalTTFT], in.learnL[goalTTFT] = 5200, 0.6
+				return in
+			}(), want: 7,
+			rule: "latency goal: panic window: targetTTFT observed 0.6s over p90<=500ms, promptTokens 5200 tokens/s needs 7 replicas"},
+		{name: "a goal observed met: the panic window waits for the stable window", ttft: "p90:500ms",
+			in: func() sloInput {
+				in := sloIn(5, 0, 4000, 0)
+				in.panic[goalTTFT], in.learnL[goalTTFT] = 5200, 0.45
+				return in
+			}(), want: 5,
+			rule: "latency goal: stable window"},
+		{name: "the panic window counts starting replicas as capacity", ttft: "p90:500ms",
+			in: func() sloInput {
+				in := sloIn(5, 2, 4000, 0)
+				in.panic[goalTTFT], in.learnL[goalTTFT] = 5200, 0.6
+				return in
+			}(), want: 7,
+			rule: "latency goal: anti-flap: promptTokens 5200 would not fit fewer replicas"},
 		{name: "steps down past the band", ttft: "p90:500ms", in: sloIn(8, 0, 5000, 0), want: 7, rule: "latency goal: stable window"},
 		{name: "token backlog scales up at once", ttft: "p90:500ms", in: sloIn(7, 0, 5200, 0), queued: 3000, want: 12,
 			rule:  "latency goal: token backlog: 3000 prompt tokens queued drain in 1.667s on the spare capacity of 7",
