@@ -125,19 +125,7 @@ func (f *Fleet) Counts(now float64) (ready, starting int) {
 func (f *Fleet) Gateway() int { return len(f.gateway) }
 
 // route gives r to the ready pod with the fewest outstanding requests.
-func (f *Fleet) route(now float64, r *Request) bool {
-	var best *member
-	for _, m := range f.members {
-		if m.ready(now) && (best == nil || m.pod.Outstanding() < best.pod.Outstanding()) {
-			best = m
-		}
-	}
-	if best == nil {
-		return false
-	}
-	best.pod.Add(r)
-	return true
-}
+func (f *Fleet) route(now float64, r *Request) bool { return routeAcross(now, []*Fleet{f}, r) }
 
 // Step runs the second [now, now+1): the gateway's queue and the second's
 // arrivals are routed, and every pod serves. It returns the requests

@@ -194,21 +194,7 @@ func (t *pdTriggers) poll(now int, fleets [2]*Fleet) ([2]float64, error) {
 	return t.last, nil
 }
 
-func (t *pdTriggers) close() error {
-	errs := []error{t.err}
-	for _, p := range t.pods {
-		for _, s := range p.slots {
-			s.srv.Close()
-		}
-		for _, s := range p.free {
-			s.srv.Close()
-		}
-	}
-	for _, u := range t.ups {
-		errs = append(errs, u.Close())
-	}
-	return errors.Join(errs...)
-}
+func (t *pdTriggers) close() error { return closeAll(t.err, t.pods, t.ups) }
 
 // concat is the phases as one trace: the first's settings, the seconds
 // summed, each phase's requests after the previous phases'.

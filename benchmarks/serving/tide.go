@@ -125,38 +125,46 @@ func newTide(tr *Trace) (scaler, error) {
 // publish puts every pod's state behind its server and lists the
 // endpoints.
 func (t *tide) publish(v *view) error {
-	now := float64(v.now)
+	return t.publishPods(v.now, []*Fleet{v.fleet}, func(_ int, m *member) string { return m.name }, t.disc)
+}
+
+// publishPods puts the pods of fleets behind t's servers, each named
+// name(its fleet's index, it), and lists them in disc.
+func (t *tide) publishPods(now int, fleets []*Fleet, name func(int, *member) string, disc *fleetDiscovery) error {
 	seen := map[string]bool{}
 	var eps []inference.ServiceEndpoint
-	for _, m := range v.fleet.members {
-		if m.draining {
-			continue
-		}
-		s := t.slots[m.name]
-		if s == nil {
-			if n := len(t.free); n > 0 {
-				s, t.free = t.free[n-1], t.free[:n-1]
-			} else {
-				var err error
-				if s, err = newSlot(); err != nil {
-					return err
-				}
+	for i, f := range fleets {
+		for _, m := range f.members {
+			if m.draining {
+				continue
 			}
-			t.slots[m.name] = s
+			n := name(i, m)
+			s := t.slots[n]
+			if s == nil {
+				if k := len(t.free); k > 0 {
+					s, t.free = t.free[k-1], t.free[:k-1]
+				} else {
+					var err error
+					if s, err = newSlot(); err != nil {
+						return err
+					}
+				}
+				t.slots[n] = s
+			}
+			seen[n] = true
+			s.set(m.state())
+			eps = append(eps, inference.ServiceEndpoint{Pod: n, IP: "127.0.0.1", Ports: map[string]int32{"http": s.port}, Ready: m.ready(float64(now))})
 		}
-		seen[m.name] = true
-		s.set(m.state())
-		eps = append(eps, inference.ServiceEndpoint{Pod: m.name, IP: "127.0.0.1", Ports: map[string]int32{"http": s.port}, Ready: m.ready(now)})
 	}
-	for name, s := range t.slots {
-		if !seen[name] {
-			delete(t.slots, name)
+	for n, s := range t.slots {
+		if !seen[n] {
+			delete(t.slots, n)
 			t.free = append(t.free, s)
 		}
 	}
-	t.disc.mu.Lock()
-	t.disc.eps = eps
-	t.disc.mu.Unlock()
+	disc.mu.Lock()
+	disc.eps = eps
+	disc.mu.Unlock()
 	return nil
 }
 
@@ -185,11 +193,16 @@ func (t *tide) step(v *view) (int, bool) {
 }
 
 func (t *tide) close() error {
+	t.closeServers()
+	return errors.Join(t.err, t.up.Close())
+}
+
+// closeServers stops the pods' servers.
+func (t *tide) closeServers() {
 	for _, s := range t.slots {
 		s.srv.Close()
 	}
 	for _, s := range t.free {
 		s.srv.Close()
 	}
-	return errors.Join(t.err, t.up.Close())
 }

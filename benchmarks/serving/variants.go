@@ -259,17 +259,15 @@ func (t *variantTriggers) poll(now int, fleets []*Fleet) ([]sources.Sample, erro
 	return t.last, nil
 }
 
-func (t *variantTriggers) close() error {
-	errs := []error{t.err}
-	for _, p := range t.pods {
-		for _, s := range p.slots {
-			s.srv.Close()
-		}
-		for _, s := range p.free {
-			s.srv.Close()
-		}
+func (t *variantTriggers) close() error { return closeAll(t.err, t.pods, t.ups) }
+
+// closeAll stops pods' servers and closes ups, joining err with theirs.
+func closeAll(err error, pods []*tide, ups []sources.Upstream) error {
+	errs := []error{err}
+	for _, p := range pods {
+		p.closeServers()
 	}
-	for _, u := range t.ups {
+	for _, u := range ups {
 		errs = append(errs, u.Close())
 	}
 	return errors.Join(errs...)
@@ -278,39 +276,7 @@ func (t *variantTriggers) close() error {
 // publishNamed puts the pods of fleets behind t's servers and lists them
 // in disc, each named as a pod of its Deployment: <name>-5d8f7c-p<n>.
 func (t *tide) publishNamed(now int, fleets []*Fleet, names []string, disc *fleetDiscovery) error {
-	seen := map[string]bool{}
-	var eps []inference.ServiceEndpoint
-	for i, f := range fleets {
-		for _, m := range f.members {
-			if m.draining {
-				continue
-			}
-			name := names[i] + "-5d8f7c-p" + strings.TrimPrefix(m.name, "vllm-")
-			s := t.slots[name]
-			if s == nil {
-				if n := len(t.free); n > 0 {
-					s, t.free = t.free[n-1], t.free[:n-1]
-				} else {
-					var err error
-					if s, err = newSlot(); err != nil {
-						return err
-					}
-				}
-				t.slots[name] = s
-			}
-			seen[name] = true
-			s.set(m.state())
-			eps = append(eps, inference.ServiceEndpoint{Pod: name, IP: "127.0.0.1", Ports: map[string]int32{"http": s.port}, Ready: m.ready(float64(now))})
-		}
-	}
-	for name, s := range t.slots {
-		if !seen[name] {
-			delete(t.slots, name)
-			t.free = append(t.free, s)
-		}
-	}
-	disc.mu.Lock()
-	disc.eps = eps
-	disc.mu.Unlock()
-	return nil
+	return t.publishPods(now, fleets, func(i int, m *member) string {
+		return names[i] + "-5d8f7c-p" + strings.TrimPrefix(m.name, "vllm-")
+	}, disc)
 }
