@@ -39,20 +39,8 @@ func TestReplicasLearnTheSameCapacity(t *testing.T) {
 		"targetRequestRate", "1.2", "targetTTFT", "p90:500ms")
 	first := newPoller(t, parseOK(t, md, env))
 	f.follow(first.now, 2)
-	for pod := range f.pending {
-		delete(f.pending, pod)
-		f.ready = append(f.ready, pod)
-	}
-	f.follow(first.now, 2)
-	demand := func(sec int) float64 {
-		switch {
-		case sec < 120:
-			return 1500 + (5600-1500)*float64(sec)/120
-		case sec < 450:
-			return 5600 * (1 + 0.04*math.Sin(2*math.Pi*float64(sec)/180))
-		}
-		return 2800
-	}
+	f.startNow(first.now)
+	demand := rampDemand
 	const joins, from = 100, 300 // the second replica starts; the answers are compared from
 	var second *poller
 	differ, lastDiffer := 0, -2

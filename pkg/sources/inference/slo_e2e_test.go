@@ -107,6 +107,29 @@ func newSimFleet(t *testing.T, size int) *simFleet {
 	return f
 }
 
+// startNow makes every pending pod ready at once (the first pods of a
+// test need no start-up) and lists them.
+func (f *simFleet) startNow(now time.Time) {
+	for pod := range f.pending {
+		delete(f.pending, pod)
+		f.ready = append(f.ready, pod)
+	}
+	f.follow(now, len(f.ready))
+}
+
+// rampDemand is the closed-loop tests' prompt tokens/s at second sec: a
+// 2-minute ramp from 1500 to 5600, ±4 % over 3 minutes around the 7-pod
+// boundary until 450 s, then 2800.
+func rampDemand(sec int) float64 {
+	switch {
+	case sec < 120:
+		return 1500 + (5600-1500)*float64(sec)/120
+	case sec < 450:
+		return 5600 * (1 + 0.04*math.Sin(2*math.Pi*float64(sec)/180))
+	}
+	return 2800
+}
+
 func (f *simFleet) follow(now time.Time, desired int) {
 	f.pool.follow(now, desired, func(n int) string { return fmt.Sprintf("pod-%d", n) })
 	f.disc.eps = f.disc.eps[:0]
@@ -135,24 +158,8 @@ func TestSLOClosedLoop(t *testing.T) {
 		"targetRequestRate", "1.2", "targetTTFT", "p90:500ms")
 	p := newPoller(t, parseOK(t, md, env))
 	f.follow(p.now, 2)
-	for _, pod := range f.ready { // no startup for the first two
-		delete(f.pending, pod)
-	}
-	for pod := range f.pending {
-		delete(f.pending, pod)
-		f.ready = append(f.ready, pod)
-	}
-	f.follow(p.now, 2)
-
-	demand := func(sec int) float64 {
-		switch {
-		case sec < 120:
-			return 1500 + (5600-1500)*float64(sec)/120
-		case sec < 450: // ±4 % over 3 minutes, around the 7-pod boundary
-			return 5600 * (1 + 0.04*math.Sin(2*math.Pi*float64(sec)/180))
-		}
-		return 2800
-	}
+	f.startNow(p.now)
+	demand := rampDemand
 	type rec struct {
 		desired int
 		reason  string
