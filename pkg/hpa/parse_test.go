@@ -2,6 +2,7 @@ package hpa
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -18,6 +19,24 @@ func TestParseBehaviorTolerances(t *testing.T) {
 		if got := *b.ScaleUp.Tolerance; got != want {
 			t.Errorf("%s: tolerance %v, want %v", in, got, want)
 		}
+	}
+}
+
+// TestParseBehaviorToleranceBounds: a tolerance's text is bounded before
+// apimachinery parses it (which takes minutes over the first input), and
+// the error names the field and the value.
+func TestParseBehaviorToleranceBounds(t *testing.T) {
+	for in, want := range map[string]string{
+		`{scaleDown: {tolerance: "12345678901234567891e234567890"}}`: "behavior.scaleDown.tolerance: invalid value 12345678901234567891e234567890: a decimal exponent of at most 3 digits",
+		`{scaleUp: {tolerance: 1e1000}}`:                             "behavior.scaleUp.tolerance: invalid value 1e1000: a decimal exponent of at most 3 digits",
+		`{scaleUp: {tolerance: "` + strings.Repeat("1", 520) + `"}}`: "behavior.scaleUp.tolerance: invalid value " + strings.Repeat("1", 512) + "...: longer than 512 characters",
+	} {
+		if _, err := ParseBehavior([]byte(in)); err == nil || err.Error() != want {
+			t.Errorf("%s: %v, want %q", in, err, want)
+		}
+	}
+	if b, err := ParseBehavior([]byte(`{scaleUp: {tolerance: "1e-3"}}`)); err != nil || *b.ScaleUp.Tolerance != 0.001 {
+		t.Errorf("a 1-digit exponent: %v", err)
 	}
 }
 
